@@ -1,0 +1,76 @@
+"""The `photoclip` command: the GUI with no arguments, scripting commands otherwise.
+
+Each command group lives in its own module with a ``register(subparsers)`` function. Errors the
+core raises on purpose are printed as one line on stderr with a non-zero exit code; a traceback is
+shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from photoclip import __version__
+from photoclip.errors import PhotoClipError
+
+# Command modules, in the order their commands appear in --help.
+COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "tags_cmds", "albums_cmds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photoclip",
+        description="Search your own photo folders by meaning, offline. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"photoclip {__version__}")
+    parser.add_argument("--library", metavar="DIR",
+                        help="library folder (default: $PHOTOCLIP_LIBRARY, else the user data folder)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.set_defaults(handler=run_gui)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"photoclip.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"photoclip.cli.{name}":
+                continue  # a command group not present in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    try:
+        from photoclip.gui.app import run
+    except ImportError as exc:
+        raise PhotoClipError(f"the desktop app cannot start: {exc}; is PySide6 installed?") from exc
+    return run(library_dir=args.library)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
+    handler = getattr(args, "handler", None) or run_gui
+    try:
+        return int(handler(args) or 0)
+    except PhotoClipError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 2

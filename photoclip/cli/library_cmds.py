@@ -1,0 +1,154 @@
+"""`photoclip index`, `status` and `info`: bring the library up to date and report on it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("index", help="add folders (if given) and bring the catalog and vectors up to date")
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="folders to add to the library first")
+    p.add_argument("--poll", action="store_true", help="watch the added folders by polling (network shares)")
+    p.add_argument("--no-embed", action="store_true", help="only scan: update the catalog, embed nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser("status", help="counts of photos, errors with reasons, missing, offline, embedded")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("info", help="what PhotoClip reads from one file")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("folders", help="list, add or remove library folders")
+    p.add_argument("action", choices=("list", "add", "remove"), nargs="?", default="list")
+    p.add_argument("path", nargs="?")
+    p.add_argument("--poll", action="store_true", help="watch by polling (network shares)")
+    p.set_defaults(handler=cmd_folders)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        for folder in args.folders:
+            lib.add_folder(folder, polling=args.poll)
+        if not lib.catalog.folders():
+            print("the library has no folders yet: run `photoclip index FOLDER`", file=sys.stderr)
+            return 1
+        sink = TqdmSink()
+        with cancel_on_interrupt() as cancel, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if args.no_embed:
+                scan = lib.scan(progress=sink, cancel=cancel)
+                run = None
+            else:
+                if not lib.model_name:
+                    print("warning: no CLIP model is installed yet, so photos are catalogued but not embedded: "
+                          "run `photoclip models download clip-vit-b32` or `photoclip models import DIR`",
+                          file=sys.stderr)
+                run = lib.index(progress=sink, cancel=cancel)
+                scan = run.scan
+        sink.close()
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        embed = run.embed if run else None
+        result = {
+            "added": scan.added, "changed": scan.changed, "moved": scan.moved, "missing": scan.missing,
+            "unchanged": scan.unchanged, "offline_folders": scan.offline_folders,
+            "embedded": embed.embedded if embed and run and run.model else 0,
+            "read": embed.embedded if embed else 0, "failed": embed.failed if embed else 0,
+            "seconds": round(scan.seconds + (embed.seconds if embed else 0.0), 3),
+            "photos_per_second": round(embed.rate, 2) if embed else 0.0,
+            "cancelled": bool(embed and embed.cancelled) or cancel.cancelled,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in scan.skipped + (embed.skipped if embed else [])],
+            "model": run.model if run else None,
+        }
+        if args.json:
+            print_json(result)
+        else:
+            print(f"scanned: {scan.added} new, {scan.changed} changed, {scan.moved} moved, "
+                  f"{scan.missing} missing, {scan.unchanged} unchanged")
+            for folder in scan.offline_folders:
+                print(f"offline: {folder}")
+            if embed:
+                verb = "embedded" if run and run.model else "read (no model, not embedded)"
+                print(f"{verb} {embed.embedded} photos in {embed.seconds:.1f} s ({embed.rate:.1f}/s), "
+                      f"{embed.failed} could not be read")
+            for s in result["skipped"]:
+                print(f"skipped: {s['path']}: {s['reason']}")
+            if result["cancelled"]:
+                print("cancelled: run `photoclip index` again to finish")
+        return 130 if result["cancelled"] else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        st = lib.status()
+    if args.json:
+        print_json({
+            "library": st.library, "photos": st.photos, "ok": st.ok, "pending": st.pending,
+            "errors": st.errors, "missing": st.missing, "offline": st.offline,
+            "embedded": st.embedded, "active_model": st.active_model,
+            "error_list": [{"path": p, "reason": r} for p, r in st.error_list],
+            "folders": [{"path": f.folder.path, "state": f.folder.state, "polling": f.folder.polling,
+                         "photos": f.total} for f in st.folders],
+        })
+        return 0
+    print(f"library: {st.library}")
+    print(f"photos: {st.photos} (ok {st.ok}, pending {st.pending}, errors {st.errors}, "
+          f"missing {st.missing}, offline {st.offline})")
+    print(f"model: {st.active_model or 'none installed'}")
+    for name, n in st.embedded.items():
+        print(f"embedded with {name}: {n}")
+    for f in st.folders:
+        print(f"folder: {f.folder.path} ({f.total} photos{', offline' if f.folder.state == 'offline' else ''})")
+    for path, reason in st.error_list:
+        print(f"error: {path}: {reason}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        info = lib.file_info(args.path)
+    if args.json:
+        print_json(info)
+        return 0 if info.error is None else 1
+    rows = [("path", info.path), ("size", f"{info.size} bytes"), ("hash", info.content_hash)]
+    if info.error:
+        rows.append(("error", info.error))
+    else:
+        rows += [("format", info.format), ("size (oriented)", f"{info.width} x {info.height}"),
+                 ("taken", f"{info.taken_at} (from {info.taken_at_source})"),
+                 ("camera", " ".join(x for x in (info.camera_make, info.camera_model) if x) or "-")]
+        if info.gps:
+            rows.append(("gps", f"{info.gps[0]:.6f}, {info.gps[1]:.6f}"))
+    if info.photo_id is not None:
+        rows.append(("catalog", f"photo {info.photo_id}, {info.state}"))
+    for key, value in rows:
+        print(f"{key + ':':<17}{value}")
+    return 0 if info.error is None else 1
+
+
+def cmd_folders(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        if args.action == "add":
+            if not args.path:
+                raise SystemExit("photoclip folders add: a folder path is needed")
+            folder = lib.add_folder(args.path, polling=args.poll)
+            print(f"added {folder.path}; run `photoclip index` to read its photos")
+        elif args.action == "remove":
+            if not args.path:
+                raise SystemExit("photoclip folders remove: a folder path is needed")
+            n = lib.remove_folder(args.path)
+            print(f"removed {args.path} from the library ({n} photos forgotten; no file was touched)")
+        else:
+            for f in lib.folders():
+                flags = ", ".join(x for x in (f.folder.state if f.folder.state != "ok" else "",
+                                              "polling" if f.folder.polling else "") if x)
+                print(f"{f.folder.path}\t{f.total} photos{' (' + flags + ')' if flags else ''}")
+    return 0

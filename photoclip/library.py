@@ -1,0 +1,427 @@
+"""The facade that the GUI and the CLI both drive: one library folder, its catalog, model and index.
+
+``Library`` is built from parts passed in (catalog, model store, an engine factory), so tests can
+hand it a toy engine and a temporary folder; ``Library.open(dir)`` wires the real ones. It holds no
+UI state and never prints: long operations take a progress sink and a cancel token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from photoclip import imaging
+from photoclip.catalog import Catalog, Folder, Photo
+from photoclip.errors import DecodeError, NoModelError, NotFoundError
+from photoclip.jobs import CancelToken, ProgressSink, null_sink
+from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
+from photoclip.pipeline import Indexer, IndexReport, taken_at_fields
+from photoclip.scanner import ScanReport, content_hash, scan
+from photoclip.settings import Settings, load_settings, save_settings
+
+if TYPE_CHECKING:
+    from photoclip.engine import Embedder, ModelStore
+    from photoclip.search import Filters, Searcher, SearchResult
+
+log = logging.getLogger(__name__)
+SETTINGS_NAME = "settings.json"
+
+
+@dataclass(frozen=True)
+class LibraryEvent:
+    """What changed, so each view redraws only what it must. ``ids`` are photo ids when known."""
+
+    kind: str  # "photos", "folders", "tags", "albums", "model"
+    ids: tuple[int, ...] = ()
+
+
+@dataclass
+class IndexRun:
+    """The result of `index`: the scan, then the embedding of whatever needed it."""
+
+    scan: ScanReport
+    embed: IndexReport | None
+    model: str | None
+    tagged: int = 0
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    folder: Folder
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class Status:
+    library: str
+    photos: int
+    ok: int
+    pending: int
+    errors: int
+    missing: int
+    offline: int
+    embedded: dict[str, int]
+    active_model: str | None
+    error_list: list[tuple[str, str]] = field(default_factory=list)
+    folders: list[FolderInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What the app reads from one file, for `photoclip info` and the preview pane."""
+
+    path: str
+    size: int
+    content_hash: str
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None
+    taken_at_source: str | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    gps: tuple[float, float] | None = None
+    error: str | None = None
+    photo_id: int | None = None
+    state: str | None = None
+
+
+class Library:
+    """One photo library: folders, catalog, vectors, tags and albums."""
+
+    def __init__(self, directory: Path, catalog: Catalog, *, models: ModelStore | None = None,
+                 engine_factory: Callable[[], Embedder] | None = None,
+                 settings: Settings | None = None) -> None:
+        self.directory = Path(directory)
+        self.catalog = catalog
+        self.models = models
+        self._engine_factory = engine_factory
+        self._engine: Embedder | None = None
+        self._searcher: Searcher | None = None
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[LibraryEvent], None]] = []
+        self.settings = settings if settings is not None else load_settings(self.directory / SETTINGS_NAME)
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str] | None = None, *,
+             models_folder: str | os.PathLike[str] | None = None) -> Library:
+        """Wire the real parts: the catalog in ``directory`` and the user's installed models."""
+        from photoclip.engine import ModelStore
+
+        root = resolve_library_dir(directory)
+        catalog = Catalog(root / CATALOG_NAME)
+        return cls(root, catalog, models=ModelStore(Path(models_folder) if models_folder else models_dir()))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None and hasattr(self._searcher, "close"):
+                self._searcher.close()
+            self._searcher = None
+            self._engine = None
+        self.catalog.close()
+
+    # -- change notification -----------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[LibraryEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` on every change (from any thread); returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def notify(self, kind: str, ids: tuple[int, ...] = ()) -> None:
+        event = LibraryEvent(kind, ids)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken view must not stop indexing
+                log.exception("library listener failed")
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def save_settings(self, settings: Settings | None = None) -> None:
+        if settings is not None:
+            old_device = (self.settings.device, self.settings.threads)
+            self.settings = settings
+            if (settings.device, settings.threads) != old_device:
+                self.reload_engine()
+        save_settings(self.directory / SETTINGS_NAME, self.settings)
+
+    # -- the model ---------------------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str | None:
+        if self._engine is not None:
+            return self._engine.model_name
+        if self.models is not None:
+            return self.models.active()
+        return None
+
+    @property
+    def has_model(self) -> bool:
+        return self._engine is not None or self._engine_factory is not None or bool(self.model_name)
+
+    @property
+    def engine(self) -> Embedder:
+        """The active model, loaded on first use (NoModelError when none is installed)."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._load_engine()
+            return self._engine
+
+    def _load_engine(self) -> Embedder:
+        if self._engine_factory is not None:
+            return self._engine_factory()
+        if self.models is None:
+            raise NoModelError("no model store is configured")
+        name = self.models.active()
+        if not name:
+            raise NoModelError("no CLIP model is installed yet: run `photoclip models download clip-vit-b32` "
+                               "or `photoclip models import DIR`")
+        from photoclip.engine import ClipEngine
+
+        info = self.models.get(name)
+        return ClipEngine.load(info.path, device=self.settings.device, threads=self.settings.threads or None)
+
+    def reload_engine(self) -> None:
+        """Drop the loaded model so the next use loads the active one with current settings."""
+        with self._lock:
+            self._engine = None
+            if self._searcher is not None and hasattr(self._searcher, "close"):
+                self._searcher.close()
+            self._searcher = None
+        self.notify("model")
+
+    def use_model(self, name: str) -> None:
+        if self.models is None:
+            raise NoModelError("no model store is configured")
+        self.models.set_active(name)
+        self.reload_engine()
+
+    @property
+    def searcher(self) -> Searcher:
+        with self._lock:
+            if self._searcher is None:
+                from photoclip.search import Searcher
+
+                self._searcher = Searcher(self.catalog, self.engine, self.directory)
+            return self._searcher
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- folders -----------------------------------------------------------------------------
+
+    def add_folder(self, path: str | os.PathLike[str], *, polling: bool = False) -> Folder:
+        p = Path(path).expanduser()
+        if not p.is_dir():
+            raise NotFoundError(f"{p} is not a folder")
+        return self.catalog.add_folder(p, polling=polling)
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> int:
+        return self.catalog.remove_folder(path)
+
+    def folders(self) -> list[FolderInfo]:
+        counts = self.catalog.folder_counts()
+        return [FolderInfo(f, counts.get(f.id, {})) for f in self.catalog.folders()]
+
+    # -- scanning ----------------------------------------------------------------------------
+
+    def scan(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> ScanReport:
+        report = scan(self.catalog, progress=progress, cancel=cancel)
+        if report.touched:
+            self.notify("folders")
+            self.notify("photos")
+        return report
+
+    def index(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None,
+              rescan: bool = True) -> IndexRun:
+        """Bring the catalog up to date with the disk, then embed and tag whatever needs it."""
+        report = self.scan(progress=progress, cancel=cancel) if rescan else ScanReport()
+        if cancel is not None and cancel.cancelled:
+            return IndexRun(report, None, self.model_name)
+        try:
+            engine: Embedder | None = self.engine
+        except NoModelError:
+            engine = None  # still read every photo: metadata, dates and errors need no model
+        run = IndexRun(report, None, engine.model_name if engine else None)
+
+        def after_batch(ids: list[int]) -> None:
+            if engine is not None and self.settings.auto_tag:
+                run.tagged += self._tag(ids)
+            self.notify("photos", tuple(ids))
+
+        indexer = Indexer(self.catalog, engine, batch_size=self.settings.batch_size,
+                          workers=self.settings.decode_workers or None, after_batch=after_batch)
+        run.embed = indexer.run(progress=progress, cancel=cancel)
+        if engine is not None:
+            self._after_index()
+        return run
+
+    def _tag(self, ids: list[int]) -> int:
+        try:
+            from photoclip import tagging
+        except ImportError:
+            return 0
+        return tagging.tag_photos(self.catalog, self.engine, ids,
+                                  max_tags=self.settings.max_tags_per_photo)
+
+    def _after_index(self) -> None:
+        """Keep derived state current: smart albums and the vector index."""
+        try:
+            from photoclip import albums
+        except ImportError:
+            return
+        changed = albums.refresh_albums(self.catalog, self.searcher)
+        if changed:
+            self.notify("albums")
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def status(self) -> Status:
+        counts = self.catalog.counts()
+        return Status(
+            library=str(self.directory),
+            photos=counts["photos"],
+            ok=counts["ok"],
+            pending=counts["pending"],
+            errors=counts["error"],
+            missing=counts["missing"],
+            offline=counts["offline"],
+            embedded=self.catalog.embedded_counts(),
+            active_model=self.model_name,
+            error_list=self.catalog.errors(),
+            folders=self.folders(),
+        )
+
+    def photo(self, photo_id: int) -> Photo:
+        return self.catalog.photo(photo_id)
+
+    def file_info(self, path: str | os.PathLike[str]) -> FileInfo:
+        """Read one file as the indexer would; a file that cannot be read gives an info with ``error``."""
+        p = Path(path).expanduser()
+        try:
+            st = p.stat()
+        except OSError as exc:
+            raise NotFoundError(f"{p}: {exc.strerror or exc}") from exc
+        if not p.is_file():
+            raise NotFoundError(f"{p} is not a file")
+        known = self.catalog.photo_by_path(str(p.resolve()))
+        ids = {"photo_id": known.id if known else None, "state": known.state if known else None}
+        try:
+            digest = content_hash(p, st.st_size)
+        except OSError as exc:
+            return FileInfo(str(p), st.st_size, "", error=f"cannot read: {exc.strerror or exc}", **ids)
+        try:
+            meta = imaging.read_meta(p)
+        except DecodeError as exc:
+            return FileInfo(str(p), st.st_size, digest, error=str(exc), **ids)
+        taken, source = taken_at_fields(meta, st.st_mtime)
+        return FileInfo(str(p), st.st_size, digest, meta.format, meta.width, meta.height, taken, source,
+                        meta.camera_make, meta.camera_model, meta.gps, **ids)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
+               min_score: float | None = None, show_all: bool = False) -> SearchResult:
+        return self.searcher.search(query, filters=filters, top=top, min_score=min_score, show_all=show_all)
+
+    def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
+                min_score: float | None = None, show_all: bool = False) -> SearchResult:
+        return self.searcher.similar(target, filters=filters, top=top, min_score=min_score, show_all=show_all)
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def tags(self) -> list[Any]:
+        from photoclip import tagging
+
+        return tagging.list_tags(self.catalog)
+
+    def photo_tags(self, photo_id: int) -> list[Any]:
+        from photoclip import tagging
+
+        return tagging.photo_tags(self.catalog, photo_id)
+
+    def accept_tag(self, photo_id: int, name: str) -> None:
+        from photoclip import tagging
+
+        tagging.accept_tag(self.catalog, photo_id, name)
+        self.notify("tags", (photo_id,))
+
+    def reject_tag(self, photo_id: int, name: str) -> None:
+        from photoclip import tagging
+
+        tagging.reject_tag(self.catalog, photo_id, name)
+        self.notify("tags", (photo_id,))
+
+    def add_tag(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> None:
+        from photoclip import tagging
+
+        tagging.add_tag(self.catalog, name, prompts=prompts, threshold=threshold)
+        self.notify("tags")
+
+    def remove_tag(self, name: str) -> None:
+        from photoclip import tagging
+
+        tagging.remove_tag(self.catalog, name)
+        self.notify("tags")
+
+    def retag(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> int:
+        """Re-decide every photo's automatic tags from stored vectors (no re-embedding)."""
+        from photoclip import tagging
+
+        n = tagging.retag_all(self.catalog, self.engine, progress=progress, cancel=cancel,
+                              max_tags=self.settings.max_tags_per_photo)
+        self.notify("tags")
+        return n
+
+    # -- albums ------------------------------------------------------------------------------
+
+    def albums(self) -> list[Any]:
+        from photoclip import albums
+
+        return albums.list_albums(self.catalog)
+
+    def create_album(self, name: str, *, query: str | None = None, tags: tuple[str, ...] = (),
+                     filters: Filters | None = None, threshold: float | None = None) -> Any:
+        from photoclip import albums
+
+        album = albums.create_album(self.catalog, name, query=query, tags=tags, filters=filters,
+                                    threshold=threshold)
+        if query or tags:
+            albums.refresh_albums(self.catalog, self.searcher, album_ids=[album.id])
+        self.notify("albums")
+        return album
+
+    def album_members(self, name: str) -> list[Photo]:
+        from photoclip import albums
+
+        return albums.album_members(self.catalog, name)
+
+    def add_to_album(self, name: str, photo_ids: list[int]) -> None:
+        from photoclip import albums
+
+        albums.add_to_album(self.catalog, name, photo_ids)
+        self.notify("albums")
+
+    def remove_from_album(self, name: str, photo_ids: list[int]) -> None:
+        from photoclip import albums
+
+        albums.remove_from_album(self.catalog, name, photo_ids)
+        self.notify("albums")
+
+    def delete_album(self, name: str) -> None:
+        from photoclip import albums
+
+        albums.delete_album(self.catalog, name)
+        self.notify("albums")

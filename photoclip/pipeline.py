@@ -1,0 +1,234 @@
+"""The indexing pipeline: decode in worker threads, embed in batches, store each batch in one transaction.
+
+Decoding (Pillow releases the GIL) runs ahead of inference in a small thread pool, so the model is
+never starved; each batch's rows and vectors are committed together, so a killed process loses at
+most the batch in flight and the next run resumes where this one stopped. A file that cannot be
+read, decoded or embedded is recorded with its reason and skipped; it is retried when it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from photoclip import imaging
+from photoclip.catalog import Catalog, Photo
+from photoclip.errors import DecodeError
+from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.scanner import content_hash
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 8
+PAGE = 512
+
+
+def taken_at_fields(meta: imaging.PhotoMeta, mtime: float) -> tuple[str, str]:
+    """EXIF capture time when the photo has one, else the file's modification time (local)."""
+    if meta.taken_at is not None:
+        return meta.taken_at.replace(microsecond=0).isoformat(), "exif"
+    return datetime.fromtimestamp(mtime).replace(microsecond=0).isoformat(), "file"
+
+
+@dataclass
+class Decoded:
+    """One photo after the decode stage: pixels ready for the model, or the reason it failed."""
+
+    photo: Photo
+    pixels: np.ndarray | None = None
+    row: dict | None = None
+    error: str | None = None
+    vanished: bool = False
+
+
+@dataclass
+class IndexReport:
+    embedded: int = 0
+    failed: int = 0
+    vanished: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def rate(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+class Embedder:  # the slice of photoclip.engine.Embedder the pipeline needs (kept local: no engine import)
+    model_name: str
+    dim: int
+    image_size: int
+
+    def preprocess(self, image: object) -> np.ndarray: ...
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray: ...
+
+
+def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
+    """Read, decode and preprocess one photo; never raises for a bad file.
+
+    Without an embedder the photo is still fully decoded: that proves it readable and fills its
+    metadata, so browsing by date works before any model is installed.
+    """
+    path = photo.path
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return Decoded(photo, vanished=True)
+    except OSError as exc:
+        return Decoded(photo, error=f"cannot read: {exc.strerror or exc}")
+    try:
+        digest = photo.content_hash
+        if st.st_size != photo.size or st.st_mtime_ns != photo.mtime_ns:
+            digest = content_hash(path, st.st_size)  # changed since the scan: vector must match content
+        image, meta = imaging.load_image(path, min_side=embedder.image_size if embedder else 224)
+        pixels = embedder.preprocess(image) if embedder else np.zeros(0, dtype=np.float32)
+    except FileNotFoundError:
+        return Decoded(photo, vanished=True)
+    except DecodeError as exc:
+        return Decoded(photo, error=str(exc))
+    except OSError as exc:
+        return Decoded(photo, error=f"cannot read: {exc.strerror or exc}")
+    except Exception as exc:  # a decoder bug must cost one photo, not the run
+        log.exception("unexpected failure decoding %s", path)
+        return Decoded(photo, error=f"cannot decode: {type(exc).__name__}: {exc}")
+    taken, source = taken_at_fields(meta, st.st_mtime)
+    row = {
+        "size": st.st_size, "mtime_ns": st.st_mtime_ns, "content_hash": digest,
+        "width": meta.width, "height": meta.height, "format": meta.format,
+        "taken_at": taken, "taken_at_source": source,
+        "camera_make": meta.camera_make, "camera_model": meta.camera_model,
+    }
+    return Decoded(photo, pixels=pixels, row=row)
+
+
+def iter_work(catalog: Catalog, model_name: str | None) -> Iterator[Photo]:
+    """Photos needing work, paged by id so a million-photo backlog never sits in memory at once."""
+    last_id = 0
+    while True:
+        page = catalog.photos_needing_work(model_name, limit=PAGE, after_id=last_id)
+        if not page:
+            return
+        yield from page
+        last_id = page[-1].id
+
+
+class Indexer:
+    """Embeds every photo that needs it; one instance per run. With no embedder, only reads metadata."""
+
+    def __init__(self, catalog: Catalog, embedder: Embedder | None, *, batch_size: int = BATCH_SIZE,
+                 workers: int | None = None,
+                 after_batch: Callable[[list[int]], None] | None = None) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.batch_size = batch_size
+        self.workers = workers or max(1, min(4, os.cpu_count() or 2))
+        self.after_batch = after_batch
+        self.model_name = embedder.model_name if embedder else None
+        self.model_id = catalog.model_id(embedder.model_name, embedder.dim) if embedder else None
+
+    def run(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> IndexReport:
+        cancel = cancel or CancelToken()
+        report = IndexReport()
+        started = time.monotonic()
+        total = self.catalog.count_needing_work(self.model_name)
+        tracker = ProgressTracker(progress, "index", total=total)
+        tracker.emit()
+        try:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="photoclip-decode") as pool:
+                for batch in self._decoded_batches(pool, cancel):
+                    self._store(batch, report, tracker)
+                    cancel.raise_if_cancelled()
+        except Cancelled:
+            report.cancelled = True
+        finally:
+            report.seconds = time.monotonic() - started
+            tracker.emit()
+        return report
+
+    def _decoded_batches(self, pool: ThreadPoolExecutor, cancel: CancelToken) -> Iterator[list[Decoded]]:
+        """Keep a few batches of decodes in flight ahead of the model, in order."""
+        ahead = self.batch_size * 3
+        pending: deque[Future[Decoded]] = deque()
+        work = iter_work(self.catalog, self.model_name)
+        exhausted = False
+        batch: list[Decoded] = []
+        try:
+            while True:
+                while not exhausted and len(pending) < ahead and not cancel.cancelled:
+                    photo = next(work, None)
+                    if photo is None:
+                        exhausted = True
+                        break
+                    pending.append(pool.submit(decode_one, photo, self.embedder))
+                if not pending:
+                    break
+                batch.append(pending.popleft().result())
+                if len(batch) >= self.batch_size or (not pending and (exhausted or cancel.cancelled)):
+                    yield batch
+                    batch = []
+                if cancel.cancelled and not pending:
+                    break
+            if batch:
+                yield batch
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def _embed(self, items: Sequence[Decoded]) -> list[np.ndarray | str]:
+        """Vectors for a batch; if the batch fails, each item alone, so one bad input costs itself."""
+        if self.embedder is None:
+            return [np.zeros(0, dtype=np.float32) for _ in items]
+        pixels = np.stack([d.pixels for d in items])
+        try:
+            return list(self.embedder.embed_pixels(pixels))
+        except Exception as exc:
+            if len(items) == 1:
+                return [f"cannot embed: {type(exc).__name__}: {exc}"]
+        return [self._embed([d])[0] for d in items]
+
+    def _store(self, batch: list[Decoded], report: IndexReport, tracker: ProgressTracker) -> None:
+        good = [d for d in batch if d.pixels is not None]
+        results = self._embed(good) if good else []
+        now = time.time()
+        oks, vectors, errors, vanished = [], [], [], []
+        for d, res in zip(good, results, strict=True):
+            if isinstance(res, str):
+                errors.append((d.photo, res))
+            else:
+                oks.append(d)
+                if self.model_id is not None:
+                    vectors.append((d.photo.id, d.row["content_hash"], res))
+        errors.extend((d.photo, d.error) for d in batch if d.error is not None)
+        vanished.extend(d.photo for d in batch if d.vanished)
+        with self.catalog.write() as c:
+            c.executemany(
+                "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, width=:width, "
+                "height=:height, format=:format, taken_at=:taken_at, taken_at_source=:taken_at_source, "
+                "camera_make=:camera_make, camera_model=:camera_model, state='ok', error=NULL, "
+                "updated_at=:now WHERE id=:id",
+                [{**d.row, "now": now, "id": d.photo.id} for d in oks])
+            if self.model_id is not None:
+                self.catalog.put_embeddings(c, self.model_id, vectors)
+            c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",
+                          [(reason, now, p.id) for p, reason in errors])
+            c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
+                          [(now, p.id) for p in vanished])
+        report.embedded += len(oks)
+        report.failed += len(errors)
+        report.vanished += len(vanished)
+        for p, reason in errors:
+            skipped = Skipped(p.path, reason)
+            report.skipped.append(skipped)
+            tracker.advance(current=p.path, skipped=skipped)
+        tracker.advance(len(oks) + len(vanished), current=batch[-1].photo.path)
+        if self.after_batch is not None and oks:
+            self.after_batch([d.photo.id for d in oks])

@@ -1,0 +1,392 @@
+"""Bringing the catalog in line with the disk: new, changed, moved, missing and offline photos.
+
+The scan compares each folder's files (path, size, mtime) with the catalog's snapshot, hashes only
+files that are new or changed, and matches new files against vanished ones by content hash so that
+a moved or renamed photo keeps its id, vectors, tags and albums. Planning (what changed) is a pure
+function of the two listings; applying the plan writes the catalog in batches. Files are only read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photoclip.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
+from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+
+try:
+    from photoclip.imaging import SUPPORTED_EXTENSIONS
+except ImportError:  # pragma: no cover - imaging is always present in a full install
+    SUPPORTED_EXTENSIONS = frozenset(
+        {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".heic", ".heif",
+         ".hif", ".avif"})
+
+HASH_BLOCK = 64 * 1024
+WRITE_BATCH = 500
+# Folders that hold caches or trash of other tools, never photos of the user's own.
+SKIP_DIR_NAMES = frozenset({"@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__pycache__"})
+
+
+def content_hash(path: str | os.PathLike[str], size: int | None = None) -> str:
+    """A fast identity for a file's content: its size plus hashes of its first and last 64 KiB.
+
+    Reading two blocks instead of the whole file keeps a rescan of a big library cheap, and it is
+    enough to recognise the same photo after a move or rename.
+    """
+    with open(path, "rb") as f:
+        if size is None:
+            size = os.fstat(f.fileno()).st_size
+        h = hashlib.blake2b(digest_size=16)
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(HASH_BLOCK))
+        if size > HASH_BLOCK:
+            f.seek(max(HASH_BLOCK, size - HASH_BLOCK))
+            h.update(f.read(HASH_BLOCK))
+    return h.hexdigest()
+
+
+def is_photo_name(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class DiskFile:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class WalkResult:
+    files: list[DiskFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def walk_folder(root: str, cancel: CancelToken | None = None) -> WalkResult:
+    """Every supported photo below ``root``, following symlinks but never the same directory twice."""
+    result = WalkResult()
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError as exc:
+            result.skipped.append(Skipped(directory, f"folder unreadable: {exc.strerror or exc}"))
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            continue  # a symlink loop or a second link to a folder already walked
+        seen_dirs.add(key)
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            result.skipped.append(Skipped(directory, f"folder unreadable: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    if not entry.name.startswith(".") and entry.name not in SKIP_DIR_NAMES:
+                        stack.append(entry.path)
+                    continue
+                if not is_photo_name(entry.name):
+                    continue
+                est = entry.stat(follow_symlinks=True)
+                if not stat.S_ISREG(est.st_mode):
+                    continue
+                result.files.append(DiskFile(entry.path, est.st_size, est.st_mtime_ns))
+            except OSError as exc:
+                # A dangling symlink or a file that vanished between listing and stat.
+                result.skipped.append(Skipped(entry.path, f"cannot read file information: {exc.strerror or exc}"))
+    return result
+
+
+@dataclass
+class FolderPlan:
+    """What one folder's rescan must do, decided before anything is hashed or written."""
+
+    new: list[DiskFile] = field(default_factory=list)
+    changed: list[tuple[int, DiskFile]] = field(default_factory=list)
+    revived: list[tuple[int, DiskFile]] = field(default_factory=list)  # back from missing/offline, same file
+    gone: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def plan_folder(snapshot: dict[str, tuple[int, int, int, str]], files: Iterable[DiskFile]) -> FolderPlan:
+    """Compare the catalog's listing of a folder with the disk's (size + mtime decide 'changed')."""
+    plan = FolderPlan()
+    seen: set[str] = set()
+    for f in files:
+        seen.add(f.path)
+        known = snapshot.get(f.path)
+        if known is None:
+            plan.new.append(f)
+            continue
+        photo_id, size, mtime_ns, state = known
+        if size != f.size or mtime_ns != f.mtime_ns:
+            plan.changed.append((photo_id, f))
+        elif state in (MISSING, OFFLINE):
+            plan.revived.append((photo_id, f))
+        else:
+            plan.unchanged += 1
+    for path, (photo_id, _size, _mtime, state) in snapshot.items():
+        if path not in seen and state != MISSING:
+            plan.gone.append(photo_id)
+    return plan
+
+
+@dataclass
+class ScanReport:
+    added: int = 0
+    changed: int = 0
+    moved: int = 0
+    missing: int = 0
+    revived: int = 0
+    unchanged: int = 0
+    offline_folders: list[str] = field(default_factory=list)
+    online_folders: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.moved or self.missing or self.revived
+                    or self.offline_folders or self.online_folders)
+
+
+def folder_is_reachable(path: str, had_photos: bool) -> bool:
+    """False for a vanished folder, and for an empty mount point that used to hold photos."""
+    try:
+        if not os.path.isdir(path):
+            return False
+        if had_photos:
+            with os.scandir(path) as it:
+                return any(True for _ in it)
+        return True
+    except OSError:
+        return False
+
+
+def scan(catalog: Catalog, folders: Iterable[Folder] | None = None, *,
+         progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> ScanReport:
+    """Rescan library folders and record what changed; files are hashed only when new or changed."""
+    started = time.monotonic()
+    report = ScanReport()
+    folder_list = list(folders) if folders is not None else catalog.folders()
+    tracker = ProgressTracker(progress, "scan", total=None)
+    new_files: list[tuple[Folder, DiskFile]] = []
+    gone_ids: list[int] = []
+    for folder in folder_list:
+        snapshot = catalog.folder_snapshot(folder.id)
+        had_photos = any(state != OFFLINE for *_, state in snapshot.values()) or bool(snapshot)
+        if not folder_is_reachable(folder.path, had_photos):
+            if catalog.set_folder_state(folder.id, OFFLINE):
+                report.offline_folders.append(folder.path)
+            continue
+        if folder.state == OFFLINE and catalog.set_folder_state(folder.id, OK):
+            report.online_folders.append(folder.path)
+            snapshot = catalog.folder_snapshot(folder.id)
+        walked = walk_folder(folder.path, cancel)
+        report.skipped.extend(walked.skipped)
+        plan = plan_folder(snapshot, walked.files)
+        report.unchanged += plan.unchanged
+        tracker.advance(len(walked.files), current=folder.path)
+        _apply_changed(catalog, plan, report, cancel)
+        new_files.extend((folder, f) for f in plan.new)
+        gone_ids.extend(plan.gone)
+    _apply_new_and_gone(catalog, new_files, gone_ids, report, tracker, cancel)
+    report.seconds = time.monotonic() - started
+    tracker.emit()
+    return report
+
+
+def _hash_or_skip(f: DiskFile, report: ScanReport) -> str | None:
+    try:
+        return content_hash(f.path, f.size)
+    except OSError as exc:
+        report.skipped.append(Skipped(f.path, f"cannot read: {exc.strerror or exc}"))
+        return None
+
+
+def _batches(items: list, size: int = WRITE_BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _apply_changed(catalog: Catalog, plan: FolderPlan, report: ScanReport, cancel: CancelToken | None) -> None:
+    now = time.time()
+    for batch in _batches(plan.changed):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        rows = []
+        for photo_id, f in batch:
+            digest = _hash_or_skip(f, report)
+            if digest is not None:
+                rows.append((f.size, f.mtime_ns, digest, now, photo_id))
+        with catalog.write() as c:
+            c.executemany("UPDATE photos SET size=?, mtime_ns=?, content_hash=?, state='pending', error=NULL, "
+                          "updated_at=? WHERE id=?", rows)
+        report.changed += len(rows)
+    for batch in _batches(plan.revived):
+        with catalog.write() as c:
+            c.executemany(
+                "UPDATE photos SET state=CASE WHEN EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id "
+                "AND e.content_hash=photos.content_hash) AND error IS NULL THEN 'ok' ELSE 'pending' END, "
+                "updated_at=? WHERE id=?", [(now, photo_id) for photo_id, _ in batch])
+        report.revived += len(batch)
+
+
+def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile]], gone_ids: list[int],
+                        report: ScanReport, tracker: ProgressTracker, cancel: CancelToken | None) -> None:
+    """Insert new files, re-linking each to a vanished photo with the same content (a move)."""
+    gone = set(gone_ids)
+    # Candidates for a move: photos that just vanished plus those already recorded as missing.
+    candidates: dict[tuple[str, int], list[int]] = {}
+    if new_files:
+        rows = catalog.conn.execute("SELECT id, content_hash, size, state FROM photos WHERE state='missing'")
+        for photo_id, digest, size, _state in rows:
+            candidates.setdefault((digest, size), []).append(photo_id)
+        for photo in catalog.photos(gone).values():
+            candidates.setdefault((photo.content_hash, photo.size), []).append(photo.id)
+    hashing = ProgressTracker(tracker.sink, "hash", total=len(new_files))
+    for batch in _batches(new_files):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        now = time.time()
+        inserts, moves = [], []
+        for folder, f in batch:
+            digest = _hash_or_skip(f, report)
+            hashing.advance(current=f.path)
+            if digest is None:
+                continue
+            match = candidates.get((digest, f.size))
+            if match:
+                photo_id = match.pop(0)
+                gone.discard(photo_id)
+                moves.append((folder.id, f.path, f.mtime_ns, now, photo_id))
+            else:
+                inserts.append((folder.id, f.path, f.size, f.mtime_ns, digest, PENDING, now, now))
+        with catalog.write() as c:
+            # A moved photo keeps its id; its state returns to ok when its vector is still current.
+            c.executemany(
+                "UPDATE photos SET folder_id=?, path=?, mtime_ns=?, updated_at=?, "
+                "state=CASE WHEN state='error' THEN 'error' WHEN EXISTS (SELECT 1 FROM embeddings e "
+                "WHERE e.photo_id=photos.id AND e.content_hash=photos.content_hash) THEN 'ok' "
+                "ELSE 'pending' END WHERE id=?", moves)
+            c.executemany(
+                "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, state, added_at, updated_at) "
+                "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(path) DO NOTHING", inserts)
+        report.moved += len(moves)
+        report.added += len(inserts)
+    now = time.time()
+    for batch in _batches(sorted(gone)):
+        with catalog.write() as c:
+            c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
+                          [(now, photo_id) for photo_id in batch])
+        report.missing += len(batch)
+
+
+def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink = null_sink) -> ScanReport:
+    """Bring a handful of known paths up to date (what a file watcher reports), without a full walk."""
+    started = time.monotonic()
+    report = ScanReport()
+    by_folder: dict[int, tuple[Folder, list[DiskFile], list[str]]] = {}
+    for raw in paths:
+        path = str(raw)
+        folder = catalog.folder_for_path(path)
+        if folder is None:
+            continue
+        entry = by_folder.setdefault(folder.id, (folder, [], []))
+        try:
+            st = os.stat(path)
+            if stat.S_ISREG(st.st_mode) and is_photo_name(os.path.basename(path)):
+                entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns))
+            elif stat.S_ISDIR(st.st_mode):
+                walked = walk_folder(path)
+                entry[1].extend(walked.files)
+                report.skipped.extend(walked.skipped)
+        except OSError:
+            entry[2].append(path)  # gone: the file, or a whole sub-folder
+    new_files: list[tuple[Folder, DiskFile]] = []
+    gone_ids: list[int] = []
+    for folder, files, vanished in by_folder.values():
+        snapshot = {}
+        for f in files:
+            photo = catalog.photo_by_path(f.path)
+            if photo is not None:
+                snapshot[f.path] = (photo.id, photo.size, photo.mtime_ns, photo.state)
+        plan = plan_folder(snapshot, files)
+        report.unchanged += plan.unchanged
+        _apply_changed(catalog, plan, report, None)
+        new_files.extend((folder, f) for f in plan.new)
+        for path in vanished:
+            gone_ids.extend(_ids_under(catalog, path))
+    tracker = ProgressTracker(progress, "scan")
+    _apply_new_and_gone(catalog, new_files, gone_ids, report, tracker, None)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _ids_under(catalog: Catalog, path: str) -> list[int]:
+    """Live photo ids at ``path`` or below it (a removed sub-folder takes its photos with it)."""
+    prefix = path.rstrip("/\\") + os.sep
+    rows = catalog.conn.execute(
+        "SELECT id FROM photos WHERE (path=? OR substr(path, 1, ?)=?) AND state != 'missing'",
+        (path, len(prefix), prefix))
+    return [r[0] for r in rows]
+
+
+def move_path(catalog: Catalog, src: str, dest: str) -> int:
+    """Record a rename or move reported by the watcher: same ids, new paths. Returns photos moved."""
+    dest_folder = catalog.folder_for_path(dest)
+    if dest_folder is None:
+        ids = _ids_under(catalog, src)
+        now = time.time()
+        with catalog.write() as c:
+            c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?", [(now, i) for i in ids])
+        return 0
+    src_prefix = src.rstrip("/\\") + os.sep
+    dest_prefix = dest.rstrip("/\\") + os.sep
+    rows = catalog.conn.execute(
+        "SELECT id, path FROM photos WHERE path=? OR substr(path, 1, ?)=?", (src, len(src_prefix), src_prefix)
+    ).fetchall()
+    now = time.time()
+    updates = []
+    for photo_id, old in rows:
+        new = dest if old == src else dest_prefix + old[len(src_prefix):]
+        if not is_photo_name(Path(new).name):
+            continue
+        try:
+            mtime_ns = os.stat(new).st_mtime_ns
+        except OSError:
+            continue
+        updates.append((dest_folder.id, new, mtime_ns, now, photo_id))
+    with catalog.write() as c:
+        for folder_id, new, mtime_ns, when, photo_id in updates:
+            # Whatever sat at the destination before is replaced by the moved photo.
+            c.execute("DELETE FROM photos WHERE path=? AND id != ?", (new, photo_id))
+            c.execute("UPDATE photos SET folder_id=?, path=?, mtime_ns=?, updated_at=?, "
+                      "state=CASE WHEN state IN ('missing','offline') THEN 'pending' ELSE state END "
+                      "WHERE id=?", (folder_id, new, mtime_ns, when, photo_id))
+    return len(updates)
+
+
+__all__ = [
+    "OK",
+    "DiskFile",
+    "FolderPlan",
+    "ScanReport",
+    "content_hash",
+    "move_path",
+    "plan_folder",
+    "scan",
+    "scan_paths",
+    "walk_folder",
+]
