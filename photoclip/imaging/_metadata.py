@@ -1,0 +1,121 @@
+"""Photo metadata from the header: oriented size and the EXIF facts the catalog keeps."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class PhotoMeta:
+    """What the catalog records about a photo without decoding its pixels."""
+
+    format: str  # 'jpeg','png','webp','gif','tiff','bmp','heic','heif','avif'
+    width: int  # after EXIF orientation
+    height: int
+    orientation: int  # EXIF orientation 1-8 (1 when absent)
+    taken_at: datetime | None  # DateTimeOriginal, then DateTimeDigitized, then DateTime; naive local time
+    camera_make: str | None
+    camera_model: str | None
+    gps: tuple[float, float] | None = None  # (lat, lon) in decimal degrees
+
+
+def photo_meta(im: Image.Image, fmt: str, size: tuple[int, int], loaded: bool) -> PhotoMeta:
+    """Metadata from the header; ``size`` is the stored (unrotated) size, taken before any draft."""
+    exif = _exif(im, loaded)
+    orientation = 1
+    if fmt in ("heic", "heif"):  # pillow-heif resets the tag after applying it, keeping the original
+        original = im.info.get("original_orientation")
+        orientation = original if isinstance(original, int) and 1 <= original <= 8 else 1
+    elif exif is not None:
+        value = exif.get(0x0112, 1)
+        orientation = value if isinstance(value, int) and 1 <= value <= 8 else 1
+    width, height = size
+    if fmt == "tiff":  # Pillow reports a TIFF's size already rotated; the tags hold the stored one
+        tags = getattr(im, "tag_v2", {})
+        width, height = tags.get(256, width), tags.get(257, height)
+    if orientation >= 5 and fmt not in ("heic", "heif"):
+        width, height = height, width
+    if exif is None:
+        return PhotoMeta(fmt, width, height, orientation, None, None, None, None)
+    return PhotoMeta(fmt, width, height, orientation, _taken_at(exif), _text(exif.get(0x010F)),
+                     _text(exif.get(0x0110)), _gps(exif))
+
+
+def _exif(im: Image.Image, loaded: bool) -> Image.Exif | None:
+    # PNG keeps EXIF after the pixels at times; reading it would decode the whole image, so a header
+    # read skips it (after load() Pillow has found it and it is used).
+    if im.format == "PNG" and "exif" not in im.info and not loaded:
+        return None
+    try:
+        exif = im.getexif()
+    except Exception:  # broken EXIF never makes a readable photo unreadable
+        return None
+    return exif if len(exif) else None
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", "").strip()
+    return value or None
+
+
+_DATE = re.compile(r"(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):?(\d{2})?")
+
+
+def _taken_at(exif: Image.Exif) -> datetime | None:
+    try:
+        sub = exif.get_ifd(0x8769)
+    except Exception:
+        sub = {}
+    for tag, subsec_tag, source in ((0x9003, 0x9291, sub), (0x9004, 0x9292, sub), (0x0132, 0x9290, exif)):
+        found = _DATE.match(_text(source.get(tag)) or "")
+        if not found:
+            continue
+        y, mo, d, h, mi, s = (int(g) if g else 0 for g in found.groups())
+        digits = re.sub(r"\D", "", _text(sub.get(subsec_tag)) or "")[:6]
+        try:
+            return datetime(y, mo, d, h, mi, s, int(digits.ljust(6, "0")) if digits else 0)
+        except ValueError:  # "0000:00:00 00:00:00" and other placeholders
+            continue
+    return None
+
+
+def _gps(exif: Image.Exif) -> tuple[float, float] | None:
+    try:
+        info = exif.get_ifd(0x8825)
+        lat = _degrees(info.get(2), info.get(1), "S")
+        lon = _degrees(info.get(4), info.get(3), "W")
+    except Exception:
+        return None
+    if lat is None or lon is None or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    if lat == 0 and lon == 0:  # what cameras write when they have no fix
+        return None
+    return (lat, lon)
+
+
+def _degrees(value: object, ref: object, negative: str) -> float | None:
+    if value is None:
+        return None
+    parts = [float(v) for v in (value if isinstance(value, tuple | list) else (value,))][:3]
+    if not parts or any(p != p for p in parts):  # NaN from a zero denominator
+        return None
+    degrees = sum(p / 60**i for i, p in enumerate(parts))
+    return -degrees if (_text(ref) or "").upper().startswith(negative) else degrees
+
+
+def pending_orientation(im: Image.Image, meta: PhotoMeta, fmt: str) -> int:
+    """The orientation the loaded pixels still need: libheif rotates HEIF while decoding, and Pillow's
+    TIFF loader rotates in place and drops the tag, so neither must be rotated twice."""
+    if fmt in ("heic", "heif") or meta.orientation == 1:
+        return 1
+    exif = _exif(im, loaded=True)
+    return meta.orientation if exif is not None and exif.get(0x0112) == meta.orientation else 1
+
