@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SETTINGS_NAME = "settings.json"
+TAG_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -255,36 +256,49 @@ class Library:
         except NoModelError:
             engine = None  # still read every photo: metadata, dates and errors need no model
         run = IndexRun(report, None, engine.model_name if engine else None)
+        untagged: list[int] = []
+
+        def flush_tags() -> None:
+            # Tagging in chunks keeps the cost of preparing the tag model off every small batch.
+            if untagged:
+                run.tagged += self._tag(untagged)
+                self.notify("tags", tuple(untagged))
+                untagged.clear()
 
         def after_batch(ids: list[int]) -> None:
-            if engine is not None and self.settings.auto_tag:
-                run.tagged += self._tag(ids)
             self.notify("photos", tuple(ids))
+            if engine is not None and self.settings.auto_tag:
+                untagged.extend(ids)
+                if len(untagged) >= TAG_CHUNK:
+                    flush_tags()
 
         indexer = Indexer(self.catalog, engine, batch_size=self.settings.batch_size,
                           workers=self.settings.decode_workers or None, after_batch=after_batch)
-        run.embed = indexer.run(progress=progress, cancel=cancel)
-        if engine is not None:
-            self._after_index()
+        try:
+            run.embed = indexer.run(progress=progress, cancel=cancel)
+        finally:
+            flush_tags()
+        if engine is not None and (run.embed.embedded or report.touched):
+            self.refresh_albums()
         return run
 
     def _tag(self, ids: list[int]) -> int:
-        try:
-            from photoclip import tagging
-        except ImportError:
-            return 0
-        return tagging.tag_photos(self.catalog, self.engine, ids,
-                                  max_tags=self.settings.max_tags_per_photo)
+        from photoclip import tagging
 
-    def _after_index(self) -> None:
-        """Keep derived state current: smart albums and the vector index."""
+        return tagging.tag_photos(self.catalog, self.engine, ids, top_k=self.settings.max_tags_per_photo)
+
+    def refresh_albums(self, album_ids: list[int] | None = None) -> list[Any]:
+        """Re-run smart albums' rules (after indexing, moves and deletions)."""
+        from photoclip import albums
+
         try:
-            from photoclip import albums
-        except ImportError:
-            return
-        changed = albums.refresh_albums(self.catalog, self.searcher)
-        if changed:
+            searcher: Searcher | None = self.searcher
+        except NoModelError:
+            searcher = None  # rules made only of tags and filters still run
+        results = albums.refresh_albums(self.catalog, searcher, album_ids)
+        if any(r.added or r.removed for r in results):
             self.notify("albums")
+        return results
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -347,10 +361,10 @@ class Library:
 
         return tagging.list_tags(self.catalog)
 
-    def photo_tags(self, photo_id: int) -> list[Any]:
+    def photo_tags(self, photo_id: int, *, include_rejected: bool = True) -> list[Any]:
         from photoclip import tagging
 
-        return tagging.photo_tags(self.catalog, photo_id)
+        return tagging.photo_tags(self.catalog, photo_id, include_rejected=include_rejected)
 
     def accept_tag(self, photo_id: int, name: str) -> None:
         from photoclip import tagging
@@ -364,11 +378,12 @@ class Library:
         tagging.reject_tag(self.catalog, photo_id, name)
         self.notify("tags", (photo_id,))
 
-    def add_tag(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> None:
+    def add_tag(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> Any:
         from photoclip import tagging
 
-        tagging.add_tag(self.catalog, name, prompts=prompts, threshold=threshold)
+        info = tagging.add_tag(self.catalog, name, prompts=prompts, threshold=threshold)
         self.notify("tags")
+        return info
 
     def remove_tag(self, name: str) -> None:
         from photoclip import tagging
@@ -376,13 +391,30 @@ class Library:
         tagging.remove_tag(self.catalog, name)
         self.notify("tags")
 
+    def set_tag_threshold(self, name: str, threshold: float | None) -> None:
+        from photoclip import tagging
+
+        tagging.set_threshold(self.catalog, name, threshold)
+        self.notify("tags")
+
+    def review_queue(self, tag: str | None = None, limit: int = 50) -> list[Any]:
+        from photoclip import tagging
+
+        return tagging.review_queue(self.catalog, tag, limit)
+
+    def needs_retag(self) -> bool:
+        from photoclip import tagging
+
+        return tagging.needs_retag(self.catalog, self.engine)
+
     def retag(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> int:
         """Re-decide every photo's automatic tags from stored vectors (no re-embedding)."""
         from photoclip import tagging
 
         n = tagging.retag_all(self.catalog, self.engine, progress=progress, cancel=cancel,
-                              max_tags=self.settings.max_tags_per_photo)
+                              top_k=self.settings.max_tags_per_photo)
         self.notify("tags")
+        self.refresh_albums()
         return n
 
     # -- albums ------------------------------------------------------------------------------
@@ -396,10 +428,9 @@ class Library:
                      filters: Filters | None = None, threshold: float | None = None) -> Any:
         from photoclip import albums
 
+        searcher = self.searcher if query else None
         album = albums.create_album(self.catalog, name, query=query, tags=tags, filters=filters,
-                                    threshold=threshold)
-        if query or tags:
-            albums.refresh_albums(self.catalog, self.searcher, album_ids=[album.id])
+                                    threshold=threshold, searcher=searcher)
         self.notify("albums")
         return album
 
@@ -408,16 +439,34 @@ class Library:
 
         return albums.album_members(self.catalog, name)
 
-    def add_to_album(self, name: str, photo_ids: list[int]) -> None:
+    def album_entries(self, name: str, *, include_excluded: bool = False) -> list[Any]:
         from photoclip import albums
 
-        albums.add_to_album(self.catalog, name, photo_ids)
+        return albums.album_entries(self.catalog, name, include_excluded=include_excluded)
+
+    def _album_change(self, action: str, name: str, photo_ids: list[int]) -> int:
+        from photoclip import albums
+
+        n = getattr(albums, action)(self.catalog, name, photo_ids)
         self.notify("albums")
+        return n
 
-    def remove_from_album(self, name: str, photo_ids: list[int]) -> None:
+    def add_to_album(self, name: str, photo_ids: list[int]) -> int:
+        return self._album_change("add_to_album", name, photo_ids)
+
+    def remove_from_album(self, name: str, photo_ids: list[int]) -> int:
+        return self._album_change("remove_from_album", name, photo_ids)
+
+    def pin(self, name: str, photo_ids: list[int]) -> int:
+        return self._album_change("pin", name, photo_ids)
+
+    def exclude(self, name: str, photo_ids: list[int]) -> int:
+        return self._album_change("exclude", name, photo_ids)
+
+    def rename_album(self, name: str, new_name: str) -> None:
         from photoclip import albums
 
-        albums.remove_from_album(self.catalog, name, photo_ids)
+        albums.rename_album(self.catalog, name, new_name)
         self.notify("albums")
 
     def delete_album(self, name: str) -> None:
@@ -425,3 +474,12 @@ class Library:
 
         albums.delete_album(self.catalog, name)
         self.notify("albums")
+
+    def export_album(self, name: str, destination: str | os.PathLike[str], *, mode: str = "copy",
+                     xmp: bool = False, progress: ProgressSink = null_sink,
+                     cancel: CancelToken | None = None) -> Any:
+        """Copy or link an album's photos into a folder (originals are only read)."""
+        from photoclip import albumexport
+
+        return albumexport.export_album(self.catalog, name, destination, mode=mode, xmp_sidecars=xmp,
+                                        progress=progress, cancel=cancel)

@@ -1,0 +1,86 @@
+"""`photoclip tags`: list, add and remove tags, re-apply auto-tagging, review uncertain tags."""
+
+from __future__ import annotations
+
+import argparse
+
+from photoclip import tagging
+from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("tags", help="auto-tagging vocabulary and review")
+    tags = parser.add_subparsers(dest="tags_command", metavar="ACTION", required=True)
+
+    p = tags.add_parser("list", help="tags with their photo counts and thresholds")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_list)
+
+    p = tags.add_parser("add", help="add a tag of your own")
+    p.add_argument("name")
+    p.add_argument("--prompt", action="append", metavar="TEXT",
+                   help='a description of the tag for the model (repeatable; default "a photo of NAME.")')
+    p.add_argument("--threshold", type=float, metavar="S", help="score from 0 to 1 needed to apply it")
+    p.set_defaults(handler=cmd_add)
+
+    p = tags.add_parser("remove", help="delete a tag and every decision about it")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_remove)
+
+    p = tags.add_parser("apply", help="re-tag every photo from stored vectors (after vocabulary changes)")
+    p.set_defaults(handler=cmd_apply)
+
+    p = tags.add_parser("review", help="auto tags the model was least sure about")
+    p.add_argument("--tag", metavar="T", help="only this tag")
+    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_review)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        infos = tagging.list_tags(library.catalog)
+    if args.json:
+        print_json(infos)
+        return 0
+    for t in infos:
+        flags = "" if t.enabled else "  (disabled)"
+        kind = "builtin" if t.builtin else "user"
+        print(f"{t.count:6d}  {t.threshold:.2f}  {kind:7s}  {t.name}{flags}")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        info = tagging.add_tag(library.catalog, args.name, args.prompt, args.threshold)
+    print(f"added tag '{info.name}'; run `photoclip tags apply` to tag existing photos")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        tagging.remove_tag(library.catalog, args.name)
+    print(f"removed tag '{args.name}'")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    sink = TqdmSink()
+    with open_library(args) as library, cancel_on_interrupt() as token:
+        try:
+            written = tagging.retag_all(library.catalog, library.engine, progress=sink, cancel=token)
+        finally:
+            sink.close()
+    print(f"{written} auto tags applied")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        items = tagging.review_queue(library.catalog, tag=args.tag, limit=args.limit)
+    if args.json:
+        print_json(items)
+        return 0
+    for item in items:
+        print(f"{item.score:.3f} (threshold {item.threshold:.2f})  {item.name}  {item.path}")
+    return 0

@@ -1,0 +1,499 @@
+"""Zero-shot auto-tagging: image vectors scored against each tag's prompt ensemble.
+
+Each tag's prompts are embedded once per model (cached in ``text_vectors``), averaged and normalised.
+A tag is decided against a background of neutral prompts ("a photo", "an image", ...) rather than
+against the other tags, so adding or removing a tag never changes another tag's decisions::
+
+    bg(v)    = log(mean_b exp(s * v.b)) / s          # soft average of the background cosines
+    score(v) = sigmoid(s * (v.t - bg(v)))            # 0.5: as close as a neutral caption
+
+with ``s`` the CLIP logit scale (100). A tag is applied when its score reaches its threshold (the
+vocabulary's default unless the user set one), keeping at most ``top_k`` auto tags per photo, best
+first. Manual decisions win: an accepted tag (source ``manual``) is kept, and a rejected one
+(``rejected=1``) stays in the table so auto-tagging never applies it to that photo again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from photoclip.catalog import Catalog, vector_to_blob
+from photoclip.engine.protocol import Embedder
+from photoclip.errors import NotFoundError, PhotoClipError, QueryError
+from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, null_sink
+from photoclip.paths import resources_dir
+
+VOCABULARY_FILE = "tags.json"
+SEEDED_KEY = "tags.seeded_version"
+FINGERPRINT_KEY = "tags.applied."  # + model name: the vocabulary the stored auto tags were made with
+TEMPLATE = "a photo of {}."
+MAX_NAME = 100
+BATCH = 1024
+
+
+class VocabularyError(PhotoClipError):
+    """The tag vocabulary file cannot be read, or a tag definition is invalid."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The shipped defaults: tags with their prompts, the background, and the decision settings."""
+
+    tags: tuple[tuple[str, tuple[str, ...]], ...]
+    background: tuple[str, ...]
+    default_threshold: float = 0.8
+    top_k: int = 5
+    logit_scale: float = 100.0
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str
+    prompts: list[str]
+    threshold: float  # effective threshold (the default unless the user set one)
+    builtin: bool
+    enabled: bool
+    count: int  # live photos carrying the tag (auto or accepted, not rejected)
+    custom_threshold: bool = False
+
+
+@dataclass(frozen=True)
+class PhotoTag:
+    name: str
+    score: float | None
+    source: str  # "auto" or "manual"
+    rejected: bool
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    photo_id: int
+    path: str
+    name: str
+    score: float
+    threshold: float
+
+
+# -- vocabulary -------------------------------------------------------------------------------
+
+
+def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
+    """Read a vocabulary file (default: the shipped ``tags.json``)."""
+    file = Path(path) if path is not None else resources_dir() / VOCABULARY_FILE
+    try:
+        stat = file.stat()
+    except OSError as exc:
+        raise VocabularyError(f"the tag vocabulary {file} cannot be read: {exc.strerror or exc}") from exc
+    return _load_vocabulary(str(file), stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load_vocabulary(file: str, _mtime_ns: int) -> Vocabulary:
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+        tags = tuple((_clean_name(t["name"]), tuple(_clean_prompts(t.get("prompts"), t["name"])))
+                     for t in data["tags"])
+        background = tuple(str(b) for b in data["background"])
+        if not background:
+            raise ValueError("the background prompt list is empty")
+        return Vocabulary(tags, background, float(data.get("default_threshold", 0.8)),
+                          int(data.get("top_k", 5)), float(data.get("logit_scale", 100.0)),
+                          int(data.get("version", 1)))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise VocabularyError(f"the tag vocabulary {file} is not valid: {exc}") from exc
+
+
+def _clean_name(name: object) -> str:
+    text = " ".join(str(name).split())
+    if not text:
+        raise VocabularyError("a tag name cannot be empty")
+    if len(text) > MAX_NAME:
+        raise VocabularyError(f"the tag name '{text[:40]}...' is longer than {MAX_NAME} characters")
+    return text
+
+
+def _clean_prompts(prompts: Iterable[str] | None, name: str) -> list[str]:
+    cleaned = [" ".join(str(p).split()) for p in (prompts or ())]
+    cleaned = list(dict.fromkeys(p for p in cleaned if p))
+    return cleaned or [TEMPLATE.format(" ".join(str(name).split()))]
+
+
+def ensure_vocabulary(catalog: Catalog, vocabulary: Vocabulary | None = None) -> int:
+    """Seed the ``tags`` table from the shipped vocabulary once per library; returns tags added."""
+    if catalog.get_meta(SEEDED_KEY) is not None:
+        return 0
+    vocab = vocabulary or load_vocabulary()
+    now = time.time()
+    with catalog.write() as c:
+        if c.execute("SELECT 1 FROM meta WHERE key=?", (SEEDED_KEY,)).fetchone():
+            return 0  # another writer seeded meanwhile
+        before = c.total_changes
+        c.executemany("INSERT OR IGNORE INTO tags(name, prompts, threshold, builtin, enabled, created_at) "
+                      "VALUES(?, ?, NULL, 1, 1, ?)",
+                      [(name, json.dumps(list(prompts)), now) for name, prompts in vocab.tags])
+        added = c.total_changes - before
+        c.execute("INSERT INTO meta(key, value) VALUES(?, ?)", (SEEDED_KEY, str(vocab.version)))
+    return added
+
+
+def _tag_row(conn: sqlite3.Connection, name: str) -> tuple[int, str, float | None, int, int]:
+    row = conn.execute("SELECT id, name, threshold, builtin, enabled FROM tags WHERE name=?",
+                       (_clean_name(name),)).fetchone()
+    if row is None:
+        raise NotFoundError(f"there is no tag named '{name}'")
+    return row
+
+
+def list_tags(catalog: Catalog) -> list[TagInfo]:
+    ensure_vocabulary(catalog)
+    default = load_vocabulary().default_threshold
+    counts = tag_counts(catalog)
+    rows = catalog.read().execute(
+        "SELECT name, prompts, threshold, builtin, enabled FROM tags ORDER BY name COLLATE NOCASE")
+    return [TagInfo(name, json.loads(prompts), default if thr is None else thr, bool(builtin),
+                    bool(enabled), counts.get(name, 0), thr is not None)
+            for name, prompts, thr, builtin, enabled in rows]
+
+
+def tag_counts(catalog: Catalog) -> dict[str, int]:
+    """Live photos per tag (auto or accepted, not rejected); tags with none are left out."""
+    rows = catalog.read().execute(
+        "SELECT t.name, COUNT(*) FROM photo_tags pt JOIN tags t ON t.id=pt.tag_id "
+        "JOIN photos p ON p.id=pt.photo_id AND p.state IN ('ok','pending') "
+        "WHERE pt.rejected=0 GROUP BY t.id")
+    return {name: n for name, n in rows}
+
+
+def _check_threshold(threshold: float | None) -> float | None:
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise VocabularyError(f"a tag threshold is a score between 0 and 1, not {threshold}")
+    return None if threshold is None else float(threshold)
+
+
+def add_tag(catalog: Catalog, name: str, prompts: Sequence[str] | None = None,
+            threshold: float | None = None) -> TagInfo:
+    """Add a user tag; with no prompts it gets "a photo of NAME."."""
+    ensure_vocabulary(catalog)
+    clean = _clean_name(name)
+    prompt_list = _clean_prompts(prompts, clean)
+    thr = _check_threshold(threshold)
+    with catalog.write() as c:
+        if c.execute("SELECT 1 FROM tags WHERE name=?", (clean,)).fetchone():
+            raise VocabularyError(f"a tag named '{clean}' already exists")
+        c.execute("INSERT INTO tags(name, prompts, threshold, builtin, enabled, created_at) "
+                  "VALUES(?, ?, ?, 0, 1, ?)", (clean, json.dumps(prompt_list), thr, time.time()))
+    return _info(catalog, clean)
+
+
+def _info(catalog: Catalog, name: str) -> TagInfo:
+    wanted = _clean_name(name).casefold()
+    for info in list_tags(catalog):
+        if info.name.casefold() == wanted:
+            return info
+    raise NotFoundError(f"there is no tag named '{name}'")
+
+
+def remove_tag(catalog: Catalog, name: str) -> None:
+    """Delete a tag and every decision about it (a removed built-in tag is not seeded again)."""
+    ensure_vocabulary(catalog)
+    with catalog.write() as c:
+        tag_id = _tag_row(c, name)[0]
+        c.execute("DELETE FROM tags WHERE id=?", (tag_id,))
+
+
+def set_threshold(catalog: Catalog, name: str, threshold: float | None) -> None:
+    """Set a tag's own threshold (None: back to the default); run ``retag_all`` to apply it."""
+    ensure_vocabulary(catalog)
+    thr = _check_threshold(threshold)
+    with catalog.write() as c:
+        c.execute("UPDATE tags SET threshold=? WHERE id=?", (thr, _tag_row(c, name)[0]))
+
+
+def set_prompts(catalog: Catalog, name: str, prompts: Sequence[str]) -> None:
+    """Replace a tag's prompt ensemble; run ``retag_all`` to apply it."""
+    ensure_vocabulary(catalog)
+    prompt_list = _clean_prompts(prompts, name)
+    with catalog.write() as c:
+        c.execute("UPDATE tags SET prompts=? WHERE id=?", (json.dumps(prompt_list), _tag_row(c, name)[0]))
+
+
+def set_enabled(catalog: Catalog, name: str, enabled: bool) -> None:
+    """Disabling a tag drops its auto tags at once; manual decisions are kept."""
+    ensure_vocabulary(catalog)
+    with catalog.write() as c:
+        tag_id = _tag_row(c, name)[0]
+        c.execute("UPDATE tags SET enabled=? WHERE id=?", (int(enabled), tag_id))
+        if not enabled:
+            c.execute("DELETE FROM photo_tags WHERE tag_id=? AND source='auto' AND rejected=0", (tag_id,))
+
+
+# -- manual decisions -------------------------------------------------------------------------
+
+
+def _tag_id_for_decision(conn: sqlite3.Connection, name: str) -> int:
+    """A tag to record a manual decision on; an unknown name becomes a user tag."""
+    clean = _clean_name(name)
+    row = conn.execute("SELECT id FROM tags WHERE name=?", (clean,)).fetchone()
+    if row:
+        return row[0]
+    cur = conn.execute("INSERT INTO tags(name, prompts, threshold, builtin, enabled, created_at) "
+                       "VALUES(?, ?, NULL, 0, 1, ?)", (clean, json.dumps(_clean_prompts(None, clean)),
+                                                     time.time()))
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _decide(catalog: Catalog, photo_id: int, name: str, rejected: bool) -> None:
+    ensure_vocabulary(catalog)
+    catalog.photo(photo_id)  # NotFoundError for an unknown photo
+    with catalog.write() as c:
+        tag_id = _tag_id_for_decision(c, name)
+        c.execute("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
+                  "VALUES(?, ?, NULL, 'manual', ?, ?) ON CONFLICT(photo_id, tag_id) DO UPDATE SET "
+                  "source='manual', rejected=excluded.rejected, updated_at=excluded.updated_at",
+                  (photo_id, tag_id, int(rejected), time.time()))
+
+
+def accept_tag(catalog: Catalog, photo_id: int, name: str) -> None:
+    """Confirm (or add) a tag on a photo; re-tagging never removes it."""
+    _decide(catalog, photo_id, name, rejected=False)
+
+
+def reject_tag(catalog: Catalog, photo_id: int, name: str) -> None:
+    """Refuse a tag on a photo; auto-tagging never applies it to that photo again."""
+    _decide(catalog, photo_id, name, rejected=True)
+
+
+def forget_decision(catalog: Catalog, photo_id: int, name: str) -> None:
+    """Drop a manual accept or reject, handing the pair back to auto-tagging."""
+    with catalog.write() as c:
+        tag_id = _tag_row(c, name)[0]
+        c.execute("DELETE FROM photo_tags WHERE photo_id=? AND tag_id=? AND source='manual'",
+                  (photo_id, tag_id))
+
+
+def photo_tags(catalog: Catalog, photo_id: int, *, include_rejected: bool = True) -> list[PhotoTag]:
+    """A photo's tags: manual ones first, then auto tags best first."""
+    sql = ("SELECT t.name, pt.score, pt.source, pt.rejected FROM photo_tags pt JOIN tags t ON t.id=pt.tag_id "
+           "WHERE pt.photo_id=?")
+    if not include_rejected:
+        sql += " AND pt.rejected=0"
+    sql += " ORDER BY pt.source='auto', pt.rejected, pt.score DESC, t.name COLLATE NOCASE"
+    return [PhotoTag(n, s, src, bool(r)) for n, s, src, r in catalog.read().execute(sql, (photo_id,))]
+
+
+def review_queue(catalog: Catalog, tag: str | None = None, limit: int = 50) -> list[ReviewItem]:
+    """Auto tags least certain first (score nearest its threshold), for a person to accept or reject."""
+    ensure_vocabulary(catalog)
+    default = load_vocabulary().default_threshold
+    sql = ("SELECT pt.photo_id, p.path, t.name, pt.score, COALESCE(t.threshold, ?) AS thr "
+           "FROM photo_tags pt JOIN tags t ON t.id=pt.tag_id "
+           "JOIN photos p ON p.id=pt.photo_id AND p.state IN ('ok','pending') "
+           "WHERE pt.source='auto' AND pt.rejected=0 AND pt.score IS NOT NULL")
+    params: list[object] = [default]
+    if tag is not None:
+        sql += " AND t.id=?"
+        params.append(_tag_row(catalog.read(), tag)[0])
+    sql += " ORDER BY ABS(pt.score - thr), pt.photo_id LIMIT ?"
+    params.append(int(limit))
+    return [ReviewItem(*row) for row in catalog.read().execute(sql, params)]
+
+
+# -- scoring ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TagModel:
+    """Everything needed to score vectors: one row per enabled tag, plus the background."""
+
+    tag_ids: np.ndarray  # (T,) int64
+    matrix: np.ndarray  # (T, dim) normalised mean prompt vectors
+    thresholds: np.ndarray  # (T,)
+    background: np.ndarray  # (B, dim)
+    logit_scale: float
+    top_k: int
+    fingerprint: str
+
+
+def text_vectors(catalog: Catalog, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of texts, embedded only when not yet cached for this model."""
+    unique = list(dict.fromkeys(texts))
+    model_id = catalog.model_id(embedder.model_name, embedder.dim)
+    cached: dict[str, np.ndarray] = {}
+    conn = catalog.read()
+    for start in range(0, len(unique), 900):
+        chunk = unique[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        for text, blob in conn.execute(
+                f"SELECT text, vector FROM text_vectors WHERE model_id=? AND text IN ({marks})",
+                [model_id, *chunk]):
+            vec = np.frombuffer(blob, dtype="<f4")
+            if len(vec) == embedder.dim:
+                cached[text] = vec
+    missing = [t for t in unique if t not in cached]
+    if missing:
+        try:
+            fresh = np.asarray(embedder.embed_texts(missing), dtype=np.float32)
+        except QueryError as exc:
+            raise VocabularyError(f"a tag prompt cannot be embedded: {exc}") from exc
+        with catalog.write() as c:
+            c.executemany("INSERT OR REPLACE INTO text_vectors(model_id, text, vector) VALUES(?, ?, ?)",
+                          [(model_id, t, vector_to_blob(v)) for t, v in zip(missing, fresh, strict=True)])
+        cached.update(zip(missing, fresh, strict=True))
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.stack([cached[t] for t in texts]).astype(np.float32)
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
+
+
+def _tag_model(catalog: Catalog, embedder: Embedder, vocab: Vocabulary | None = None) -> _TagModel:
+    ensure_vocabulary(catalog)
+    vocab = vocab or load_vocabulary()
+    rows = catalog.read().execute(
+        "SELECT id, name, prompts, threshold FROM tags WHERE enabled=1 ORDER BY id").fetchall()
+    prompt_lists = [json.loads(r[2]) or [TEMPLATE.format(r[1])] for r in rows]
+    flat = [p for prompts in prompt_lists for p in prompts]
+    vectors = text_vectors(catalog, embedder, [*flat, *vocab.background])
+    matrix = np.zeros((len(rows), embedder.dim), dtype=np.float32)
+    at = 0
+    for i, prompts in enumerate(prompt_lists):
+        matrix[i] = _normalise(_normalise(vectors[at:at + len(prompts)]).mean(axis=0))
+        at += len(prompts)
+    background = _normalise(vectors[len(flat):])
+    thresholds = np.array([vocab.default_threshold if r[3] is None else r[3] for r in rows], dtype=np.float32)
+    decided_by = [(r[1].casefold(), p, float(t))
+                  for r, p, t in zip(rows, prompt_lists, thresholds.tolist(), strict=True)]
+    fingerprint = hashlib.sha256(json.dumps(
+        [embedder.model_name, vocab.background, vocab.logit_scale, vocab.top_k, decided_by]).encode()).hexdigest()
+    return _TagModel(np.array([r[0] for r in rows], dtype=np.int64), matrix, thresholds, background,
+                     vocab.logit_scale, vocab.top_k, fingerprint)
+
+
+def score_vectors(model: _TagModel, vectors: np.ndarray) -> np.ndarray:
+    """(N, T) scores in 0..1: each tag against the soft average of the background prompts."""
+    s = model.logit_scale
+    v = _normalise(np.asarray(vectors, dtype=np.float32))
+    bg_logits = s * (v @ model.background.T)  # (N, B)
+    peak = bg_logits.max(axis=1, keepdims=True)
+    bg = peak[:, 0] + np.log(np.exp(bg_logits - peak).mean(axis=1))  # log-mean-exp, stable
+    margin = s * (v @ model.matrix.T) - bg[:, None]
+    return (1.0 / (1.0 + np.exp(-np.clip(margin, -60.0, 60.0)))).astype(np.float32)
+
+
+def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors: np.ndarray,
+           top_k: int) -> int:
+    """Replace the auto tags of these photos inside the caller's transaction; returns tags written."""
+    if len(ids) == 0:
+        return 0
+    id_list = [int(i) for i in ids]
+    marks = ",".join("?" * len(id_list))
+    # Manual rows (accepted or rejected) are never candidates: they keep the decision a person made.
+    decided: set[tuple[int, int]] = set(conn.execute(
+        f"SELECT photo_id, tag_id FROM photo_tags WHERE source='manual' AND photo_id IN ({marks})",
+        id_list).fetchall())
+    conn.execute(f"DELETE FROM photo_tags WHERE source='auto' AND rejected=0 AND photo_id IN ({marks})",
+                 id_list)
+    if len(model.tag_ids) == 0 or top_k <= 0:
+        return 0
+    scores = score_vectors(model, vectors)
+    passing = scores >= model.thresholds[None, :]
+    now = time.time()
+    rows = []
+    for row, photo_id in enumerate(id_list):
+        cols = np.flatnonzero(passing[row])
+        kept = 0
+        for col in cols[np.argsort(-scores[row, cols], kind="stable")]:
+            tag_id = int(model.tag_ids[col])
+            if (photo_id, tag_id) in decided:
+                continue
+            rows.append((photo_id, tag_id, float(scores[row, col]), now))
+            kept += 1
+            if kept >= top_k:
+                break
+    conn.executemany("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
+                     "VALUES(?, ?, ?, 'auto', 0, ?) ON CONFLICT(photo_id, tag_id) DO NOTHING", rows)
+    return len(rows)
+
+
+def _stored_vectors(catalog: Catalog, model_name: str, photo_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    conn = catalog.read()
+    for start in range(0, len(photo_ids), 900):
+        chunk = [int(i) for i in photo_ids[start:start + 900]]
+        marks = ",".join("?" * len(chunk))
+        for photo_id, blob in conn.execute(
+                "SELECT e.photo_id, e.vector FROM embeddings e JOIN models m ON m.id=e.model_id "
+                f"WHERE m.name=? AND e.photo_id IN ({marks}) ORDER BY e.photo_id", [model_name, *chunk]):
+            ids.append(photo_id)
+            blobs.append(blob)
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), -1)
+    return np.array(ids, dtype=np.int64), matrix.astype(np.float32)
+
+
+def tag_photos(catalog: Catalog, embedder: Embedder, photo_ids: Iterable[int], *,
+               top_k: int | None = None) -> int:
+    """Auto-tag newly indexed photos from their stored vectors; returns the number of tags applied.
+
+    Photos with no vector for the embedder's model are left alone. The pipeline calls this after
+    each batch it stores.
+    """
+    wanted = sorted({int(i) for i in photo_ids})
+    if not wanted:
+        return 0
+    model = _tag_model(catalog, embedder)
+    ids, vectors = _stored_vectors(catalog, embedder.model_name, wanted)
+    written = 0
+    for start in range(0, len(ids), BATCH):
+        with catalog.write() as c:
+            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH],
+                              model.top_k if top_k is None else top_k)
+    return written
+
+
+def retag_all(catalog: Catalog, embedder: Embedder, *, progress: ProgressSink = null_sink,
+              cancel: CancelToken | None = None, top_k: int | None = None) -> int:
+    """Re-decide every live photo's auto tags from stored vectors (no image is read or embedded).
+
+    Run after the vocabulary, prompts or thresholds change. Commits per batch: on cancel, the
+    batches done are kept and ``needs_retag`` stays true.
+    """
+    model = _tag_model(catalog, embedder)
+    with catalog.write() as c:
+        c.execute("DELETE FROM photo_tags WHERE source='auto' AND rejected=0 AND tag_id IN "
+                  "(SELECT id FROM tags WHERE enabled=0)")
+    ids, vectors = catalog.vectors(embedder.model_name, live_only=True)
+    tracker = ProgressTracker(progress, "tagging", total=len(ids))
+    tracker.emit()
+    written = 0
+    for start in range(0, len(ids), BATCH):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        with catalog.write() as c:
+            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH],
+                              model.top_k if top_k is None else top_k)
+        tracker.advance(len(ids[start:start + BATCH]))
+    tracker.emit()
+    catalog.set_meta(FINGERPRINT_KEY + embedder.model_name, model.fingerprint)
+    return written
+
+
+def needs_retag(catalog: Catalog, embedder: Embedder) -> bool:
+    """True when the vocabulary, prompts or thresholds changed since the last full re-tagging."""
+    applied = catalog.get_meta(FINGERPRINT_KEY + embedder.model_name)
+    return applied != _tag_model(catalog, embedder).fingerprint
