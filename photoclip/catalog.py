@@ -281,8 +281,10 @@ class Catalog:
                           "AND state != 'offline'", (now, folder_id))
             else:
                 # Back online: the scan that follows decides ok / missing / changed per file.
-                c.execute("UPDATE photos SET state=CASE WHEN EXISTS (SELECT 1 FROM embeddings e "
-                          "WHERE e.photo_id=photos.id) THEN 'ok' ELSE 'pending' END, updated_at=? "
+                # A photo that failed before keeps its reason: it is retried only when the file changes.
+                c.execute("UPDATE photos SET state=CASE WHEN error IS NOT NULL THEN 'error' "
+                          "WHEN EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id "
+                          "AND e.content_hash=photos.content_hash) THEN 'ok' ELSE 'pending' END, updated_at=? "
                           "WHERE folder_id=? AND state='offline'", (now, folder_id))
         return True
 

@@ -109,6 +109,7 @@ class Library:
         self._engine: Embedder | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
+        self._index_lock = threading.Lock()  # one indexing run at a time (GUI button, watcher)
         self._listeners: list[Callable[[LibraryEvent], None]] = []
         self.settings = settings if settings is not None else load_settings(self.directory / SETTINGS_NAME)
 
@@ -247,7 +248,15 @@ class Library:
 
     def index(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None,
               rescan: bool = True) -> IndexRun:
-        """Bring the catalog up to date with the disk, then embed and tag whatever needs it."""
+        """Bring the catalog up to date with the disk, then embed and tag whatever needs it.
+
+        Runs are serialised: a second caller (the watcher while the user presses Index) waits, then
+        finds only what is still left, so no photo is embedded twice.
+        """
+        with self._index_lock:
+            return self._index(progress=progress, cancel=cancel, rescan=rescan)
+
+    def _index(self, *, progress: ProgressSink, cancel: CancelToken | None, rescan: bool) -> IndexRun:
         report = self.scan(progress=progress, cancel=cancel) if rescan else ScanReport()
         if cancel is not None and cancel.cancelled:
             return IndexRun(report, None, self.model_name)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photoclip.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
-from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 
 try:
     from photoclip.imaging import SUPPORTED_EXTENSIONS
@@ -154,6 +154,7 @@ class ScanReport:
     online_folders: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    cancelled: bool = False
 
     @property
     def touched(self) -> bool:
@@ -181,6 +182,17 @@ def scan(catalog: Catalog, folders: Iterable[Folder] | None = None, *,
     report = ScanReport()
     folder_list = list(folders) if folders is not None else catalog.folders()
     tracker = ProgressTracker(progress, "scan", total=None)
+    try:
+        _scan_folders(catalog, folder_list, report, tracker, cancel)
+    except Cancelled:
+        report.cancelled = True  # every batch written so far is kept; the next scan carries on
+    report.seconds = time.monotonic() - started
+    tracker.emit()
+    return report
+
+
+def _scan_folders(catalog: Catalog, folder_list: list[Folder], report: ScanReport, tracker: ProgressTracker,
+                  cancel: CancelToken | None) -> None:
     new_files: list[tuple[Folder, DiskFile]] = []
     gone_ids: list[int] = []
     for folder in folder_list:
@@ -202,9 +214,6 @@ def scan(catalog: Catalog, folders: Iterable[Folder] | None = None, *,
         new_files.extend((folder, f) for f in plan.new)
         gone_ids.extend(plan.gone)
     _apply_new_and_gone(catalog, new_files, gone_ids, report, tracker, cancel)
-    report.seconds = time.monotonic() - started
-    tracker.emit()
-    return report
 
 
 def _hash_or_skip(f: DiskFile, report: ScanReport) -> str | None:
@@ -266,7 +275,7 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
             hashing.advance(current=f.path)
             if digest is None:
                 continue
-            match = candidates.get((digest, f.size))
+            match = candidates.get((digest, f.size)) or _vanished_twin(catalog, digest, f.size, f.path)
             if match:
                 photo_id = match.pop(0)
                 gone.discard(photo_id)
@@ -291,6 +300,15 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
                           [(now, photo_id) for photo_id in batch])
         report.missing += len(batch)
+
+
+def _vanished_twin(catalog: Catalog, digest: str, size: int, new_path: str) -> list[int]:
+    """A catalogued photo with this content whose file is gone: the other half of a move whose
+    deletion has not been reported yet (watch events for one rename can arrive in two batches)."""
+    rows = catalog.conn.execute(
+        "SELECT id, path FROM photos WHERE content_hash=? AND size=? AND path != ? AND state IN ('ok','pending')",
+        (digest, size, new_path)).fetchall()
+    return [photo_id for photo_id, path in rows if not os.path.exists(path)][:1]
 
 
 def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink = null_sink) -> ScanReport:

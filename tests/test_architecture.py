@@ -1,0 +1,67 @@
+"""The architecture is checked by machine: Qt only in photoclip.gui, the core free of gui and cli."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "photoclip"
+FRONT_ENDS = {"gui", "cli", "__main__", "__init__"}
+
+
+def core_modules() -> set[str]:
+    names = set()
+    for child in PACKAGE.iterdir():
+        name = child.stem if child.suffix == ".py" else child.name
+        if child.name.startswith((".", "_")) and name not in {"__init__"} or name in FRONT_ENDS:
+            continue
+        if child.suffix == ".py" or (child.is_dir() and (child / "__init__.py").exists()):
+            names.add(f"photoclip.{name}")
+    return names
+
+
+def contracts() -> dict[str, set[str]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {c["name"]: set(c["source_modules"]) for c in config["tool"]["importlinter"]["contracts"]}
+
+
+def test_every_core_module_is_under_both_import_contracts() -> None:
+    core = core_modules()
+    assert "photoclip.catalog" in core and "photoclip.gui" not in core
+    for name, sources in contracts().items():
+        missing = core - sources
+        assert not missing, f"contract '{name}' does not cover {sorted(missing)}: add them in pyproject.toml"
+
+
+def test_core_imports_and_indexes_without_qt(tmp_path: Path) -> None:
+    """Run the core with PySide6 made unimportable: catalog, scan and index must not need Qt."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    code = f"""
+import sys
+sys.modules['PySide6'] = None
+sys.modules['shiboken6'] = None
+sys.path.insert(0, {str(ROOT)!r})
+from PIL import Image
+Image.new('RGB', (32, 24), 'red').save({str(photos / 'a.jpg')!r})
+import importlib
+for name in {sorted(core_modules())!r}:
+    importlib.import_module(name)
+from photoclip.library import Library
+from photoclip.catalog import Catalog
+from tests.fakes import FakeEmbedder
+lib = Library({str(tmp_path / 'lib')!r}, Catalog({str(tmp_path / 'lib' / 'c.sqlite3')!r}),
+              engine_factory=FakeEmbedder)
+lib.settings.auto_tag = False
+lib.add_folder({str(photos)!r})
+run = lib.index()
+assert run.embed.embedded == 1, run
+assert not any(m.startswith('PySide6') and sys.modules[m] is not None for m in sys.modules)
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")

@@ -1,0 +1,290 @@
+"""Acceptance tests of live sync: real files, real watchdog observers, the fake embedder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from photoclip.catalog import Catalog
+from photoclip.library import Library
+from photoclip.livesync import LiveSync, SyncReport
+from tests.fakes import FakeEmbedder
+
+RED, GREEN, BLUE = (220, 10, 10), (10, 220, 10), (10, 10, 220)
+FAST = {"quiet": 0.3, "max_wait": 1.0, "stable": 0.3, "root_check": 0.3, "polling_interval": 0.3}
+
+
+def make_png(path: Path, color: tuple[int, int, int] = RED, size: int = 16) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (size, size), color).save(path)
+    return path
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> float:
+    """Seconds until ``condition()`` held; fails the test after ``timeout``."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, "timed out waiting"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def library(tmp_path: Path, photos: Path) -> Iterator[Library]:
+    lib = Library(tmp_path / "lib", Catalog(tmp_path / "lib" / "catalog.sqlite3"), engine_factory=FakeEmbedder)
+    lib.settings.auto_tag = False  # tagging has tests of its own; these watch files
+    lib.add_folder(photos)
+    yield lib
+    lib.close()
+
+
+@contextmanager
+def syncing(library: Library, **kw) -> Iterator[LiveSync]:
+    reports: list[SyncReport] = []
+    sync = LiveSync(library, on_report=reports.append, **{**FAST, **kw})
+    sync.reports = reports  # type: ignore[attr-defined]
+    sync.start()
+    try:
+        wait_for(lambda: sync.ready, timeout=10)
+        yield sync
+    finally:
+        sync.stop()
+        assert not sync.running
+
+
+def state(library: Library, path: Path) -> str | None:
+    photo = library.catalog.photo_by_path(str(path))
+    return photo.state if photo else None
+
+
+def top_hit(library: Library, query: str) -> str | None:
+    hits = library.search(query, top=5, show_all=True).hits
+    return hits[0].path if hits else None
+
+
+def image_calls(library: Library) -> int:
+    return library.engine.image_calls  # type: ignore[attr-defined]
+
+
+def test_changes_made_while_not_watching_are_picked_up_on_start(library: Library, photos: Path) -> None:
+    red = make_png(photos / "red.png", RED)
+    blue = make_png(photos / "old" / "blue.png", BLUE)
+    with syncing(library) as sync:
+        wait_for(lambda: sync.reports)
+        assert sync.reports[0].initial and sync.reports[0].added == 2
+        assert state(library, red) == state(library, blue) == "ok"
+        assert top_hit(library, "blue") == str(blue)
+    # Stopped: a removal and an addition happen while nobody watches.
+    blue.unlink()
+    green = make_png(photos / "green.png", GREEN)
+    with syncing(library) as sync:
+        wait_for(lambda: sync.reports)
+        first = sync.reports[0]
+        assert (first.initial, first.added, first.missing) == (True, 1, 1)
+        assert state(library, blue) == "missing"
+        assert top_hit(library, "green") == str(green)
+
+
+def test_a_copied_photo_is_searchable_within_five_seconds(library: Library, photos: Path, tmp_path: Path) -> None:
+    make_png(photos / "red.png", RED)
+    outside = make_png(tmp_path / "camera" / "blue.png", BLUE)
+    with syncing(library):
+        dest = photos / "blue.png"
+        shutil.copy(outside, dest)
+        seconds = wait_for(lambda: top_hit(library, "blue") == str(dest), timeout=5.0)
+        assert state(library, dest) == "ok"
+        assert library.catalog.vector(FakeEmbedder.model_name, library.catalog.photo_by_path(str(dest)).id) is not None
+    print(f"copied photo searchable after {seconds:.2f} s")
+
+
+def test_a_deleted_photo_leaves_the_results_within_five_seconds(library: Library, photos: Path) -> None:
+    blue = make_png(photos / "blue.png", BLUE)
+    make_png(photos / "red.png", RED)
+    with syncing(library) as sync:
+        assert top_hit(library, "blue") == str(blue)
+        blue.unlink()
+        wait_for(lambda: state(library, blue) == "missing", timeout=5.0)
+        hits = library.search("blue", top=5, show_all=True).hits
+        assert str(blue) not in [h.path for h in hits]
+        assert any(r.missing == 1 for r in sync.reports)
+
+
+def test_a_renamed_photo_keeps_its_id_tags_and_vector(library: Library, photos: Path) -> None:
+    old = make_png(photos / "IMG_0001.png", GREEN)
+    with syncing(library):
+        photo_id = library.catalog.photo_by_path(str(old)).id
+        with library.catalog.write() as c:
+            c.execute("INSERT INTO tags(name, created_at) VALUES('garden', 0)")
+            c.execute("INSERT INTO photo_tags(photo_id, tag_id, source, updated_at) "
+                      "SELECT ?, id, 'manual', 0 FROM tags WHERE name='garden'", (photo_id,))
+        calls = image_calls(library)
+        new = photos / "holiday" / "garden.png"
+        new.parent.mkdir()
+        old.rename(new)
+        wait_for(lambda: library.catalog.photo_by_path(str(new)) is not None, timeout=5.0)
+        moved = library.catalog.photo_by_path(str(new))
+        assert moved.id == photo_id and moved.state == "ok"
+        assert library.catalog.photo_by_path(str(old)) is None
+        tags = library.catalog.conn.execute("SELECT COUNT(*) FROM photo_tags WHERE photo_id=?", (photo_id,))
+        assert tags.fetchone()[0] == 1
+        time.sleep(0.5)
+        assert image_calls(library) == calls  # the vector followed the photo: nothing re-embedded
+
+
+def test_a_folder_renamed_away_goes_offline_and_comes_back(library: Library, photos: Path,
+                                                           tmp_path: Path) -> None:
+    red = make_png(photos / "red.png", RED)
+    with syncing(library):
+        photos.rename(tmp_path / "unplugged")
+        wait_for(lambda: state(library, red) == "offline", timeout=5.0)
+        assert library.catalog.folders()[0].state == "offline"
+        assert top_hit(library, "red") is None
+        (tmp_path / "unplugged").rename(photos)
+        wait_for(lambda: state(library, red) == "ok", timeout=5.0)
+        assert library.catalog.folders()[0].state == "ok"
+        assert top_hit(library, "red") == str(red)
+        # Watched again after coming back:
+        blue = make_png(photos / "blue.png", BLUE)
+        wait_for(lambda: state(library, blue) == "ok", timeout=5.0)
+
+
+def test_a_slowly_written_file_is_embedded_once_when_complete(library: Library, photos: Path,
+                                                              tmp_path: Path) -> None:
+    source = make_png(tmp_path / "big.png", BLUE, size=256)
+    data = source.read_bytes()
+    with syncing(library) as sync:
+        calls = image_calls(library)
+        dest = photos / "import.png"
+        chunks = 6
+        step = len(data) // chunks + 1
+        with open(dest, "wb") as f:
+            for i in range(chunks):
+                f.write(data[i * step:(i + 1) * step])
+                f.flush()
+                time.sleep(0.25)  # 1.5 s in all, like a slow card reader
+        wait_for(lambda: state(library, dest) == "ok", timeout=5.0)
+        assert sync.wait_idle(timeout=5.0, settle=0.8)
+        assert image_calls(library) == calls + 1
+        assert library.catalog.photo_by_path(str(dest)).size == len(data)
+        assert top_hit(library, "blue") == str(dest)
+
+
+def test_bad_files_are_recorded_and_do_not_stop_watching(library: Library, photos: Path) -> None:
+    with syncing(library):
+        broken = photos / "broken.jpg"
+        broken.write_bytes(b"this is not a jpeg at all" * 10)
+        wait_for(lambda: state(library, broken) == "error", timeout=5.0)
+        assert library.catalog.photo_by_path(str(broken)).error
+        good = make_png(photos / "good.png", RED)
+        wait_for(lambda: state(library, good) == "ok", timeout=5.0)
+
+
+def test_without_a_model_the_catalog_stays_current(tmp_path: Path, photos: Path) -> None:
+    lib = Library(tmp_path / "lib2", Catalog(tmp_path / "lib2" / "catalog.sqlite3"))
+    lib.add_folder(photos)
+    assert not lib.has_model
+    try:
+        with syncing(lib) as sync:
+            photo = make_png(photos / "red.png", RED)
+            wait_for(lambda: state(lib, photo) == "pending", timeout=5.0)
+            wait_for(lambda: any(r.added for r in sync.reports))
+            assert all(r.embedding_skipped for r in sync.reports if r.added)
+            photo.unlink()
+            wait_for(lambda: state(lib, photo) == "missing", timeout=5.0)
+    finally:
+        lib.close()
+
+
+def test_a_polling_folder_is_kept_current(library: Library, tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    library.add_folder(share, polling=True)
+    with syncing(library) as sync:
+        assert sync.watcher.modes()[str(share)] == "polling"
+        photo = make_png(share / "red.png", RED)
+        wait_for(lambda: state(library, photo) == "ok", timeout=5.0)
+
+
+def test_a_folder_added_while_watching_is_scanned_and_watched(library: Library, tmp_path: Path) -> None:
+    later = tmp_path / "later"
+    existing = make_png(later / "blue.png", BLUE)
+    with syncing(library) as sync:
+        library.add_folder(later)
+        wait_for(lambda: state(library, existing) == "ok", timeout=5.0)
+        wait_for(lambda: str(later) in sync.watcher.modes())
+        photo = make_png(later / "green.png", GREEN)
+        wait_for(lambda: state(library, photo) == "ok", timeout=5.0)
+
+
+@pytest.mark.slow
+def test_a_memory_card_of_2000_photos_arrives_in_batches(library: Library, photos: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    for i in range(2000):
+        Image.new("RGB", (8, 8), (i % 256, (i // 256) * 30, 100)).save(card / f"IMG_{i:04}.png")
+    library.settings.batch_size = 32
+    writes = 0
+    real_write = library.catalog.write
+
+    def counting_write():
+        nonlocal writes
+        writes += 1
+        return real_write()
+
+    with syncing(library) as sync:
+        monkeypatch.setattr(library.catalog, "write", counting_write)
+        calls = image_calls(library)
+        started = time.monotonic()
+        shutil.copytree(card, photos / "DCIM")
+        wait_for(lambda: library.catalog.counts()["ok"] == 2000, timeout=90)
+        seconds = time.monotonic() - started
+        assert sync.wait_idle(timeout=10, settle=1.0)
+        assert image_calls(library) - calls == 2000  # each photo embedded exactly once
+        assert library.catalog.counts()["photos"] == 2000
+        assert sync.stats.events >= 2000
+        assert sync.stats.batches <= 30
+        assert writes < 200  # batched: nowhere near one write per event
+    print(f"2000 photos: {seconds:.1f} s, {sync.stats.batches} batches, {sync.stats.events} events, "
+          f"{writes} write transactions")
+
+
+def test_watch_command_prints_a_line_per_batch(tmp_path: Path, photos: Path) -> None:
+    library_dir = tmp_path / "cli-lib"
+    with Catalog(library_dir / "catalog.sqlite3") as catalog:
+        catalog.add_folder(photos)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+           "PHOTOCLIP_MODELS": str(tmp_path / "no-models")}
+    proc = subprocess.Popen([sys.executable, "-m", "photoclip", "--library", str(library_dir), "watch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        line = proc.stdout.readline()  # the start-up reconcile
+        assert "start-up scan" in line
+        make_png(photos / "new.png", RED)
+        line = proc.stdout.readline()
+        assert "1 added" in line and "not embedded" in line
+        assert time.monotonic() < deadline
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
