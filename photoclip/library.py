@@ -346,7 +346,8 @@ class Library:
         except OSError as exc:
             return FileInfo(str(p), st.st_size, "", error=f"cannot read: {exc.strerror or exc}", **ids)
         try:
-            meta = imaging.read_meta(p)
+            # A full (reduced) decode, as the indexer does: a header can look fine on a truncated file.
+            _, meta = imaging.load_image(p, min_side=224)
         except DecodeError as exc:
             return FileInfo(str(p), st.st_size, digest, error=str(exc), **ids)
         taken, source = taken_at_fields(meta, st.st_mtime)

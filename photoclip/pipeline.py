@@ -94,6 +94,8 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
     except FileNotFoundError:
         return Decoded(photo, vanished=True)
     except DecodeError as exc:
+        if not os.path.lexists(path):  # deleted between the stat above and the read: gone, not broken
+            return Decoded(photo, vanished=True)
         return Decoded(photo, error=str(exc))
     except OSError as exc:
         return Decoded(photo, error=f"cannot read: {exc.strerror or exc}")

@@ -7,6 +7,7 @@ import sys
 import warnings
 
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
+from photoclip.errors import PhotoClipError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -138,12 +139,12 @@ def cmd_folders(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         if args.action == "add":
             if not args.path:
-                raise SystemExit("photoclip folders add: a folder path is needed")
+                raise PhotoClipError("photoclip folders add: a folder path is needed")
             folder = lib.add_folder(args.path, polling=args.poll)
             print(f"added {folder.path}; run `photoclip index` to read its photos")
         elif args.action == "remove":
             if not args.path:
-                raise SystemExit("photoclip folders remove: a folder path is needed")
+                raise PhotoClipError("photoclip folders remove: a folder path is needed")
             n = lib.remove_folder(args.path)
             print(f"removed {args.path} from the library ({n} photos forgotten; no file was touched)")
         else:

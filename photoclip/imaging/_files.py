@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -101,7 +102,10 @@ def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[Image.Image, str]
 
 def _identify(f: IO[bytes]) -> Image.Image:
     try:
-        return Image.open(f, formats=_open_formats)
+        with warnings.catch_warnings():
+            # Images between our limit and Pillow's are refused by us right after, with our own reason.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(f, formats=_open_formats)
     except Image.DecompressionBombError as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         pixels = f"{_megapixels(int(found.group(1)))} MP" if found else "too many pixels"
