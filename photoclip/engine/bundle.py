@@ -1,0 +1,299 @@
+"""Model bundles: one folder per model with both towers, the tokenizer and a manifest.
+
+Two layouts are read:
+
+* PhotoClip's own: ``photoclip.json`` (the manifest), ``image.onnx``, ``text.onnx``,
+  ``tokenizer.json``. Written by the exporter and by every install.
+* The Hugging Face / transformers.js layout as downloaded: ``onnx/vision_model*.onnx``,
+  ``onnx/text_model*.onnx``, ``tokenizer.json``, ``preprocessor_config.json``, ``config.json``.
+  Image size, mean, std and crop come from the preprocessor config; context length and embedding
+  size from the model config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from photoclip.engine.preprocess import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from photoclip.errors import ModelError
+
+MANIFEST_NAME = "photoclip.json"
+MANIFEST_FORMAT = 1
+IMAGE_FILE = "image.onnx"
+TEXT_FILE = "text.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+PRECISIONS = ("fp32", "fp16", "int8")
+# transformers.js file suffixes, in the order "auto" prefers them for CPU inference.
+HF_VARIANTS = {"fp32": "", "int8": "_quantized", "uint8": "_uint8", "fp16": "_fp16"}
+HF_AUTO_ORDER = ("fp32", "int8", "uint8", "fp16")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_name(name: str) -> str:
+    """Model names become folder names: keep them short and portable."""
+    if not _NAME_RE.match(name) or name in (".", ".."):
+        raise ModelError(f"'{name}' is not a valid model name: use letters, digits, '.', '_' or '-' (at most 64).")
+    return name
+
+
+def name_from_folder(folder: Path) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.resolve().name).strip("-._")
+    return cleaned[:64] or "model"
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """What the engine needs to know about a bundle, whatever its layout on disk."""
+
+    name: str
+    path: Path
+    dim: int
+    image_size: int  # the crop fed to the image tower
+    resize_size: int  # shortest side before the centre crop
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    context_length: int
+    image_model: Path
+    text_model: Path
+    tokenizer: Path
+    source: str = ""
+    random: bool = False
+    precision: str = "fp32"
+    layout: str = "photoclip"  # or "huggingface"
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256 ("" if unknown)
+    extra_files: tuple[Path, ...] = ()  # external weight files next to the towers
+
+    def manifest(self) -> dict[str, Any]:
+        """The ``photoclip.json`` content describing this bundle in PhotoClip's layout."""
+        return {
+            "format": MANIFEST_FORMAT,
+            "name": self.name,
+            "dim": self.dim,
+            "image_size": self.image_size,
+            "resize_size": self.resize_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "context_length": self.context_length,
+            "source": self.source,
+            "random": self.random,
+            "precision": self.precision,
+            "image_model": IMAGE_FILE,
+            "text_model": TEXT_FILE,
+            "tokenizer": TOKENIZER_FILE,
+            "files": dict(sorted(self.files.items())),
+        }
+
+    def with_name(self, name: str) -> BundleInfo:
+        return replace(self, name=check_name(name))
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("path", "image_model", "text_model", "tokenizer"):
+            data[key] = str(data[key])
+        data["extra_files"] = [str(p) for p in self.extra_files]
+        return data
+
+
+def write_manifest(folder: Path, info: BundleInfo) -> Path:
+    path = folder / MANIFEST_NAME
+    path.write_text(json.dumps(info.manifest(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"The model bundle is missing {path.name} ({path}).") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} does not hold a JSON object.")
+    return data
+
+
+def _triple(value: Any, what: str, path: Path) -> tuple[float, float, float]:
+    try:
+        items = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        items = ()
+    if len(items) != 3:
+        raise ModelError(f"{path}: '{what}' must be three numbers, found {value!r}.")
+    return items  # type: ignore[return-value]
+
+
+def _require(folder: Path, relative: str) -> Path:
+    path = folder / relative
+    if not path.is_file():
+        raise ModelError(f"The model bundle {folder} is missing {relative}.")
+    return path
+
+
+def _read_photoclip(folder: Path) -> BundleInfo:
+    manifest_path = folder / MANIFEST_NAME
+    data = _read_json(manifest_path)
+    try:
+        fmt = int(data.get("format", 1))
+        if fmt > MANIFEST_FORMAT:
+            raise ModelError(
+                f"{manifest_path} uses manifest format {fmt}; this PhotoClip reads up to "
+                f"{MANIFEST_FORMAT}. Update PhotoClip."
+            )
+        image_size = int(data["image_size"])
+        info = BundleInfo(
+            name=str(data.get("name") or name_from_folder(folder)),
+            path=folder,
+            dim=int(data["dim"]),
+            image_size=image_size,
+            resize_size=int(data.get("resize_size", image_size)),
+            mean=_triple(data.get("mean", OPENAI_CLIP_MEAN), "mean", manifest_path),
+            std=_triple(data.get("std", OPENAI_CLIP_STD), "std", manifest_path),
+            context_length=int(data["context_length"]),
+            image_model=_require(folder, str(data.get("image_model", IMAGE_FILE))),
+            text_model=_require(folder, str(data.get("text_model", TEXT_FILE))),
+            tokenizer=_require(folder, str(data.get("tokenizer", TOKENIZER_FILE))),
+            source=str(data.get("source", "")),
+            random=bool(data.get("random", False)),
+            precision=str(data.get("precision", "fp32")),
+            layout="photoclip",
+            files={str(k): str(v) for k, v in dict(data.get("files", {})).items()},
+        )
+    except KeyError as exc:
+        raise ModelError(f"{manifest_path} lacks the field {exc.args[0]!r}.") from None
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{manifest_path} has an invalid value: {exc}") from exc
+    for relative in info.files:
+        _require(folder, relative)
+    extra = tuple(folder / rel for rel in info.files if rel.endswith(("_data", ".data")))
+    return _checked(replace(info, extra_files=extra))
+
+
+def _size_from(value: Any, keys: tuple[str, ...]) -> int | None:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dict):
+        for key in keys:
+            if isinstance(value.get(key), int):
+                return int(value[key])
+    return None
+
+
+def _pick_hf_tower(onnx_dir: Path, tower: str, variant: str) -> tuple[Path, str]:
+    order = HF_AUTO_ORDER if variant == "auto" else (variant,)
+    if variant != "auto" and variant not in HF_VARIANTS:
+        raise ModelError(f"Unknown model variant '{variant}': choose one of auto, {', '.join(HF_VARIANTS)}.")
+    for precision in order:
+        path = onnx_dir / f"{tower}{HF_VARIANTS[precision]}.onnx"
+        if path.is_file():
+            return path, "int8" if precision == "uint8" else precision
+    wanted = "any variant" if variant == "auto" else f"the {variant} variant"
+    raise ModelError(f"The model folder {onnx_dir.parent} has no {tower} ONNX file ({wanted}) in onnx/.")
+
+
+def _external_data(model: Path) -> tuple[Path, ...]:
+    return tuple(p for p in (Path(f"{model}_data"), Path(f"{model}.data")) if p.is_file())
+
+
+def _read_huggingface(folder: Path, variant: str) -> BundleInfo:
+    onnx_dir = folder / "onnx"
+    image_model, image_precision = _pick_hf_tower(onnx_dir, "vision_model", variant)
+    text_model, text_precision = _pick_hf_tower(onnx_dir, "text_model", variant)
+    tokenizer = _require(folder, TOKENIZER_FILE)
+    pre_path = folder / "preprocessor_config.json"
+    pre = _read_json(pre_path) if pre_path.is_file() else {}
+    config = _read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+    text_cfg = config.get("text_config") or config.get("text_config_dict") or {}
+    vision_cfg = config.get("vision_config") or config.get("vision_config_dict") or {}
+
+    crop = _size_from(pre.get("crop_size"), ("height", "shortest_edge"))
+    resize = _size_from(pre.get("size"), ("shortest_edge", "height"))
+    image_size = crop or resize or int(vision_cfg.get("image_size", 224))
+    if pre.get("do_center_crop") is False:
+        crop = None
+    resize_size = resize or image_size
+    if crop is None:
+        image_size = resize_size
+    resample = pre.get("resample", 3)
+    if resample not in (3, "bicubic"):
+        raise ModelError(f"{pre_path} asks for resampling mode {resample!r}; PhotoClip uses bicubic (3).")
+    files = {str(p.relative_to(folder)): "" for p in (image_model, text_model, tokenizer)}
+    extra = _external_data(image_model) + _external_data(text_model)
+    files.update({str(p.relative_to(folder)): "" for p in extra})
+    precisions = {image_precision, text_precision}
+    info = BundleInfo(
+        name=name_from_folder(folder),
+        path=folder,
+        dim=int(config.get("projection_dim") or text_cfg.get("projection_dim") or 512),
+        image_size=image_size,
+        resize_size=resize_size,
+        mean=_triple(pre.get("image_mean", OPENAI_CLIP_MEAN), "image_mean", pre_path),
+        std=_triple(pre.get("image_std", OPENAI_CLIP_STD), "image_std", pre_path),
+        context_length=int(text_cfg.get("max_position_embeddings", 77)),
+        image_model=image_model,
+        text_model=text_model,
+        tokenizer=tokenizer,
+        source=str(config.get("_name_or_path") or folder.resolve().name),
+        random=False,
+        precision=precisions.pop() if len(precisions) == 1 else "mixed",
+        layout="huggingface",
+        files=files,
+        extra_files=extra,
+    )
+    return _checked(info)
+
+
+def _checked(info: BundleInfo) -> BundleInfo:
+    if info.dim <= 0 or info.image_size <= 0 or info.context_length < 3:
+        raise ModelError(f"The model bundle {info.path} declares impossible sizes.")
+    if info.resize_size < info.image_size:
+        raise ModelError(
+            f"The model bundle {info.path} resizes to {info.resize_size} px but crops {info.image_size} px."
+        )
+    if any(s <= 0 for s in info.std):
+        raise ModelError(f"The model bundle {info.path} has a non-positive std.")
+    return info
+
+
+def read_bundle(folder: Path, *, variant: str = "auto") -> BundleInfo:
+    """Describe the bundle in ``folder`` (either layout) or raise ModelError saying what is wrong.
+
+    ``variant`` only matters for the Hugging Face layout, which ships several precisions side by
+    side: "auto" prefers fp32, then the quantized files.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelError(f"{folder} is not a folder holding a model bundle.")
+    if (folder / MANIFEST_NAME).is_file():
+        return _read_photoclip(folder)
+    if (folder / "onnx").is_dir():
+        return _read_huggingface(folder, variant)
+    raise ModelError(
+        f"{folder} is not a model bundle: expected {MANIFEST_NAME} with image.onnx and text.onnx, or a "
+        "Hugging Face ONNX export (onnx/vision_model.onnx, onnx/text_model.onnx, tokenizer.json)."
+    )
+
+
+def verify_checksums(info: BundleInfo) -> None:
+    """Compare every file with the sha256 its manifest records; a mismatch means a damaged bundle."""
+    for relative, expected in info.files.items():
+        if not expected:
+            continue
+        actual = sha256_file(info.path / relative)
+        if actual != expected:
+            raise ModelError(
+                f"{info.path / relative} is damaged (sha256 {actual[:12]}…, expected {expected[:12]}…). "
+                "Remove the model and install it again."
+            )
