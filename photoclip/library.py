@@ -163,7 +163,8 @@ class Library:
         if self._engine is not None:
             return self._engine.model_name
         if self.models is not None:
-            return self.models.active()
+            active = self.models.active()
+            return active.name if active is not None else None
         return None
 
     @property
@@ -183,13 +184,12 @@ class Library:
             return self._engine_factory()
         if self.models is None:
             raise NoModelError("no model store is configured")
-        name = self.models.active()
-        if not name:
+        info = self.models.active()
+        if info is None:
             raise NoModelError("no CLIP model is installed yet: run `photoclip models download clip-vit-b32` "
                                "or `photoclip models import DIR`")
         from photoclip.engine import ClipEngine
 
-        info = self.models.get(name)
         return ClipEngine.load(info.path, device=self.settings.device, threads=self.settings.threads or None)
 
     def reload_engine(self) -> None:
@@ -228,10 +228,20 @@ class Library:
         p = Path(path).expanduser()
         if not p.is_dir():
             raise NotFoundError(f"{p} is not a folder")
-        return self.catalog.add_folder(p, polling=polling)
+        folder = self.catalog.add_folder(p, polling=polling)
+        self.notify("folders")
+        return folder
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
-        return self.catalog.remove_folder(path)
+        n = self.catalog.remove_folder(path)
+        self.notify("folders")
+        self.notify("photos")
+        return n
+
+    def set_folder_polling(self, path: str | os.PathLike[str], polling: bool) -> None:
+        """Watch a folder by polling (network shares) or by native events."""
+        self.catalog.set_folder_polling(self.catalog.folder_by_path(path).id, polling)
+        self.notify("folders")
 
     def folders(self) -> list[FolderInfo]:
         counts = self.catalog.folder_counts()

@@ -1,0 +1,329 @@
+"""The preview pane: the selected photo, its metadata and tags, and what you can do with it.
+
+The picture, the file facts and the tags are read on workers; a newer selection supersedes an
+older one still loading. Tag decisions are written on a worker too and the pane refreshes when
+the library reports the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QFileInfo, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip import imaging
+from photoclip.gui.workers import Latest, TaskRunner
+
+if TYPE_CHECKING:
+    from photoclip.library import FileInfo, Library
+
+PREVIEW_SIDE = 900  # decode size: sharp in a wide pane, cheap compared with the full photo
+
+
+@dataclass
+class PreviewData:
+    photo_id: int
+    info: FileInfo | None
+    tags: list[Any]
+    error: str | None = None
+
+
+def load_preview_data(library: Library, photo_id: int, path: str) -> PreviewData:
+    info = error = None
+    try:
+        info = library.file_info(path)
+    except Exception as exc:  # a vanished file still shows what the catalog knows
+        error = str(exc)
+    try:
+        tags = list(library.photo_tags(photo_id))
+    except ImportError:
+        tags = []
+    return PreviewData(photo_id, info, tags, error)
+
+
+def load_preview_image(path: str) -> QImage:
+    image, _meta = imaging.load_image(path, min_side=PREVIEW_SIDE // 2)
+    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    data = image.tobytes("raw", "RGB")
+    return QImage(data, image.width, image.height, image.width * 3, QImage.Format.Format_RGB888).copy()
+
+
+class _ImageLabel(QLabel):
+    """Keeps the pixmap scaled to the label's width as the pane resizes."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._pixmap: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(QSize(160, 160))
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, pixmap: QPixmap | None, text: str = "") -> None:
+        self._pixmap = pixmap
+        if pixmap is None:
+            self.setPixmap(QPixmap())
+            self.setText(text)
+        else:
+            self._rescale()
+
+    def has_image(self) -> bool:
+        return self._pixmap is not None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap is not None:
+            self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation))
+
+
+class PreviewPaneWidget(QWidget):
+    similarRequested = Signal(int)
+    addToAlbumRequested = Signal(int)  # photo id; the window asks which album
+    tagsChanged = Signal(int)
+    errorOccurred = Signal(str)
+
+    def __init__(self, library: Library, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.runner = runner
+        self._latest = Latest()
+        self.photo_id: int | None = None
+        self.path: str | None = None
+        self.data: PreviewData | None = None
+
+        self.image = _ImageLabel(self)
+        self.image.setAccessibleName("Preview")
+        self.title = QLabel(self)
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.meta = QFormLayout()
+        self.meta.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.tags = QListWidget(self)
+        self.tags.setAccessibleName("Tags")
+        self.tags.setMaximumHeight(170)
+        self.tag_edit = QLineEdit(self)
+        self.tag_edit.setPlaceholderText("Add a tag\u2026")
+        add_tag = QToolButton(self)
+        add_tag.setText("Add")
+        self.accept_button = QToolButton(self)
+        self.accept_button.setText("\u2713 Accept")
+        self.accept_button.setToolTip("Confirm the selected tag")
+        self.reject_button = QToolButton(self)
+        self.reject_button.setText("\u2715 Reject")
+        self.reject_button.setToolTip("This tag is wrong for this photo; it will not come back")
+
+        self.similar_button = QPushButton("Find similar", self)
+        self.open_button = QPushButton("Open", self)
+        self.folder_button = QPushButton("Show in folder", self)
+        self.copy_button = QPushButton("Copy path", self)
+        self.album_button = QPushButton("Add to album\u2026", self)
+        self.similar_button.clicked.connect(lambda: self.photo_id and self.similarRequested.emit(self.photo_id))
+        self.open_button.clicked.connect(self.open_photo)
+        self.folder_button.clicked.connect(self.show_in_folder)
+        self.copy_button.clicked.connect(self.copy_path)
+        self.album_button.clicked.connect(lambda: self.photo_id and self.addToAlbumRequested.emit(self.photo_id))
+        add_tag.clicked.connect(self._add_tag)
+        self.tag_edit.returnPressed.connect(self._add_tag)
+        self.accept_button.clicked.connect(lambda: self._decide(True))
+        self.reject_button.clicked.connect(lambda: self._decide(False))
+        self.tags.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tags.customContextMenuRequested.connect(self._tag_menu)
+
+        body = QWidget(self)
+        col = QVBoxLayout(body)
+        col.addWidget(self.image, 3)
+        col.addWidget(self.title)
+        col.addLayout(self.meta)
+        tags_head = QHBoxLayout()
+        tags_head.addWidget(QLabel("Tags", self), 1)
+        tags_head.addWidget(self.accept_button)
+        tags_head.addWidget(self.reject_button)
+        col.addLayout(tags_head)
+        col.addWidget(self.tags)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.tag_edit, 1)
+        add_row.addWidget(add_tag)
+        col.addLayout(add_row)
+        actions = QHBoxLayout()
+        actions.addWidget(self.similar_button)
+        actions.addWidget(self.open_button)
+        col.addLayout(actions)
+        actions2 = QHBoxLayout()
+        actions2.addWidget(self.folder_button)
+        actions2.addWidget(self.copy_button)
+        col.addLayout(actions2)
+        col.addWidget(self.album_button)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.show_photo(None, None)
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def show_photo(self, photo_id: int | None, path: str | None) -> None:
+        self.photo_id, self.path = photo_id, path
+        ticket = self._latest.next()
+        enabled = photo_id is not None
+        for w in (self.similar_button, self.open_button, self.folder_button, self.copy_button,
+                  self.album_button, self.tag_edit, self.accept_button, self.reject_button):
+            w.setEnabled(enabled)
+        self.tags.clear()
+        self._set_meta([])
+        if photo_id is None or path is None:
+            self.data = None
+            self.title.setText("")
+            self.image.set_image(None, "Select a photo to see it here")
+            return
+        self.title.setText(Path(path).name)
+        self.image.set_image(None, "Loading\u2026")
+        self.runner.run(lambda: load_preview_image(path),
+                        lambda img: self._latest.is_current(ticket) and self._on_image(img),
+                        lambda exc: self._latest.is_current(ticket) and self.image.set_image(None, str(exc)))
+        self.reload_details()
+
+    def reload_details(self) -> None:
+        if self.photo_id is None or self.path is None:
+            return
+        ticket = self._latest_details = getattr(self, "_latest_details", 0) + 1
+        photo_id, path, library = self.photo_id, self.path, self.library
+        self.runner.run(lambda: load_preview_data(library, photo_id, path),
+                        lambda d: ticket == self._latest_details and d.photo_id == self.photo_id
+                        and self._on_data(d))
+
+    def _on_image(self, image: QImage) -> None:
+        self.image.set_image(QPixmap.fromImage(image))
+
+    def _on_data(self, data: PreviewData) -> None:
+        self.data = data
+        info = data.info
+        rows: list[tuple[str, str]] = []
+        if info is not None:
+            if info.width and info.height:
+                rows.append(("Size", f"{info.width} \u00d7 {info.height}  {info.format or ''}".strip()))
+            rows.append(("File", _human_size(info.size)))
+            if info.taken_at:
+                source = " (file date)" if info.taken_at_source == "file" else ""
+                rows.append(("Taken", info.taken_at.replace("T", " ") + source))
+            camera = " ".join(x for x in (info.camera_make, info.camera_model) if x)
+            if camera:
+                rows.append(("Camera", camera))
+            if info.gps:
+                rows.append(("Location", f"{info.gps[0]:.5f}, {info.gps[1]:.5f}"))
+            if info.error:
+                rows.append(("Problem", info.error))
+        if data.error:
+            rows.append(("Problem", data.error))
+        rows.append(("Folder", str(Path(self.path or "").parent)))
+        self._set_meta(rows)
+        self.tags.clear()
+        for tag in data.tags:
+            if tag.rejected:
+                text = f"{tag.name}  \u2014 rejected"
+            elif tag.source == "manual":
+                text = f"{tag.name}  \u2713"
+            else:
+                text = f"{tag.name}  ({tag.score:.2f})" if tag.score is not None else tag.name
+            item = QListWidgetItem(text, self.tags)
+            item.setData(Qt.ItemDataRole.UserRole, tag.name)
+            if tag.rejected:
+                font = item.font()
+                font.setStrikeOut(True)
+                item.setFont(font)
+        if not data.tags:
+            QListWidgetItem("No tags", self.tags).setFlags(Qt.ItemFlag.NoItemFlags)
+
+    def _set_meta(self, rows: list[tuple[str, str]]) -> None:
+        while self.meta.rowCount():
+            self.meta.removeRow(0)
+        for label, value in rows:
+            field = QLabel(value, self)
+            field.setWordWrap(True)
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.meta.addRow(label, field)
+
+    # -- tags -------------------------------------------------------------------------------
+
+    def selected_tag(self) -> str | None:
+        item = self.tags.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _decide(self, accept: bool, name: str | None = None) -> None:
+        name = name or self.selected_tag()
+        if name is None or self.photo_id is None:
+            return
+        photo_id, library = self.photo_id, self.library
+        action = library.accept_tag if accept else library.reject_tag
+        self.runner.run(lambda: action(photo_id, name), lambda _r: self._after_tag_change(photo_id),
+                        lambda exc: self.errorOccurred.emit(f"The tag was not changed: {exc}"))
+
+    def _add_tag(self) -> None:
+        name = " ".join(self.tag_edit.text().split())
+        if name:
+            self.tag_edit.clear()
+            self._decide(True, name)
+
+    def _after_tag_change(self, photo_id: int) -> None:
+        self.tagsChanged.emit(photo_id)
+        if photo_id == self.photo_id:
+            self.reload_details()
+
+    def _tag_menu(self, pos: Any) -> None:
+        name = self.selected_tag()
+        if name is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Accept", lambda: self._decide(True, name))
+        menu.addAction("Reject", lambda: self._decide(False, name))
+        menu.exec(self.tags.viewport().mapToGlobal(pos))
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def open_photo(self) -> None:
+        if self.path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
+
+    def show_in_folder(self) -> None:
+        """Open the containing folder (file managers differ in how to select a file; the folder is safe)."""
+        if self.path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(QFileInfo(self.path).absolutePath()))
+
+    def copy_path(self) -> None:
+        if self.path:
+            QGuiApplication.clipboard().setText(self.path)
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"

@@ -1,0 +1,371 @@
+"""The settings dialog: folders, model, device, tagging vocabulary and thumbnail cache.
+
+Library settings are the core's `Settings` dataclass, saved with ``library.save_settings`` when the
+user presses OK. Folder, model and tag changes take effect at once (each is its own catalog write,
+run on a worker); re-embedding and re-tagging run as background jobs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.gui.job_runner import JobRunner
+from photoclip.gui.model_setup import ModelSetupController
+from photoclip.gui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from photoclip.library import Library
+
+DEVICE_LABELS = (("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("gpu", "GPU"))
+
+
+def describe_devices(info: dict[str, Any]) -> str:
+    lines = [f"Runtime: {info.get('runtime') or 'not installed'} {info.get('version') or ''}".strip(),
+             f"Providers: {', '.join(info.get('providers') or []) or 'none'}",
+             f"GPU: {'yes (' + ', '.join(info['gpu_providers']) + ')' if info.get('gpu') else 'not available'}",
+             f"Physical CPU cores: {info.get('physical_cores')}"]
+    if info.get("problem"):
+        lines.append(f"Problem: {info['problem']}")
+    return "\n".join(lines)
+
+
+def _load_devices() -> dict[str, Any]:
+    from photoclip.engine import available_devices
+
+    return available_devices()
+
+
+class SettingsDialog(QDialog):
+    reindexRequested = Signal()
+
+    def __init__(self, library: Library, tasks: TaskRunner, jobs: JobRunner,
+                 model_setup: ModelSetupController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("PhotoClip settings")
+        self.library = library
+        self.tasks = tasks
+        self.jobs = jobs
+        self.model_setup = model_setup
+        self.settings = dataclasses.replace(library.settings)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self._folders_tab(), "Folders")
+        self.tabs.addTab(self._model_tab(), "Model")
+        self.tabs.addTab(self._device_tab(), "Device")
+        self.tabs.addTab(self._tagging_tab(), "Tagging")
+        self.tabs.addTab(self._storage_tab(), "Storage")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                   self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(buttons)
+        self.resize(640, 460)
+        model_setup.installed.connect(lambda _n: self.reload_models())
+        self.reload_folders()
+        self.reload_models()
+        self.reload_tags()
+        self.tasks.run(_load_devices, lambda info: self.device_info.setText(describe_devices(info)),
+                       lambda exc: self.device_info.setText(f"Cannot inspect devices: {exc}"))
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def _folders_tab(self) -> QWidget:
+        page = QWidget(self)
+        self.folder_list = QListWidget(page)
+        self.folder_list.setAccessibleName("Library folders")
+        add = QPushButton("Add\u2026", page)
+        remove = QPushButton("Remove", page)
+        self.polling = QCheckBox("Check this folder by polling (for network shares)", page)
+        add.clicked.connect(self._add_folder)
+        remove.clicked.connect(self._remove_folder)
+        self.polling.toggled.connect(self._set_polling)
+        self.folder_list.currentItemChanged.connect(self._on_folder_selected)
+        row = QHBoxLayout()
+        row.addWidget(add)
+        row.addWidget(remove)
+        row.addStretch(1)
+        col = QVBoxLayout(page)
+        col.addWidget(self.folder_list)
+        col.addWidget(self.polling)
+        col.addLayout(row)
+        return page
+
+    def reload_folders(self) -> None:
+        library = self.library
+        self.tasks.run(library.folders, self._fill_folders)
+
+    def _fill_folders(self, infos: list[Any]) -> None:
+        self.folder_list.clear()
+        for info in infos:
+            text = f"{info.folder.path}  ({info.total:,} photos{', offline' if info.folder.state == 'offline' else ''})"
+            item = QListWidgetItem(text, self.folder_list)
+            item.setData(Qt.ItemDataRole.UserRole, (info.folder.path, info.folder.polling))
+
+    def _on_folder_selected(self, item: QListWidgetItem | None, _prev: object = None) -> None:
+        self.polling.blockSignals(True)
+        self.polling.setChecked(bool(item and item.data(Qt.ItemDataRole.UserRole)[1]))
+        self.polling.blockSignals(False)
+
+    def _add_folder(self) -> None:
+        from photoclip.gui.main_window import choose_folder
+
+        path = choose_folder(self)
+        if path:
+            library = self.library
+            self.tasks.run(lambda: library.add_folder(path), lambda _f: (self.reload_folders(),
+                                                                         self.reindexRequested.emit()),
+                           lambda exc: QMessageBox.warning(self, "Cannot add this folder", str(exc)))
+
+    def _remove_folder(self) -> None:
+        item = self.folder_list.currentItem()
+        if item is not None:
+            path = item.data(Qt.ItemDataRole.UserRole)[0]
+            library = self.library
+            self.tasks.run(lambda: library.remove_folder(path), lambda _n: self.reload_folders())
+
+    def _set_polling(self, on: bool) -> None:
+        item = self.folder_list.currentItem()
+        if item is not None:
+            path = item.data(Qt.ItemDataRole.UserRole)[0]
+            library = self.library
+            self.tasks.run(lambda: library.add_folder(path, polling=on), lambda _f: self.reload_folders())
+
+    # -- model ------------------------------------------------------------------------------
+
+    def _model_tab(self) -> QWidget:
+        page = QWidget(self)
+        self.model_list = QListWidget(page)
+        self.model_list.setAccessibleName("Installed models")
+        self.model_note = QLabel(page)
+        self.model_note.setWordWrap(True)
+        use = QPushButton("Use selected", page)
+        remove = QPushButton("Remove", page)
+        download = QPushButton("Download\u2026", page)
+        import_ = QPushButton("Import folder\u2026", page)
+        reembed = QPushButton("Re-embed in background", page)
+        reembed.setToolTip("Compute vectors for every photo that has none for the active model")
+        use.clicked.connect(self._use_model)
+        remove.clicked.connect(self._remove_model)
+        download.clicked.connect(lambda: self.model_setup.download())
+        import_.clicked.connect(lambda: self.model_setup.import_folder())
+        reembed.clicked.connect(self.reindexRequested.emit)
+        row = QHBoxLayout()
+        for b in (use, remove, download, import_):
+            row.addWidget(b)
+        col = QVBoxLayout(page)
+        col.addWidget(self.model_list)
+        col.addWidget(self.model_note)
+        col.addLayout(row)
+        col.addWidget(reembed)
+        return page
+
+    def reload_models(self) -> None:
+        store = self.library.models
+        if store is None:
+            self.model_note.setText("This library uses a built-in model.")
+            return
+        self.tasks.run(lambda: (store.list(), store.active()), self._fill_models)
+
+    def _fill_models(self, data: tuple[list[Any], Any]) -> None:
+        infos, active = data
+        active_name = getattr(active, "name", None)
+        self.model_list.clear()
+        for info in infos:
+            mark = "  \u2014 active" if info.name == active_name else ""
+            item = QListWidgetItem(f"{info.name}{mark}", self.model_list)
+            item.setData(Qt.ItemDataRole.UserRole, info.name)
+        self.model_note.setText("" if infos else "No model installed: download one or import a folder.")
+
+    def _use_model(self) -> None:
+        item = self.model_list.currentItem()
+        if item is not None:
+            name, library = item.data(Qt.ItemDataRole.UserRole), self.library
+            self.tasks.run(lambda: library.use_model(name),
+                           lambda _r: (self.reload_models(), self.reindexRequested.emit()),
+                           lambda exc: QMessageBox.warning(self, "Cannot use this model", str(exc)))
+
+    def _remove_model(self) -> None:
+        item = self.model_list.currentItem()
+        store = self.library.models
+        if item is not None and store is not None:
+            name, library = item.data(Qt.ItemDataRole.UserRole), self.library
+
+            def work() -> None:
+                store.remove(name)
+                library.reload_engine()
+
+            self.tasks.run(work, lambda _r: self.reload_models(),
+                           lambda exc: QMessageBox.warning(self, "Cannot remove this model", str(exc)))
+
+    # -- device -----------------------------------------------------------------------------
+
+    def _device_tab(self) -> QWidget:
+        page = QWidget(self)
+        self.device = QComboBox(page)
+        for key, label in DEVICE_LABELS:
+            self.device.addItem(label, key)
+        self.device.setCurrentIndex(max(0, self.device.findData(self.settings.device)))
+        self.threads = QSpinBox(page)
+        self.threads.setRange(0, 64)
+        self.threads.setSpecialValueText("Automatic")
+        self.threads.setValue(self.settings.threads)
+        self.device_info = QLabel("Checking\u2026", page)
+        self.device_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form = QFormLayout(page)
+        form.addRow("Run the model on", self.device)
+        form.addRow("Threads", self.threads)
+        form.addRow("This computer", self.device_info)
+        return page
+
+    # -- tagging ----------------------------------------------------------------------------
+
+    def _tagging_tab(self) -> QWidget:
+        page = QWidget(self)
+        self.auto_tag = QCheckBox("Tag new photos automatically", page)
+        self.auto_tag.setChecked(self.settings.auto_tag)
+        self.max_tags = QSpinBox(page)
+        self.max_tags.setRange(1, 50)
+        self.max_tags.setValue(self.settings.max_tags_per_photo)
+        self.tag_table = QTableWidget(0, 3, page)
+        self.tag_table.setHorizontalHeaderLabels(["Tag", "Threshold", "Photos"])
+        self.tag_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tag_table.verticalHeader().hide()
+        self.new_tag = QLineEdit(page)
+        self.new_tag.setPlaceholderText("New tag name")
+        self.new_prompts = QLineEdit(page)
+        self.new_prompts.setPlaceholderText("Optional prompts, separated by ;")
+        add = QPushButton("Add tag", page)
+        remove = QPushButton("Remove selected", page)
+        retag = QPushButton("Re-tag all photos", page)
+        add.clicked.connect(self._add_tag)
+        remove.clicked.connect(self._remove_tag)
+        retag.clicked.connect(self._retag)
+        form = QFormLayout()
+        form.addRow(self.auto_tag)
+        form.addRow("Tags per photo, at most", self.max_tags)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.new_tag)
+        add_row.addWidget(self.new_prompts)
+        add_row.addWidget(add)
+        row = QHBoxLayout()
+        row.addWidget(remove)
+        row.addStretch(1)
+        row.addWidget(retag)
+        col = QVBoxLayout(page)
+        col.addLayout(form)
+        col.addWidget(self.tag_table)
+        col.addLayout(add_row)
+        col.addLayout(row)
+        return page
+
+    def reload_tags(self) -> None:
+        library = self.library
+
+        def load() -> list[Any]:
+            try:
+                return library.tags()
+            except ImportError:
+                return []
+
+        self.tasks.run(load, self._fill_tags)
+
+    def _fill_tags(self, tags: list[Any]) -> None:
+        self.tag_table.setRowCount(len(tags))
+        self._thresholds: dict[str, float] = {}
+        for r, tag in enumerate(tags):
+            self.tag_table.setItem(r, 0, QTableWidgetItem(tag.name))
+            spin = QDoubleSpinBox(self.tag_table)
+            spin.setRange(0.0, 1.0)
+            spin.setSingleStep(0.05)
+            spin.setValue(float(tag.threshold))
+            spin.valueChanged.connect(lambda v, n=tag.name: self._thresholds.__setitem__(n, v))
+            self.tag_table.setCellWidget(r, 1, spin)
+            self.tag_table.setItem(r, 2, QTableWidgetItem(str(tag.count)))
+
+    def _add_tag(self) -> None:
+        name = " ".join(self.new_tag.text().split())
+        if not name:
+            return
+        prompts = [p.strip() for p in self.new_prompts.text().split(";") if p.strip()] or None
+        library = self.library
+        self.new_tag.clear()
+        self.new_prompts.clear()
+        self.tasks.run(lambda: library.add_tag(name, prompts), lambda _r: self.reload_tags(),
+                       lambda exc: QMessageBox.warning(self, "Cannot add the tag", str(exc)))
+
+    def _remove_tag(self) -> None:
+        row = self.tag_table.currentRow()
+        item = self.tag_table.item(row, 0) if row >= 0 else None
+        if item is not None:
+            name, library = item.text(), self.library
+            self.tasks.run(lambda: library.remove_tag(name), lambda _r: self.reload_tags())
+
+    def _retag(self) -> None:
+        library = self.library
+        self.jobs.submit("Re-tagging", lambda sink, token: library.retag(progress=sink, cancel=token))
+
+    # -- storage ----------------------------------------------------------------------------
+
+    def _storage_tab(self) -> QWidget:
+        page = QWidget(self)
+        self.cache_mb = QSpinBox(page)
+        self.cache_mb.setRange(16, 100_000)
+        self.cache_mb.setSuffix(" MB")
+        self.cache_mb.setValue(self.settings.thumbnail_cache_mb)
+        form = QFormLayout(page)
+        form.addRow("Thumbnail cache size", self.cache_mb)
+        form.addRow(QLabel(f"Thumbnails are kept in {self.library.directory / 'thumbs'}", page))
+        return page
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def collected(self) -> Any:
+        """The settings as edited in the dialog (not saved yet)."""
+        return dataclasses.replace(
+            self.settings, device=str(self.device.currentData()), threads=self.threads.value(),
+            auto_tag=self.auto_tag.isChecked(), max_tags_per_photo=self.max_tags.value(),
+            thumbnail_cache_mb=self.cache_mb.value())
+
+    def accept(self) -> None:
+        settings, library = self.collected(), self.library
+        thresholds = dict(getattr(self, "_thresholds", {}))
+
+        def save() -> bool:
+            library.save_settings(settings)
+            if thresholds:
+                from photoclip import tagging
+
+                for name, value in thresholds.items():
+                    tagging.set_threshold(library.catalog, name, value)
+                library.notify("tags")
+            return bool(thresholds)
+
+        self.tasks.run(save, lambda changed: changed and self._retag(),
+                       lambda exc: QMessageBox.warning(self.parentWidget(), "Settings not saved", str(exc)))
+        super().accept()

@@ -1,0 +1,175 @@
+"""The sidebar: library folders (counts, indexing and offline state), albums and tags.
+
+Its data is gathered on a worker by `load_sidebar` (plain Python) and handed to the widget, which
+only fills a tree. Choosing an entry narrows the grid: a folder or tag sets that filter, an album
+shows its members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem, QWidget
+
+if TYPE_CHECKING:
+    from photoclip.library import Library
+
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+VALUE_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+@dataclass
+class SidebarEntry:
+    label: str
+    value: str
+    count: int
+    detail: str = ""
+    kind_note: str = ""
+
+
+@dataclass
+class SidebarData:
+    folders: list[SidebarEntry] = field(default_factory=list)
+    albums: list[SidebarEntry] = field(default_factory=list)
+    tags: list[SidebarEntry] = field(default_factory=list)
+    total: int = 0
+
+
+def load_sidebar(library: Library) -> SidebarData:
+    """Read folders, albums and tags (worker thread); a missing optional module just leaves a gap."""
+    data = SidebarData()
+    for info in library.folders():
+        counts = info.counts
+        live = counts.get("ok", 0) + counts.get("pending", 0)
+        notes = []
+        if info.folder.state == "offline":
+            notes.append("offline")
+        if counts.get("pending"):
+            notes.append(f"{counts['pending']} to index")
+        if counts.get("error"):
+            notes.append(f"{counts['error']} unreadable")
+        if info.folder.polling:
+            notes.append("polling")
+        name = info.folder.path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or info.folder.path
+        data.folders.append(SidebarEntry(name, info.folder.path, live, ", ".join(notes)))
+        data.total += live
+    try:
+        albums: list[Any] = library.albums()
+    except ImportError:
+        albums = []
+    for album in albums:
+        kind = str(getattr(album, "kind", "manual"))
+        count = int(getattr(album, "count", 0) or 0)
+        data.albums.append(SidebarEntry(album.name, album.name, count, kind_note=kind))
+    try:
+        tags: list[Any] = library.tags()
+    except ImportError:
+        tags = []
+    for tag in sorted(tags, key=lambda t: (-int(getattr(t, "count", 0)), t.name.lower())):
+        if getattr(tag, "enabled", True) and getattr(tag, "count", 0):
+            data.tags.append(SidebarEntry(tag.name, tag.name, int(tag.count)))
+    return data
+
+
+class SidebarWidget(QTreeWidget):
+    """Emits what the user picked: everything, a folder, an album or a tag."""
+
+    allChosen = Signal()
+    folderChosen = Signal(str)
+    albumChosen = Signal(str)
+    tagChosen = Signal(str)
+    removeFolderRequested = Signal(str)
+    deleteAlbumRequested = Signal(str)
+    addFolderRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setHeaderHidden(True)
+        self.setColumnCount(2)
+        self.setRootIsDecorated(False)
+        self.setIndentation(12)
+        self.setAccessibleName("Library")
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.itemActivated.connect(self._chosen)
+        self.itemClicked.connect(self._chosen)
+        self.all_item = QTreeWidgetItem(self, ["All photos", ""])
+        self.all_item.setData(0, KIND_ROLE, "all")
+        self.folders_item = self._section("Folders")
+        self.albums_item = self._section("Albums")
+        self.tags_item = self._section("Tags")
+        self.data = SidebarData()
+        self.header().setStretchLastSection(False)
+        self.header().setSectionResizeMode(0, self.header().ResizeMode.Stretch)
+        self.header().setSectionResizeMode(1, self.header().ResizeMode.ResizeToContents)
+
+    def _section(self, title: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(self, [title, ""])
+        font = item.font(0)
+        font.setBold(True)
+        item.setFont(0, font)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        item.setExpanded(True)
+        return item
+
+    def set_data(self, data: SidebarData) -> None:
+        self.data = data
+        self.all_item.setText(1, str(data.total))
+        self._fill(self.folders_item, "folder", data.folders, "Add a folder\u2026")
+        self._fill(self.albums_item, "album", data.albums, "No albums yet")
+        self._fill(self.tags_item, "tag", data.tags, "No tags yet")
+
+    def _fill(self, section: QTreeWidgetItem, kind: str, entries: list[SidebarEntry], empty: str) -> None:
+        selected = self.currentItem()
+        keep = (selected.data(0, KIND_ROLE), selected.data(0, VALUE_ROLE)) if selected else None
+        section.takeChildren()
+        if not entries:
+            hint = QTreeWidgetItem(section, [empty, ""])
+            hint.setData(0, KIND_ROLE, "add-folder" if kind == "folder" else "")
+            hint.setForeground(0, self.palette().placeholderText())
+        for e in entries:
+            label = e.label + (f"  ({e.detail})" if e.detail else "")
+            if e.kind_note == "smart":
+                label = f"{e.label}  \u2728"
+            item = QTreeWidgetItem(section, [label, str(e.count)])
+            item.setData(0, KIND_ROLE, kind)
+            item.setData(0, VALUE_ROLE, e.value)
+            item.setToolTip(0, e.value + (f"\n{e.detail}" if e.detail else "")
+                            + ("\nsmart album: updates as photos are indexed" if e.kind_note == "smart" else ""))
+            if keep == (kind, e.value):
+                self.setCurrentItem(item)
+        section.setExpanded(True)
+
+    def select_all(self) -> None:
+        self.setCurrentItem(self.all_item)
+
+    def _chosen(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        kind = item.data(0, KIND_ROLE)
+        value = item.data(0, VALUE_ROLE)
+        if kind == "all":
+            self.allChosen.emit()
+        elif kind == "folder":
+            self.folderChosen.emit(value)
+        elif kind == "album":
+            self.albumChosen.emit(value)
+        elif kind == "tag":
+            self.tagChosen.emit(value)
+        elif kind == "add-folder":
+            self.addFolderRequested.emit()
+
+    def _menu(self, pos: QPoint) -> None:
+        item = self.itemAt(pos)
+        if item is None:
+            return
+        kind, value = item.data(0, KIND_ROLE), item.data(0, VALUE_ROLE)
+        menu = QMenu(self)
+        if kind == "folder":
+            menu.addAction("Remove from library", lambda: self.removeFolderRequested.emit(value))
+        elif kind == "album":
+            menu.addAction("Delete album", lambda: self.deleteAlbumRequested.emit(value))
+        if item is self.folders_item or kind in ("folder", "add-folder"):
+            menu.addAction("Add folder\u2026", self.addFolderRequested.emit)
+        if not menu.isEmpty():
+            menu.exec(self.viewport().mapToGlobal(pos))

@@ -1,0 +1,114 @@
+"""First run with no model, the welcome flow and the settings dialog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import QDialog
+
+from photoclip.catalog import Catalog
+from photoclip.engine import ModelStore
+from photoclip.gui import app as app_module
+from photoclip.gui import main_window as main_window_module
+from photoclip.gui.settings_dialog import SettingsDialog
+from photoclip.gui.welcome_dialog import WelcomeDialog
+from photoclip.library import Library
+from photoclip.settings import Settings
+
+
+def no_model_library(tmp_path: Path) -> Library:
+    lib_dir = tmp_path / "fresh"
+    return Library(lib_dir, Catalog(lib_dir / "catalog.sqlite3"), models=ModelStore(tmp_path / "no-models"),
+                   settings=Settings(auto_tag=False))
+
+
+def test_first_run_without_a_model_still_browses_and_explains(qtbot, make_window, photos, tmp_path,
+                                                              monkeypatch) -> None:
+    library = no_model_library(tmp_path)
+    try:
+        window = make_window(library)
+        assert not library.has_model
+        assert window.banner.isVisible()
+        assert window.download_button.isVisible() and window.import_button.isVisible()
+
+        def welcome_exec(dialog: WelcomeDialog) -> int:
+            assert not dialog.model_ready
+            assert "No model is installed" in dialog.model_status.text()
+            dialog._add_folder()
+            return QDialog.DialogCode.Accepted
+
+        monkeypatch.setattr(main_window_module, "choose_folder", lambda _p: str(photos["red"].parent))
+        monkeypatch.setattr(WelcomeDialog, "exec", welcome_exec)
+        app_module.first_run(window, window.ui)
+        qtbot.waitUntil(lambda: window.answer is not None and len(window.answer.items) == 3, timeout=5000)
+        qtbot.waitUntil(lambda: not window.jobs.busy, timeout=5000)
+        assert [Path(i.path).stem for i in window.model.items()] == ["green", "blue", "red"]
+        assert window.ui.value("welcome/done") in (True, "true")
+
+        window.search_bar.set_text("red")
+        qtbot.waitUntil(lambda: window.last_error is not None, timeout=5000)
+        assert "model" in window.empty.text()
+        assert window.model.rowCount() == 0
+    finally:
+        window.shutdown()
+        library.close()
+
+
+def test_welcome_is_skipped_when_the_library_has_folders(make_window, indexed, monkeypatch) -> None:
+    window = make_window(indexed)
+    shown: list[bool] = []
+    monkeypatch.setattr(WelcomeDialog, "exec", lambda self: shown.append(True) or 0)
+    app_module.first_run(window, window.ui)
+    assert shown == []
+
+
+def test_importing_a_model_folder_reports_a_bad_bundle(qtbot, make_window, tmp_path, message_boxes) -> None:
+    library = no_model_library(tmp_path)
+    try:
+        window = make_window(library)
+        bogus = tmp_path / "not-a-model"
+        bogus.mkdir()
+        (bogus / "readme.txt").write_text("nothing here")
+        with qtbot.waitSignal(window.model_setup.failed, timeout=5000) as blocker:
+            window.model_setup.import_folder(str(bogus))
+        assert blocker.args[0]
+        qtbot.waitUntil(lambda: bool(message_boxes), timeout=5000)
+        assert message_boxes[0][0] == "warning"
+        assert not library.has_model
+    finally:
+        window.shutdown()
+        library.close()
+
+
+def test_settings_dialog_saves_library_settings(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    dialog = SettingsDialog(indexed, window.tasks, window.jobs, window.model_setup, window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.folder_list.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: "Checking" not in dialog.device_info.text(), timeout=10000)
+    assert "Runtime" in dialog.device_info.text() or "Cannot" in dialog.device_info.text()
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.cache_mb.setValue(64)
+    dialog.max_tags.setValue(3)
+    dialog.accept()
+    settings_file = indexed.directory / "settings.json"
+    qtbot.waitUntil(settings_file.is_file, timeout=5000)
+    saved = json.loads(settings_file.read_text())
+    assert (saved["device"], saved["thumbnail_cache_mb"], saved["max_tags_per_photo"]) == ("cpu", 64, 3)
+    assert indexed.settings.device == "cpu"
+
+
+def test_settings_dialog_adds_a_tag_and_sets_polling(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    dialog = SettingsDialog(indexed, window.tasks, window.jobs, window.model_setup, window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.folder_list.count() == 1, timeout=5000)
+    dialog.new_tag.setText("birthday cake")
+    dialog._add_tag()
+    qtbot.waitUntil(lambda: any(dialog.tag_table.item(r, 0).text() == "birthday cake"
+                                for r in range(dialog.tag_table.rowCount())), timeout=5000)
+    dialog.folder_list.setCurrentRow(0)
+    dialog.polling.setChecked(True)
+    qtbot.waitUntil(lambda: indexed.catalog.folders()[0].polling, timeout=5000)
+    dialog.reject()
