@@ -26,7 +26,9 @@ from photoclip.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
     from photoclip.engine import Embedder, ModelStore
+    from photoclip.enrich import EnrichReport
     from photoclip.search import Filters, Searcher, SearchResult
+    from photoclip.search.hybrid import HybridSearcher
 
 log = logging.getLogger(__name__)
 SETTINGS_NAME = "settings.json"
@@ -49,6 +51,7 @@ class IndexRun:
     embed: IndexReport | None
     model: str | None
     tagged: int = 0
+    enrich: EnrichReport | None = None  # places and words, added after embedding
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class Library:
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
         self._index_lock = threading.Lock()  # one indexing run at a time (GUI button, watcher)
+        self._enrich_lock = threading.Lock()  # one enrichment run; never held while indexing
+        self._hybrid: HybridSearcher | None = None
+        self._ocr: Any = None
         self._listeners: list[Callable[[LibraryEvent], None]] = []
         self.settings = settings if settings is not None else load_settings(self.directory / SETTINGS_NAME)
 
@@ -257,14 +263,40 @@ class Library:
         return report
 
     def index(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None,
-              rescan: bool = True) -> IndexRun:
+              rescan: bool = True, enrich: bool = True) -> IndexRun:
         """Bring the catalog up to date with the disk, then embed and tag whatever needs it.
 
         Runs are serialised: a second caller (the watcher while the user presses Index) waits, then
         finds only what is still left, so no photo is embedded twice.
         """
         with self._index_lock:
-            return self._index(progress=progress, cancel=cancel, rescan=rescan)
+            run = self._index(progress=progress, cancel=cancel, rescan=rescan)
+        # Outside the index lock: a photo the watcher finds meanwhile is embedded (searchable) at once,
+        # and the running enrichment reaches it too (it pages by id).
+        if enrich and not (cancel is not None and cancel.cancelled):
+            run.enrich = self.enrich(progress=progress, cancel=cancel)
+        return run
+
+    def enrich(self, *, progress: ProgressSink = null_sink,
+               cancel: CancelToken | None = None) -> EnrichReport | None:
+        """Places from GPS, then words inside photos, for every readable photo that lacks them.
+
+        Returns None without waiting when another enrichment is already running.
+        """
+        from photoclip import ocr, places
+        from photoclip.enrich import Enricher
+
+        if not self._enrich_lock.acquire(blocking=False):
+            return None
+        try:
+            geocoder = places.Geocoder() if self.settings.places and places.available() else None
+            if self._ocr is None and self.settings.ocr and ocr.available():
+                self._ocr = ocr.OcrEngine(threads=self.settings.ocr_threads)
+            enricher = Enricher(self.catalog, ocr=self._ocr if self.settings.ocr else None, geocoder=geocoder,
+                                after_batch=lambda ids: self.notify("photos", tuple(ids)))
+            return enricher.run(progress=progress, cancel=cancel)
+        finally:
+            self._enrich_lock.release()
 
     def _index(self, *, progress: ProgressSink, cancel: CancelToken | None, rescan: bool) -> IndexRun:
         report = self.scan(progress=progress, cancel=cancel) if rescan else ScanReport()
@@ -366,9 +398,25 @@ class Library:
 
     # -- search ------------------------------------------------------------------------------
 
+    @property
+    def hybrid(self) -> HybridSearcher:
+        """Meaning and words together; words alone while no model is installed."""
+        from photoclip.search.hybrid import HybridSearcher
+
+        with self._lock:
+            try:
+                searcher: Searcher | None = self.searcher
+            except NoModelError:
+                searcher = None
+            if self._hybrid is None or self._hybrid.searcher is not searcher:
+                self._hybrid = HybridSearcher(self.catalog, searcher)
+            return self._hybrid
+
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
-               min_score: float | None = None, show_all: bool = False) -> SearchResult:
-        return self.searcher.search(query, filters=filters, top=top, min_score=min_score, show_all=show_all)
+               min_score: float | None = None, show_all: bool = False, place: str | None = None) -> SearchResult:
+        """Photos ranked by meaning and by words (text inside photos, places, names) together."""
+        return self.hybrid.search(query, filters=filters, top=top, min_score=min_score, show_all=show_all,
+                                  place=place)
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
                 min_score: float | None = None, show_all: bool = False) -> SearchResult:

@@ -285,9 +285,7 @@ class LiveSync:
     def _index(self, report: SyncReport) -> None:
         if not self.embed:
             return
-        if not self.library.has_model:
-            report.embedding_skipped = True
-            return
+        # Without a model the run still reads each new photo (dates, size, errors) but embeds nothing.
         self._cancel.raise_if_cancelled()
         try:
             run = self.library.index(rescan=False, cancel=self._cancel)
@@ -307,6 +305,12 @@ class LiveSync:
                 log.exception("embedding new photos failed")
             else:
                 log.warning("embedding new photos failed: %s", report.embed_error)
+            return
+        if run.model is None:
+            report.embedding_skipped = True
+            if not self._no_model_logged:
+                self._no_model_logged = True
+                log.warning("new photos are catalogued but not embedded: no CLIP model is installed")
             return
         if run.embed is not None:
             report.embedded += run.embed.embedded

@@ -24,6 +24,9 @@ class Settings:
     batch_size: int = 8
     decode_workers: int = 0  # 0 = chosen from the CPU count
     auto_tag: bool = True
+    ocr: bool = True  # read words inside photos when the ocr extra is installed
+    ocr_threads: int = 1  # one thread is fastest on two cores; OCR runs beside indexing
+    places: bool = True  # place names from GPS when the places extra is installed
     max_tags_per_photo: int = 5
     tag_threshold: float | None = None  # None = each tag's own default
     thumbnail_cache_mb: int = 512
@@ -39,6 +42,7 @@ class Settings:
         self.decode_workers = max(0, int(self.decode_workers))
         self.max_tags_per_photo = min(50, max(1, int(self.max_tags_per_photo)))
         self.thumbnail_cache_mb = max(16, int(self.thumbnail_cache_mb))
+        self.ocr_threads = min(16, max(1, int(self.ocr_threads)))
         self.default_top = min(100_000, max(1, int(self.default_top)))
         return self
 

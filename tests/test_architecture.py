@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "photoclip"
@@ -16,7 +17,7 @@ def core_modules() -> set[str]:
     names = set()
     for child in PACKAGE.iterdir():
         name = child.stem if child.suffix == ".py" else child.name
-        if child.name.startswith((".", "_")) and name not in {"__init__"} or name in FRONT_ENDS:
+        if name in FRONT_ENDS or child.name.startswith((".", "_")):
             continue
         if child.suffix == ".py" or (child.is_dir() and (child / "__init__.py").exists()):
             names.add(f"photoclip.{name}")
@@ -24,6 +25,7 @@ def core_modules() -> set[str]:
 
 
 def contracts() -> dict[str, set[str]]:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     return {c["name"]: set(c["source_modules"]) for c in config["tool"]["importlinter"]["contracts"]}
 

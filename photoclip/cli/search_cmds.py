@@ -1,0 +1,112 @@
+"""`photoclip search` and `photoclip similar`: ranked photos for a query or an example image."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from photoclip.cli._common import open_library, print_json
+from photoclip.search import Filters, SearchResult
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("the score is between 0 and 1 (0.5 means clearly related)")
+    return value
+
+
+def _top(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1 result")
+    return value
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--top", type=_top, default=50, metavar="N", help="at most N results (default 50)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list, best first")
+    parser.add_argument("--folder", metavar="F", help="only photos inside this folder or its sub-folders")
+    parser.add_argument("--after", type=_date, metavar="YYYY-MM-DD", help="taken on or after this day")
+    parser.add_argument("--before", type=_date, metavar="YYYY-MM-DD", help="taken on or before this day")
+    parser.add_argument("--tag", action="append", default=[], metavar="T",
+                        help="only photos with this tag (repeat for all of several)")
+    parser.add_argument("--type", action="append", default=[], metavar="FORMAT",
+                        help="only this format: jpeg, png, heic, webp, ... (repeatable)")
+    parser.add_argument("--album", metavar="NAME", help="only photos in this album")
+    parser.add_argument("--min-score", type=_score, metavar="S",
+                        help="only results scoring at least S (0-1; 0.5 means clearly related)")
+    parser.add_argument("--all", action="store_true", dest="show_all",
+                        help="also show results that look unrelated")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    search = subparsers.add_parser(
+        "search", help="find photos by describing them",
+        description="Find photos by describing them. Combine terms with + and -, weight them with N:, "
+                    "and use image files as terms: '2:beach + sunset - people', './dog.jpg + snow'.")
+    search.add_argument("query", help="what to look for, e.g. 'a dog in the snow'")
+    search.add_argument("--place", metavar="NAME", help="only photos taken there (city, region or country)")
+    _add_common(search)
+    search.set_defaults(handler=run_search)
+    similar = subparsers.add_parser("similar", help="find photos that look like an image",
+                                    description="Find photos that look like an image file or a photo id.")
+    similar.add_argument("image", help="an image file (inside the library or not), or a photo id")
+    _add_common(similar)
+    similar.set_defaults(handler=run_similar)
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    return Filters(folder=args.folder, after=args.after, before=args.before, tags=tuple(args.tag),
+                   types=tuple(args.type), album=args.album)
+
+
+def _options(args: argparse.Namespace) -> dict:
+    return {"filters": filters_from(args), "top": args.top, "min_score": args.min_score,
+            "show_all": args.show_all}
+
+
+def run_search(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        where = {"place": args.place} if args.place else {}
+        result = library.search(args.query, **where, **_options(args))
+    return _show(result, args)
+
+
+def run_similar(args: argparse.Namespace) -> int:
+    target: int | str = int(args.image) if args.image.isdigit() else args.image
+    with open_library(args) as library:
+        result = library.similar(target, **_options(args))
+    return _show(result, args)
+
+
+def result_rows(result: SearchResult) -> list[dict]:
+    return [{"id": h.id, "path": h.path, "score": round(h.score, 4), "cosine": round(h.cosine, 4),
+             "taken_at": h.photo.taken_at, "why": list(getattr(h, "why", ()))} for h in result.hits]
+
+
+def _show(result: SearchResult, args: argparse.Namespace) -> int:
+    if args.json:
+        print_json(result_rows(result))
+    else:
+        for hit in result.hits:
+            print(f"{hit.score:.2f}  {hit.path}")
+    if result.hidden:
+        print(f"{result.hidden} more result(s) hidden as unrelated; --all shows them", file=sys.stderr)
+    elif not result.hits:
+        print("no matching photos", file=sys.stderr)
+    return 0

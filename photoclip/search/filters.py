@@ -1,0 +1,97 @@
+"""Search filters, turned into the set of live photo ids that pass them with one SQL query.
+
+The vector index does the ranking; filters only say which ids may be ranked. Names the user gives
+(a tag, an album, a folder) that the library does not know raise NotFoundError instead of quietly
+returning nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from photoclip.catalog import ERROR, LIVE_STATES, MISSING, OFFLINE, Catalog
+from photoclip.errors import NotFoundError, QueryError
+
+# Spellings people type for the formats the catalog records.
+FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heif": "heic"}
+ALBUM_MEMBER_SOURCES = ("rule", "pinned", "manual")
+DEAD_STATES = (ERROR, MISSING, OFFLINE)
+
+
+@dataclass(frozen=True)
+class Filters:
+    folder: str | None = None  # a library folder or any sub-folder path
+    after: date | None = None  # taken_at >= after (inclusive)
+    before: date | None = None  # taken_at < before + 1 day (inclusive date)
+    tags: tuple[str, ...] = ()  # photo has all these tags (not rejected)
+    types: tuple[str, ...] = ()  # photos.format in types; 'jpg' means 'jpeg'
+    album: str | None = None  # member of the album (rule, pinned or manual)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.folder or self.after or self.before or self.tags or self.types or self.album)
+
+
+def normalise_type(name: str) -> str:
+    key = name.strip().lower().lstrip(".")
+    return FORMAT_ALIASES.get(key, key)
+
+
+def _folder_prefix(catalog: Catalog, folder: str) -> str:
+    path = Path(folder).expanduser()
+    resolved = str(path.resolve())
+    if catalog.folder_for_path(resolved) is None:
+        raise NotFoundError(f"{folder} is not inside a library folder")
+    return resolved
+
+
+def allowed_ids(catalog: Catalog, filters: Filters) -> np.ndarray:
+    """Sorted ids of live photos that pass every filter."""
+    if filters.after and filters.before and filters.after > filters.before:
+        raise QueryError(f"--after {filters.after} is later than --before {filters.before}")
+    conn = catalog.read()
+    where = [f"p.state IN ({','.join('?' * len(LIVE_STATES))})"]
+    params: list[object] = list(LIVE_STATES)
+    if filters.folder:
+        prefix = _folder_prefix(catalog, filters.folder)
+        where.append("(p.path = ? OR substr(p.path, 1, ?) = ?)")
+        sub = prefix.rstrip("/\\") + "/"
+        params += [prefix, len(sub), sub]
+    if filters.after:
+        where.append("p.taken_at >= ?")
+        params.append(filters.after.isoformat())
+    if filters.before:
+        where.append("p.taken_at < ?")
+        params.append((filters.before + timedelta(days=1)).isoformat())
+    for tag in filters.tags:
+        row = conn.execute("SELECT id FROM tags WHERE name = ?", (tag,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"there is no tag called {tag!r}")
+        where.append("EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag_id = ? "
+                     "AND t.rejected = 0)")
+        params.append(row[0])
+    if filters.types:
+        kinds = sorted({normalise_type(t) for t in filters.types})
+        where.append(f"lower(p.format) IN ({','.join('?' * len(kinds))})")
+        params += kinds
+    if filters.album:
+        row = conn.execute("SELECT id FROM albums WHERE name = ?", (filters.album,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"there is no album called {filters.album!r}")
+        where.append("EXISTS (SELECT 1 FROM album_photos a WHERE a.photo_id = p.id AND a.album_id = ? "
+                     f"AND a.source IN ({','.join('?' * len(ALBUM_MEMBER_SOURCES))}))")
+        params += [row[0], *ALBUM_MEMBER_SOURCES]
+    rows = conn.execute(f"SELECT p.id FROM photos p WHERE {' AND '.join(where)} ORDER BY p.id", params)
+    return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+
+def dead_ids(catalog: Catalog) -> np.ndarray:
+    """Ids of photos that must not appear (missing, offline, failed): usually few, so cheap to list."""
+    # Listing the dead states (not NOT IN the live ones) lets SQLite use the state index.
+    marks = ",".join("?" * len(DEAD_STATES))
+    rows = catalog.read().execute(f"SELECT id FROM photos WHERE state IN ({marks}) ORDER BY id", DEAD_STATES)
+    return np.fromiter((r[0] for r in rows), dtype=np.int64)

@@ -1,0 +1,258 @@
+"""The vector index: exact and HNSW search, filters, persistence, catching up and rebuilding."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+import pytest
+
+from photoclip.catalog import Catalog
+from photoclip.vectorindex import HnswParams, VectorIndex
+
+MODEL = "bench-model"
+DIM = 16
+SMALL = HnswParams(M=16, ef_construction=100, ef_text=64, ef_image=64, build_threads=1)
+
+
+def unit_rows(n: int, seed: int, dim: int = DIM) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def fill(catalog: Catalog, folder_id: int, vectors: np.ndarray, start: int = 0) -> list[int]:
+    """Insert photos with these vectors in one transaction, as the indexer would."""
+    now = time.time()
+    ids = []
+    model_id = catalog.model_id(MODEL, vectors.shape[1])
+    with catalog.write() as c:
+        for i, _ in enumerate(vectors):
+            cur = c.execute(
+                "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, format, state, added_at, "
+                "updated_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                (folder_id, f"/photos/p{start + i:05d}.jpg", 1, 1, f"h{start + i}", "jpeg", "ok", now, now))
+            ids.append(cur.lastrowid)
+        catalog.put_embeddings(c, model_id, [(pid, f"h{pid}", v) for pid, v in zip(ids, vectors, strict=True)])
+    return ids
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    cat = Catalog(tmp_path / "lib" / "catalog.sqlite3")
+    cat.add_folder(tmp_path / "photos")
+    yield cat
+    cat.close()
+
+
+def brute(ids: list[int], vectors: np.ndarray, q: np.ndarray, k: int) -> list[int]:
+    order = np.argsort(-(vectors @ q), kind="stable")[:k]
+    return [ids[i] for i in order]
+
+
+def make_index(catalog: Catalog, tmp_path: Path, **kw) -> VectorIndex:
+    opts = {"hnsw_threshold": 100, "subset_exact_limit": 10, "params": SMALL, "background": False}
+    opts.update(kw)
+    return VectorIndex(catalog, MODEL, tmp_path / "lib", **opts)
+
+
+def test_exact_search_matches_brute_force_and_honours_excluded(catalog, tmp_path):
+    vecs = unit_rows(50, 1)
+    ids = fill(catalog, 1, vecs)
+    index = make_index(catalog, tmp_path, hnsw_threshold=1000)
+    index.sync()
+    assert index.stats().mode == "exact"
+    q = unit_rows(1, 2)[0]
+    got, cos = index.search(q, 5)
+    assert got.tolist() == brute(ids, vecs, q, 5)
+    assert np.all(np.diff(cos) <= 1e-6)
+    best = got[0]
+    got2, _ = index.search(q, 5, excluded=np.array([best]))
+    assert best not in got2 and len(got2) == 5
+    assert not index.graph_path.exists()  # exact mode keeps nothing on disk
+
+
+def test_graph_search_has_high_recall_and_is_saved(catalog, tmp_path):
+    vecs = unit_rows(400, 3)
+    ids = fill(catalog, 1, vecs)
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    assert index.stats().mode == "hnsw"
+    queries = unit_rows(30, 4)
+    found = sum(len(set(index.search(q, 10)[0].tolist()) & set(brute(ids, vecs, q, 10))) for q in queries)
+    assert found / (30 * 10) >= 0.95
+    meta = json.loads(index.meta_path.read_text())
+    assert meta["count"] == 400 and meta["seq"] == catalog.model_seq(MODEL)
+    assert meta["size"] == index.graph_path.stat().st_size
+
+
+@pytest.mark.parametrize("n_allowed", [3, 8, 30, 250])
+def test_filtered_graph_search_never_returns_fewer_than_exist(catalog, tmp_path, n_allowed):
+    vecs = unit_rows(400, 5)
+    ids = fill(catalog, 1, vecs)
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    rng = np.random.default_rng(n_allowed)
+    allowed = np.sort(rng.choice(np.array(ids), n_allowed, replace=False))
+    pos = {pid: i for i, pid in enumerate(ids)}
+    sub = vecs[[pos[a] for a in allowed]]
+    for q in unit_rows(5, 6):
+        got, _ = index.search(q, 20, allowed=allowed)
+        assert len(got) == min(20, n_allowed)
+        assert set(got.tolist()) <= set(allowed.tolist())
+        expected = brute(allowed.tolist(), sub, q, 20)
+        assert len(set(got.tolist()) & set(expected)) >= 0.9 * len(expected)
+
+
+def test_graph_search_skips_excluded_ids_and_still_fills_k(catalog, tmp_path):
+    vecs = unit_rows(300, 7)
+    ids = fill(catalog, 1, vecs)
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    q = vecs[0]
+    excluded = np.array(brute(ids, vecs, q, 15))  # the 15 nearest are all excluded
+    got, _ = index.search(q, 10, excluded=excluded)
+    assert len(got) == 10 and not set(got.tolist()) & set(excluded.tolist())
+    many = np.array(ids[:200])
+    got, _ = index.search(q, 10, excluded=many)
+    assert len(got) == 10 and not set(got.tolist()) & set(many.tolist())
+
+
+def test_saved_graph_is_reused_without_rebuilding(catalog, tmp_path, monkeypatch):
+    fill(catalog, 1, unit_rows(200, 8))
+    make_index(catalog, tmp_path).sync()
+    stamp = index_files_mtime(tmp_path)
+
+    def no_build(self):
+        raise AssertionError("the saved graph should have been loaded")
+
+    monkeypatch.setattr(VectorIndex, "_build", no_build)
+    again = make_index(catalog, tmp_path)
+    again.sync()
+    assert again.stats().mode == "hnsw"
+    assert index_files_mtime(tmp_path) == stamp
+
+
+def index_files_mtime(tmp_path: Path) -> list[int]:
+    return [p.stat().st_mtime_ns for p in sorted((tmp_path / "lib").glob("index-*"))]
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "flip", "meta"])
+def test_missing_or_damaged_graph_is_rebuilt(catalog, tmp_path, damage):
+    vecs = unit_rows(200, 9)
+    ids = fill(catalog, 1, vecs)
+    first = make_index(catalog, tmp_path)
+    first.sync()
+    path = first.graph_path
+    if damage == "delete":
+        path.unlink()
+    elif damage == "truncate":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    elif damage == "flip":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    else:
+        first.meta_path.write_text("{not json")
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    assert index.stats().mode == "hnsw"
+    q = vecs[17]
+    assert index.search(q, 1)[0].tolist() == [ids[17]]
+    assert json.loads(index.meta_path.read_text())["size"] == path.stat().st_size
+
+
+def test_changes_behind_the_saved_graph_are_caught_up(catalog, tmp_path):
+    vecs = unit_rows(200, 10)
+    ids = fill(catalog, 1, vecs)
+    make_index(catalog, tmp_path).sync()
+    # Behind the index's back: 150 new photos (past max_elements) and two removed photos.
+    new_vecs = unit_rows(150, 11)
+    new_ids = fill(catalog, 1, new_vecs, start=1000)
+    with catalog.write() as c:
+        c.execute("DELETE FROM photos WHERE id IN (?, ?)", (ids[0], ids[1]))
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    assert index.stats().mode == "hnsw" and len(index) == 348
+    assert index.search(new_vecs[42], 1)[0].tolist() == [new_ids[42]]
+    got = index.search(vecs[0], 10)[0].tolist()
+    assert ids[0] not in got and ids[1] not in got
+
+
+def test_live_index_follows_additions_replacements_and_removals(catalog, tmp_path):
+    vecs = unit_rows(150, 12)
+    ids = fill(catalog, 1, vecs)
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    target = unit_rows(1, 13)[0]
+    model_id = catalog.model_id(MODEL)
+    with catalog.write() as c:
+        catalog.put_embeddings(c, model_id, [(ids[5], "changed", target)])
+        c.execute("DELETE FROM photos WHERE id=?", (ids[6],))
+    index.sync()
+    assert index.search(target, 1)[0].tolist() == [ids[5]]
+    assert ids[6] not in index.search(vecs[6], 5)[0].tolist()
+    assert len(index) == 149
+
+
+def test_save_is_atomic_when_the_rename_fails(catalog, tmp_path, monkeypatch):
+    fill(catalog, 1, unit_rows(150, 14))
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    before = index.graph_path.read_bytes(), index.meta_path.read_bytes()
+    fill(catalog, 1, unit_rows(10, 15), start=500)
+    index.sync()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        index.save()
+    monkeypatch.undo()
+    assert (index.graph_path.read_bytes(), index.meta_path.read_bytes()) == before
+    assert sorted(p.name for p in (tmp_path / "lib").glob("*index-*")) == [
+        index.graph_path.name, index.meta_path.name]
+    index.save()
+    assert json.loads(index.meta_path.read_text())["count"] == 160
+
+
+def test_background_build_answers_exactly_meanwhile(catalog, tmp_path):
+    vecs = unit_rows(300, 16)
+    ids = fill(catalog, 1, vecs)
+    index = make_index(catalog, tmp_path, background=True)
+    index.sync()
+    q = vecs[3]
+    assert index.search(q, 3)[0].tolist() == brute(ids, vecs, q, 3)
+    assert index.wait_ready(30)
+    index.sync()
+    assert index.stats().mode == "hnsw"
+    assert index.search(q, 1)[0].tolist() == [ids[3]]
+    index.close()
+
+
+def test_empty_or_unknown_model_gives_no_results(catalog, tmp_path):
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    ids, cos = index.search(unit_rows(1, 0)[0], 10)
+    assert len(ids) == 0 and len(cos) == 0
+
+
+def test_failed_build_keeps_answering_exactly(catalog, tmp_path, monkeypatch):
+    vecs = unit_rows(150, 17)
+    ids = fill(catalog, 1, vecs)
+
+    def out_of_memory(self, *args, **kwargs):
+        raise MemoryError("no room for the graph")
+
+    monkeypatch.setattr(hnswlib.Index, "add_items", out_of_memory)
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    stats = index.stats()
+    assert stats.mode == "exact" and "no room" in (stats.build_error or "")
+    assert index.search(vecs[9], 2)[0].tolist() == brute(ids, vecs, vecs[9], 2)
+    assert not index.graph_path.exists()
