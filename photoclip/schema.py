@@ -106,6 +106,119 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model_id, text)
     ) WITHOUT ROWID;
     """,
+    # 3: words inside photos (OCR lines and per-photo OCR state), places from GPS, and the FTS5 keyword
+    # index over OCR text, places, file and folder names, tags and album names. Triggers queue a photo in
+    # keyword_dirty whenever something it is found by changes; KeywordIndex.refresh() rebuilds those rows.
+    # They check before inserting: an outer UPSERT or REPLACE would override a trigger's own conflict clause.
+    """
+    CREATE TABLE ocr_lines (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        line_no INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        box TEXT NOT NULL,
+        confidence REAL NOT NULL
+    );
+    CREATE INDEX ocr_lines_photo ON ocr_lines(photo_id, line_no);
+    CREATE TABLE ocr_state (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        content_hash TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('done', 'failed', 'no-text')),
+        error TEXT,
+        engine TEXT NOT NULL,
+        seconds REAL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX ocr_state_state ON ocr_state(state);
+    CREATE TABLE places (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        content_hash TEXT NOT NULL,
+        lat REAL,
+        lon REAL,
+        city TEXT,
+        region TEXT,
+        county TEXT,
+        country TEXT,
+        country_code TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE VIRTUAL TABLE keywords USING fts5(
+        text, place, file, tags, albums,
+        tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    );
+    CREATE TABLE keyword_dirty (photo_id INTEGER PRIMARY KEY);
+    INSERT INTO keyword_dirty(photo_id) SELECT id FROM photos;
+    CREATE TRIGGER keywords_photo_added AFTER INSERT ON photos BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.id);
+    END;
+    CREATE TRIGGER keywords_photo_moved AFTER UPDATE OF path, folder_id ON photos
+    WHEN OLD.path IS NOT NEW.path OR OLD.folder_id IS NOT NEW.folder_id BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.id);
+    END;
+    -- New content: the words and place read from the old content no longer describe the photo.
+    CREATE TRIGGER enrichment_content_changed AFTER UPDATE OF content_hash ON photos
+    WHEN OLD.content_hash IS NOT NEW.content_hash BEGIN
+        DELETE FROM ocr_lines WHERE photo_id = NEW.id;
+        DELETE FROM ocr_state WHERE photo_id = NEW.id;
+        DELETE FROM places WHERE photo_id = NEW.id;
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.id);
+    END;
+    CREATE TRIGGER keywords_photo_deleted AFTER DELETE ON photos BEGIN
+        DELETE FROM keywords WHERE rowid = OLD.id;
+        DELETE FROM keyword_dirty WHERE photo_id = OLD.id;
+    END;
+    CREATE TRIGGER keywords_ocr_set AFTER INSERT ON ocr_state BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_ocr_reset AFTER UPDATE ON ocr_state BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_place_set AFTER INSERT ON places BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_place_reset AFTER UPDATE ON places BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_tag_added AFTER INSERT ON photo_tags BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_tag_changed AFTER UPDATE ON photo_tags BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_tag_removed AFTER DELETE ON photo_tags BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT OLD.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = OLD.photo_id);
+    END;
+    CREATE TRIGGER keywords_tag_renamed AFTER UPDATE OF name ON tags WHEN OLD.name IS NOT NEW.name BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT DISTINCT photo_id FROM photo_tags
+            WHERE tag_id = NEW.id AND photo_id NOT IN (SELECT photo_id FROM keyword_dirty);
+    END;
+    CREATE TRIGGER keywords_album_added AFTER INSERT ON album_photos BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_album_changed AFTER UPDATE ON album_photos BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT NEW.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = NEW.photo_id);
+    END;
+    CREATE TRIGGER keywords_album_removed AFTER DELETE ON album_photos BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT OLD.photo_id
+            WHERE NOT EXISTS (SELECT 1 FROM keyword_dirty WHERE photo_id = OLD.photo_id);
+    END;
+    CREATE TRIGGER keywords_album_renamed AFTER UPDATE OF name ON albums WHEN OLD.name IS NOT NEW.name BEGIN
+        INSERT INTO keyword_dirty(photo_id) SELECT DISTINCT photo_id FROM album_photos
+            WHERE album_id = NEW.id AND photo_id NOT IN (SELECT photo_id FROM keyword_dirty);
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
