@@ -54,6 +54,16 @@ class IndexRun:
     enrich: EnrichReport | None = None  # places and words, added after embedding
 
 
+@dataclass(frozen=True, slots=True)
+class BrowseItem:
+    """One photo of the browsing view: small on purpose, a library may hold 100,000 of them."""
+
+    id: int
+    path: str
+    content_hash: str
+    taken_at: str | None
+
+
 @dataclass(frozen=True)
 class FolderInfo:
     folder: Folder
@@ -397,6 +407,17 @@ class Library:
                         meta.camera_make, meta.camera_model, meta.gps, **ids)
 
     # -- search ------------------------------------------------------------------------------
+
+    def browse(self, filters: Filters | None = None, *, newest_first: bool = True) -> list[BrowseItem]:
+        """Every live photo passing the filters, by capture date (undated ones last); needs no model."""
+        from photoclip.search.filters import Filters, where_clause
+
+        where, params = where_clause(self.catalog, filters or Filters())
+        order = "DESC" if newest_first else "ASC"
+        rows = self.catalog.read().execute(
+            f"SELECT p.id, p.path, p.content_hash, p.taken_at FROM photos p WHERE {where} "
+            f"ORDER BY p.taken_at IS NULL, p.taken_at {order}, p.id {order}", params)
+        return [BrowseItem(*r) for r in rows]
 
     @property
     def hybrid(self) -> HybridSearcher:

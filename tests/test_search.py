@@ -286,3 +286,24 @@ def test_calibration_has_no_division_by_zero():
     assert np.isfinite(cal.scores(np.array([1.0, -1.0]))).all()
     empty = calibrate(axis_vector("red"), np.zeros((0, 0), dtype=np.float32))
     assert empty.n == 0 and np.isfinite(empty.scores(np.array([0.3]))).all()
+
+
+def test_browse_lists_live_photos_by_date_with_the_same_filters_as_search(tmp_path: Path) -> None:
+    from photoclip.library import Library
+    from tests.fakes import FakeEmbedder, add_photo
+
+    photos = tmp_path / "photos"
+    (photos / "trip").mkdir(parents=True)
+    lib = Library(tmp_path / "lib", Catalog(tmp_path / "lib" / "c.sqlite3"), engine_factory=FakeEmbedder)
+    folder = lib.add_folder(photos)
+    old = add_photo(lib.catalog, folder.id, photos / "old.jpg", None, taken_at="2020-05-01T10:00:00")
+    new = add_photo(lib.catalog, folder.id, photos / "trip" / "new.png", None, taken_at="2024-07-01T10:00:00",
+                    fmt="png")
+    undated = add_photo(lib.catalog, folder.id, photos / "undated.jpg", None)
+    add_photo(lib.catalog, folder.id, photos / "gone.jpg", None, state="missing", taken_at="2023-01-01T00:00:00")
+    assert [i.id for i in lib.browse()] == [new, old, undated]
+    assert [i.id for i in lib.browse(newest_first=False)] == [old, new, undated]
+    assert [i.id for i in lib.browse(Filters(types=("png",)))] == [new]
+    assert [i.id for i in lib.browse(Filters(folder=str(photos / "trip")))] == [new]
+    assert [i.id for i in lib.browse(Filters(after=date(2021, 1, 1)))] == [new]
+    lib.close()

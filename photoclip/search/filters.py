@@ -51,6 +51,14 @@ def _folder_prefix(catalog: Catalog, folder: str) -> str:
 
 def allowed_ids(catalog: Catalog, filters: Filters) -> np.ndarray:
     """Sorted ids of live photos that pass every filter."""
+    where, params = where_clause(catalog, filters)
+    rows = catalog.read().execute(f"SELECT p.id FROM photos p WHERE {where} ORDER BY p.id", params)
+    return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+
+def where_clause(catalog: Catalog, filters: Filters) -> tuple[str, list[object]]:
+    """The SQL condition (on ``photos p``) for live photos passing every filter, with its parameters;
+    shared by search and by the browsing view so both agree on what a filter means."""
     if filters.after and filters.before and filters.after > filters.before:
         raise QueryError(f"--after {filters.after} is later than --before {filters.before}")
     conn = catalog.read()
@@ -85,8 +93,7 @@ def allowed_ids(catalog: Catalog, filters: Filters) -> np.ndarray:
         where.append("EXISTS (SELECT 1 FROM album_photos a WHERE a.photo_id = p.id AND a.album_id = ? "
                      f"AND a.source IN ({','.join('?' * len(ALBUM_MEMBER_SOURCES))}))")
         params += [row[0], *ALBUM_MEMBER_SOURCES]
-    rows = conn.execute(f"SELECT p.id FROM photos p WHERE {' AND '.join(where)} ORDER BY p.id", params)
-    return np.fromiter((r[0] for r in rows), dtype=np.int64)
+    return " AND ".join(where), params
 
 
 def dead_ids(catalog: Catalog) -> np.ndarray:
