@@ -107,6 +107,7 @@ class FileInfo:
     error: str | None = None
     photo_id: int | None = None
     state: str | None = None
+    tags: tuple[str, ...] = ()  # tags the photo carries in the catalog (auto and accepted)
 
 
 class Library:
@@ -392,7 +393,12 @@ class Library:
         if not p.is_file():
             raise NotFoundError(f"{p} is not a file")
         known = self.catalog.photo_by_path(str(p.resolve()))
-        ids = {"photo_id": known.id if known else None, "state": known.state if known else None}
+        ids: dict[str, Any] = {"photo_id": None, "state": None, "tags": ()}
+        if known is not None:
+            from photoclip import tagging
+
+            carried = tagging.photo_tags(self.catalog, known.id, include_rejected=False)
+            ids = {"photo_id": known.id, "state": known.state, "tags": tuple(t.name for t in carried)}
         try:
             digest = content_hash(p, st.st_size)
         except OSError as exc:

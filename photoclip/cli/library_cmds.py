@@ -130,6 +130,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows.append(("gps", f"{info.gps[0]:.6f}, {info.gps[1]:.6f}"))
     if info.photo_id is not None:
         rows.append(("catalog", f"photo {info.photo_id}, {info.state}"))
+        rows.append(("tags", ", ".join(info.tags) or "-"))
     for key, value in rows:
         print(f"{key + ':':<17}{value}")
     return 0 if info.error is None else 1
