@@ -1,0 +1,123 @@
+"""End to end through the `photoclip` command with the trained toy CLIP: files on disk -> decode ->
+preprocessing -> ONNX -> catalog -> index -> search, tags and smart albums.
+
+The toy model was trained on coloured shapes; the photos here are drawn by a different renderer
+(tests/engine/test_toy_clip.py) and saved as JPEG and PNG files of varied sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engine.test_toy_clip import FIXTURE, draw
+
+pytestmark = pytest.mark.skipif(not (FIXTURE / "photoclip.json").is_file(), reason="toy CLIP fixture missing")
+
+ROOT = Path(__file__).resolve().parent.parent
+PAIRS = [("red", "circle"), ("green", "triangle"), ("blue", "square"), ("yellow", "star"), ("purple", "circle"),
+         ("red", "square")]
+PER_PAIR = 4  # 24 photos: below 20 the cut-off hides nothing, so the best match always shows
+
+
+def photoclip(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([sys.executable, "-m", "photoclip", *args], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=300)
+    assert out.returncode == 0, f"photoclip {' '.join(args)} failed:\n{out.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """A folder of shape photos with odd names, indexed by the CLI with the imported toy model."""
+    base = tmp_path_factory.mktemp("e2e")
+    photos = base / "My Photos" / "2024 été"
+    photos.mkdir(parents=True)
+    rng = random.Random(5)
+    truth: dict[str, tuple[str, str]] = {}
+    for colour, shape in PAIRS:
+        for i in range(PER_PAIR):
+            name = f"IMG {colour[0].upper()}{shape[:2]} {i}.{'jpg' if i % 2 == 0 else 'png'}"
+            draw(colour, shape, rng).save(photos / name)
+            truth[str(photos / name)] = (colour, shape)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    env = {**os.environ, "PHOTOCLIP_LIBRARY": str(base / "library"), "PHOTOCLIP_MODELS": str(base / "models")}
+    photoclip(env, "models", "import", str(FIXTURE))
+    photoclip(env, "index", str(photos))
+    return env, truth
+
+
+def search(env: dict[str, str], query: str, *extra: str) -> list[dict]:
+    return json.loads(photoclip(env, "search", query, "--json", *extra).stdout)
+
+
+def test_status_reports_every_photo_embedded_and_the_broken_one(library) -> None:
+    env, truth = library
+    status = json.loads(photoclip(env, "status", "--json").stdout)
+    assert status["ok"] == len(truth)
+    assert list(status["embedded"].values()) == [len(truth)]
+    assert [e["path"].rsplit("/", 1)[-1] for e in status["error_list"]] == ["broken.jpg"]
+
+
+@pytest.mark.parametrize(("colour", "shape"), PAIRS[:4])
+def test_search_ranks_the_described_photos_first(library, colour: str, shape: str) -> None:
+    env, truth = library
+    hits = search(env, f"a {colour} {shape}", "--top", str(PER_PAIR), "--all")
+    assert [truth[h["path"]] for h in hits] == [(colour, shape)] * PER_PAIR
+    assert hits[0]["score"] >= hits[-1]["score"] and all("id" in h for h in hits)
+
+
+def test_the_default_cut_off_keeps_matches_and_hides_the_unrelated(library) -> None:
+    env, truth = library
+    hits = search(env, "a green triangle", "--top", "50")
+    kinds = [truth[h["path"]] for h in hits]
+    assert kinds[:PER_PAIR] == [("green", "triangle")] * PER_PAIR
+    assert len(hits) < len(truth), "unrelated photos should be hidden unless --all is given"
+
+
+def test_query_arithmetic_moves_results(library) -> None:
+    env, truth = library
+    hits = search(env, "a red circle - red + purple", "--top", str(PER_PAIR), "--all")
+    assert [truth[h["path"]][1] for h in hits] == ["circle"] * PER_PAIR
+    assert sum(truth[h["path"]][0] == "purple" for h in hits) >= PER_PAIR - 1
+
+
+def test_similar_to_a_photo_outside_the_library(library, tmp_path: Path) -> None:
+    env, truth = library
+    probe = tmp_path / "probe.png"
+    draw("blue", "square", random.Random(99)).save(probe)
+    hits = json.loads(photoclip(env, "similar", str(probe), "--json", "--top", str(PER_PAIR)).stdout)
+    assert [truth[h["path"]] for h in hits] == [("blue", "square")] * PER_PAIR
+
+
+def test_tags_and_a_smart_album_from_text(library) -> None:
+    env, truth = library
+    photoclip(env, "tags", "add", "red circle", "--prompt", "a red circle", "--prompt", "a photo of a red circle")
+    photoclip(env, "tags", "add", "green triangle", "--prompt", "a green triangle")
+    photoclip(env, "tags", "apply")
+    unlike = {("blue", "square"), ("yellow", "star")}  # share neither colour nor shape with the tags
+    for path, kind in truth.items():
+        tags = json.loads(photoclip(env, "info", path, "--json").stdout)["tags"]
+        if kind == ("red", "circle"):
+            assert "red circle" in tags and "green triangle" not in tags, (path, tags)
+        elif kind == ("green", "triangle"):
+            assert "green triangle" in tags and "red circle" not in tags, (path, tags)
+        elif kind in unlike:
+            assert not {"red circle", "green triangle"} & set(tags), (path, tags)
+
+    photoclip(env, "albums", "create", "red circles", "--tag", "red circle")
+    members = {m["path"] for m in json.loads(photoclip(env, "albums", "show", "red circles", "--json").stdout)}
+    assert members >= {p for p, kind in truth.items() if kind == ("red", "circle")}
+    assert not {p for p, kind in truth.items() if kind in unlike | {("green", "triangle")}} & members
+
+    # A text-query album ranks by the same calibrated score as search: its members lead the search.
+    photoclip(env, "albums", "create", "green ones", "--query", "a green triangle", "--threshold", "0.01")
+    members = json.loads(photoclip(env, "albums", "show", "green ones", "--json").stdout)
+    best = sorted(members, key=lambda m: -m["score"])[:PER_PAIR]
+    assert [truth[m["path"]] for m in best] == [("green", "triangle")] * PER_PAIR
