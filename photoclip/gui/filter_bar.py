@@ -25,10 +25,13 @@ class FilterBarWidget(QWidget):
         super().__init__(parent)
         self.folder = QComboBox(self)
         self.folder.setAccessibleName("Folder filter")
+        self.folder.setToolTip("Only photos in this folder and its sub-folders")
         self.tag = QComboBox(self)
         self.tag.setAccessibleName("Tag filter")
+        self.tag.setToolTip("Only photos with this tag")
         self.type = QComboBox(self)
         self.type.setAccessibleName("Type filter")
+        self.type.setToolTip("Only photos of this file type")
         for key, label in TYPES:
             self.type.addItem(label, key)
         self.use_after = QCheckBox("From", self)
@@ -41,6 +44,7 @@ class FilterBarWidget(QWidget):
             edit.setDate(QDate.currentDate())
             edit.setEnabled(False)
         self.clear_button = QPushButton("Clear", self)
+        self.clear_button.setToolTip("Remove every filter")
         self.album: str | None = None
         self.set_choices([], [])
 

@@ -6,13 +6,19 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 from photoclip.jobs import Progress
 
-PHASES = {"scan": "Looking for photos", "index": "Indexing", "tag": "Tagging", "retag": "Re-tagging"}
+PHASES = {"scan": "Looking for photos", "hash": "Reading new photos", "index": "Indexing", "tag": "Tagging",
+          "tagging": "Tagging", "retag": "Re-tagging", "places": "Finding places", "ocr": "Reading text in photos"}
 
 
-def describe(label: str, p: Progress) -> str:
-    """One line a person can read, e.g. ``Indexing 1,200 / 5,000 · 38/s · about 2 min left``."""
+def describe(label: str, p: Progress, *, short: bool = False) -> str:
+    """One line a person can read, e.g. ``Indexing 1,200 / 5,000 · 38/s · about 2 min left``.
+
+    ``short`` leaves out the rate and time (for the narrow sidebar).
+    """
     phase = PHASES.get(p.phase, p.phase.capitalize() if p.phase else label)
     parts = [f"{phase} {p.done:,}" + (f" / {p.total:,}" if p.total is not None else "")]
+    if short:
+        return parts[0]
     if p.rate:
         parts.append(f"{p.rate:,.0f}/s" if p.rate >= 10 else f"{p.rate:.1f}/s")
     if p.eta is not None and p.total:
@@ -20,6 +26,13 @@ def describe(label: str, p: Progress) -> str:
     if p.skipped:
         parts.append(f"{p.skipped:,} skipped")
     return " \u00b7 ".join(parts)
+
+
+def percent(p: Progress) -> int | None:
+    """Whole percent done, or None while the total is unknown."""
+    if not p.total:
+        return None
+    return max(0, min(100, int(100 * p.done / p.total)))
 
 
 def _duration(seconds: float) -> str:

@@ -61,6 +61,10 @@ class JobRunner(QObject):
     def busy(self) -> bool:
         return self.current is not None or bool(self._queue)
 
+    def waiting(self, label: str) -> bool:
+        """Whether a job with this label waits to start (a running one may already be past new files)."""
+        return any(job.label == label for job in self._queue)
+
     def submit(self, label: str, fn: JobFunction) -> Job:
         job = Job(label, fn)
         self._queue.append(job)

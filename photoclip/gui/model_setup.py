@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QWidget,
+)
 
 from photoclip.errors import ModelError
 from photoclip.gui.indexing_status import describe
@@ -37,10 +46,7 @@ def choose_model_folder(parent: QWidget | None) -> str:
 
 
 def _activate(library: Library, info: Any) -> Any:
-    store = library.models
-    if store is not None:
-        store.set_active(info.name)
-    library.reload_engine()
+    library.use_model(info.name)
     return info
 
 
@@ -135,3 +141,31 @@ class ModelSetupController(QObject):
 
 def explain_failure(parent: QWidget | None, message: str) -> None:
     QMessageBox.warning(parent, "Model not installed", message)
+
+
+class ModelBannerWidget(QFrame):
+    """The strip under the search bar while no model is installed, with the two ways to get one."""
+
+    def __init__(self, setup: ModelSetupController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = QLabel(
+            "<b>No search model is installed.</b> You can browse your photos by date now; searching by "
+            "meaning, similar photos and tags need a CLIP model (about 150\u2013600 MB, downloaded once; "
+            "then everything stays on this computer).", self)
+        self.label.setWordWrap(True)
+        self.download_button = QPushButton("Download a model\u2026", self)
+        self.download_button.setToolTip("Download the default CLIP model once; it then works offline")
+        self.import_button = QPushButton("Import a model folder\u2026", self)
+        self.import_button.setToolTip("Use a model folder copied from another computer")
+        self.download_button.clicked.connect(lambda: setup.download())
+        self.import_button.clicked.connect(lambda: setup.import_folder())
+        row = QHBoxLayout(self)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.download_button)
+        row.addWidget(self.import_button)
+        self.hide()
+
+    def set_model(self, name: str | None) -> None:
+        """Hidden once a model is active."""
+        self.setVisible(not name)

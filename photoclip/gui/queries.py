@@ -1,21 +1,18 @@
 """What the grid shows, computed on a worker: browsing (newest first) or search results.
 
-Plain Python with no Qt, so it runs on any thread. Browsing reads the catalog with the same filters
-search uses; searching goes through the facade. When the search package is not installed in this
-build, a plain text query falls back to an exact cosine ranking over the stored vectors.
+Plain Python with no Qt, so it runs on any thread, and only the facade is asked: `Library.browse`
+for the date-ordered view, `Library.search` (meaning and words together; words alone while no
+model is installed) and `Library.similar`.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from photoclip.catalog import Catalog
-from photoclip.errors import NoModelError
+from photoclip.search import Filters
 
 if TYPE_CHECKING:
     from photoclip.library import Library
@@ -38,22 +35,61 @@ class FilterState:
     def active(self) -> bool:
         return any((self.folder, self.after, self.before, self.tags, self.types, self.album))
 
-    def to_search_filters(self) -> Any:
-        from photoclip.search import Filters
-
+    def to_search_filters(self) -> Filters:
         return Filters(folder=self.folder, after=self.after, before=self.before, tags=self.tags,
                        types=self.types, album=self.album)
 
 
 @dataclass(frozen=True, slots=True)
 class GridItem:
-    """One cell of the grid: small on purpose, since a library may hold 100,000 of them."""
+    """One cell of the grid, made on demand from `GridRows` (the selection, the current photo)."""
 
     id: int
     path: str
     content_hash: str
     taken_at: str | None = None
     score: float | None = None
+
+
+@dataclass
+class GridRows:
+    """The grid's photos as parallel columns rather than one object per photo.
+
+    A library may hold 100,000 photos and the grid is refreshed while indexing. Lists of ints and
+    strings are a handful of objects for Python's garbage collector to look at; 100,000 small
+    objects made every refresh kept it busy for up to 100 ms at a time, holding the interpreter
+    lock and so freezing the window.
+    """
+
+    ids: list[int] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    taken: list[str | None] = field(default_factory=list)
+    scores: list[float | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def item(self, row: int) -> GridItem:
+        return GridItem(self.ids[row], self.paths[row], self.hashes[row], self.taken[row], self.scores[row])
+
+    def items(self) -> list[GridItem]:
+        return [self.item(row) for row in range(len(self.ids))]
+
+    def copy(self) -> GridRows:
+        return GridRows(list(self.ids), list(self.paths), list(self.hashes), list(self.taken), list(self.scores))
+
+    @classmethod
+    def of(cls, items: Iterable[Any]) -> GridRows:
+        """From anything with id, path, content_hash and taken_at (and maybe score) attributes."""
+        rows = cls()
+        for i in items:
+            rows.ids.append(i.id)
+            rows.paths.append(i.path)
+            rows.hashes.append(i.content_hash)
+            rows.taken.append(i.taken_at)
+            rows.scores.append(getattr(i, "score", None))
+        return rows
 
 
 @dataclass(frozen=True)
@@ -70,9 +106,17 @@ class Request:
 @dataclass
 class Answer:
     request: Request
-    items: list[GridItem]
+    rows: GridRows
     hidden: int = 0
     searched: bool = False  # False for the browsing view
+    meaning: bool = True  # False when a search could only match words (no model installed)
+
+    @property
+    def items(self) -> list[GridItem]:
+        return self.rows.items()
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def run(library: Library, request: Request) -> Answer:
@@ -80,102 +124,22 @@ def run(library: Library, request: Request) -> Answer:
     if request.similar_to is not None:
         result = library.similar(request.similar_to, filters=_search_filters(request.filters),
                                  top=request.top)
-        return _sorted(Answer(request, _hits(result), result.hidden, True))
+        return Answer(request, _hits(result, request.sort), result.hidden, True)
     if not request.query.strip():
-        newest = request.sort != SORT_OLDEST
-        return Answer(request, browse(library.catalog, request.filters, newest_first=newest))
-    if not library.has_model:
-        raise NoModelError("searching by meaning needs a CLIP model; browsing by date works without one")
-    if not search_available():
-        return _sorted(Answer(request, exact_search(library, request), 0, True))
+        photos = library.browse(_search_filters(request.filters), newest_first=request.sort != SORT_OLDEST)
+        return Answer(request, GridRows.of(photos))
     result = library.search(request.query, filters=_search_filters(request.filters), top=request.top)
-    return _sorted(Answer(request, _hits(result), result.hidden, True))
+    return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model)
 
 
-def search_available() -> bool:
-    """Whether this build has the search package (similar-photo search needs it)."""
-    try:
-        from photoclip.search import Filters, Searcher  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _search_filters(state: FilterState) -> Any:
+def _search_filters(state: FilterState) -> Filters | None:
     if not state.active:
         return None
     return state.to_search_filters()
 
 
-def _hits(result: Any) -> list[GridItem]:
-    return [GridItem(h.id, h.path, h.photo.content_hash, h.photo.taken_at, h.score) for h in result.hits]
-
-
-def _sorted(answer: Answer) -> Answer:
-    if answer.request.sort in (SORT_NEWEST, SORT_OLDEST):
-        answer.items.sort(key=lambda i: i.taken_at or "", reverse=answer.request.sort == SORT_NEWEST)
-    return answer
-
-
-def _where(state: FilterState) -> tuple[str, list[Any]]:
-    clauses = ["p.state IN ('ok','pending')"]
-    params: list[Any] = []
-    if state.folder:
-        root = state.folder.rstrip("/\\")
-        escaped = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clauses.append("(p.path LIKE ? ESCAPE '\\' OR p.path LIKE ? ESCAPE '\\')")
-        params += [escaped + "/%", escaped + "\\\\%"]
-    if state.after:
-        clauses.append("p.taken_at >= ?")
-        params.append(state.after.isoformat())
-    if state.before:
-        clauses.append("p.taken_at < ?")
-        params.append((state.before + timedelta(days=1)).isoformat())
-    if state.types:
-        kinds = sorted({"jpeg" if t.lower() in ("jpg", "jpeg") else t.lower() for t in state.types})
-        clauses.append(f"p.format IN ({','.join('?' * len(kinds))})")
-        params += kinds
-    for tag in state.tags:
-        clauses.append("EXISTS (SELECT 1 FROM photo_tags pt JOIN tags t ON t.id=pt.tag_id "
-                       "WHERE pt.photo_id=p.id AND pt.rejected=0 AND t.name=?)")
-        params.append(tag)
-    if state.album:
-        clauses.append("EXISTS (SELECT 1 FROM album_photos ap JOIN albums a ON a.id=ap.album_id "
-                       "WHERE ap.photo_id=p.id AND a.name=? AND ap.source != 'excluded')")
-        params.append(state.album)
-    return " AND ".join(clauses), params
-
-
-def browse(catalog: Catalog, state: FilterState, *, newest_first: bool = True) -> list[GridItem]:
-    """Every live photo passing the filters, by capture date (undated ones last)."""
-    where, params = _where(state)
-    order = "DESC" if newest_first else "ASC"
-    sql = (f"SELECT p.id, p.path, p.content_hash, p.taken_at FROM photos p WHERE {where} "
-           f"ORDER BY p.taken_at IS NULL, p.taken_at {order}, p.id {order}")
-    return [GridItem(r[0], r[1], r[2], r[3]) for r in catalog.read().execute(sql, params)]
-
-
-def exact_search(library: Library, request: Request) -> list[GridItem]:
-    """Cosine ranking of a plain text query over every stored vector of the active model."""
-    engine = library.engine
-    query = engine.embed_texts([request.query.strip()])[0]
-    ids, matrix = library.catalog.vectors(engine.model_name, live_only=True)
-    if not len(ids):
-        return []
-    allowed = {i.id: i for i in browse(library.catalog, request.filters)}
-    scores = matrix @ query
-    order = np.argsort(-scores)
-    out = []
-    for k in order:
-        item = allowed.get(int(ids[k]))
-        if item is not None:
-            out.append(GridItem(item.id, item.path, item.content_hash, item.taken_at, float(scores[k])))
-            if len(out) >= request.top:
-                break
-    return out
-
-
-def is_image_file(path: str) -> bool:
-    from photoclip.imaging import is_supported
-
-    return os.path.isfile(path) and is_supported(path)
+def _hits(result: Any, sort: str) -> GridRows:
+    hits = [GridItem(h.id, h.path, h.photo.content_hash, h.photo.taken_at, h.score) for h in result.hits]
+    if sort in (SORT_NEWEST, SORT_OLDEST):
+        hits.sort(key=lambda i: i.taken_at or "", reverse=sort == SORT_NEWEST)
+    return GridRows.of(hits)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QToolButton, QW
 from photoclip.gui.queries import SORT_NEWEST, SORT_OLDEST, SORT_RELEVANCE
 
 DEBOUNCE_MS = 250
+PLACEHOLDER = "Search your photos \u2014 e.g. dog on the beach at sunset"
 SORTS = ((SORT_RELEVANCE, "Best match"), (SORT_NEWEST, "Newest first"), (SORT_OLDEST, "Oldest first"))
 
 
@@ -27,8 +28,9 @@ class SearchBarWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.edit = QLineEdit(self)
-        self.edit.setPlaceholderText("Search your photos: \u201cdog on a beach\u201d, beach + sunset - people, "
-                                     "or drop a photo here\u2026   (Ctrl+F)")
+        self.edit.setPlaceholderText(PLACEHOLDER)
+        self.edit.setToolTip("Describe what is in the photo. Combine ideas with + and -, e.g. beach + sunset "
+                             "- people.\nDrop a photo on the window to find similar ones. (Ctrl+F)")
         self.edit.setClearButtonEnabled(True)
         self.edit.setAccessibleName("Search")
         self.similar_chip = QToolButton(self)
@@ -39,6 +41,7 @@ class SearchBarWidget(QWidget):
         for key, label in SORTS:
             self.sort.addItem(label, key)
         self.sort.setAccessibleName("Sort")
+        self.sort.setToolTip("Order of the photos: best match for a search, or by the date taken")
         self.filters_button = QToolButton(self)
         self.filters_button.setText("Filters")
         self.filters_button.setCheckable(True)

@@ -133,7 +133,7 @@ class SettingsDialog(QDialog):
         self.polling.blockSignals(False)
 
     def _add_folder(self) -> None:
-        from photoclip.gui.main_window import choose_folder
+        from photoclip.gui.library_actions import choose_folder
 
         path = choose_folder(self)
         if path:
@@ -154,7 +154,9 @@ class SettingsDialog(QDialog):
         if item is not None:
             path = item.data(Qt.ItemDataRole.UserRole)[0]
             library = self.library
-            self.tasks.run(lambda: library.add_folder(path, polling=on), lambda _f: self.reload_folders())
+            self.tasks.run(lambda: library.set_folder_polling(path, on), lambda _f: self.reload_folders(),
+                           lambda exc: QMessageBox.warning(self, "Cannot change how the folder is watched",
+                                                           str(exc)))
 
     # -- model ------------------------------------------------------------------------------
 
@@ -358,12 +360,8 @@ class SettingsDialog(QDialog):
 
         def save() -> bool:
             library.save_settings(settings)
-            if thresholds:
-                from photoclip import tagging
-
-                for name, value in thresholds.items():
-                    tagging.set_threshold(library.catalog, name, value)
-                library.notify("tags")
+            for name, value in thresholds.items():
+                library.set_tag_threshold(name, value)
             return bool(thresholds)
 
         self.tasks.run(save, lambda changed: changed and self._retag(),

@@ -2,7 +2,7 @@
 
 Its data is gathered on a worker by `load_sidebar` (plain Python) and handed to the widget, which
 only fills a tree. Choosing an entry narrows the grid: a folder or tag sets that filter, an album
-shows its members.
+shows its members. While a job runs, a line under "All photos" says what it is doing.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ class SidebarData:
     albums: list[SidebarEntry] = field(default_factory=list)
     tags: list[SidebarEntry] = field(default_factory=list)
     total: int = 0
+    pending: int = 0
+    model: str | None = None  # the active model's name, None when none is installed
 
 
 def load_sidebar(library: Library) -> SidebarData:
     """Read folders, albums and tags (worker thread); a missing optional module just leaves a gap."""
-    data = SidebarData()
+    data = SidebarData(model=library.model_name)
     for info in library.folders():
         counts = info.counts
         live = counts.get("ok", 0) + counts.get("pending", 0)
@@ -55,6 +57,7 @@ def load_sidebar(library: Library) -> SidebarData:
         name = info.folder.path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or info.folder.path
         data.folders.append(SidebarEntry(name, info.folder.path, live, ", ".join(notes)))
         data.total += live
+        data.pending += counts.get("pending", 0)
     try:
         albums: list[Any] = library.albums()
     except ImportError:
@@ -97,6 +100,14 @@ class SidebarWidget(QTreeWidget):
         self.itemClicked.connect(self._chosen)
         self.all_item = QTreeWidgetItem(self, ["All photos", ""])
         self.all_item.setData(0, KIND_ROLE, "all")
+        self.all_item.setToolTip(0, "Every photo in your folders, newest first")
+        self.activity_item = QTreeWidgetItem(self, ["", ""])
+        self.activity_item.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.activity_item.setHidden(True)
+        font = self.activity_item.font(0)
+        font.setItalic(True)
+        self.activity_item.setFont(0, font)
+        self.activity_item.setFont(1, font)
         self.folders_item = self._section("Folders")
         self.albums_item = self._section("Albums")
         self.tags_item = self._section("Tags")
@@ -116,7 +127,7 @@ class SidebarWidget(QTreeWidget):
 
     def set_data(self, data: SidebarData) -> None:
         self.data = data
-        self.all_item.setText(1, str(data.total))
+        self.all_item.setText(1, f"{data.total:,}")
         self._fill(self.folders_item, "folder", data.folders, "Add a folder\u2026")
         self._fill(self.albums_item, "album", data.albums, "No albums yet")
         self._fill(self.tags_item, "tag", data.tags, "No tags yet")
@@ -132,8 +143,8 @@ class SidebarWidget(QTreeWidget):
         for e in entries:
             label = e.label + (f"  ({e.detail})" if e.detail else "")
             if e.kind_note == "smart":
-                label = f"{e.label}  \u2728"
-            item = QTreeWidgetItem(section, [label, str(e.count)])
+                label = f"{e.label}  (smart)"
+            item = QTreeWidgetItem(section, [label, f"{e.count:,}"])
             item.setData(0, KIND_ROLE, kind)
             item.setData(0, VALUE_ROLE, e.value)
             item.setToolTip(0, e.value + (f"\n{e.detail}" if e.detail else "")
@@ -141,6 +152,18 @@ class SidebarWidget(QTreeWidget):
             if keep == (kind, e.value):
                 self.setCurrentItem(item)
         section.setExpanded(True)
+
+    def set_activity(self, text: str | None, percent: int | None = None) -> None:
+        """Show what a running job is doing (e.g. "Indexing 1,200 / 5,000"), or hide the line."""
+        self.activity_item.setHidden(not text)
+        self.activity_item.setText(0, f"\u21bb {text}" if text else "")
+        self.activity_item.setText(1, f"{percent}%" if percent is not None else "")
+        self.activity_item.setToolTip(0, text or "")
+        self.activity_item.setForeground(0, self.palette().placeholderText())
+        self.activity_item.setForeground(1, self.palette().placeholderText())
+
+    def activity(self) -> str:
+        return "" if self.activity_item.isHidden() else self.activity_item.text(0)
 
     def select_all(self) -> None:
         self.setCurrentItem(self.all_item)

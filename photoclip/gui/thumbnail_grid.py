@@ -1,136 +1,74 @@
-"""The thumbnail grid: a list model of photos and an icon-mode view that stays smooth at 100,000.
+"""The thumbnail grid: a wrapping list view that stays smooth at 100,000 photos while indexing.
 
-The model holds small `GridItem` rows and asks the `ThumbnailLoader` for pixmaps only when the view
-paints a cell, so only visible rows cost anything. Uniform item sizes let Qt lay the grid out
-without measuring each cell. Colours come from the palette, so light and dark themes both work.
+Where the time goes decides the design. Each time Qt calls into Python (a model method, a
+delegate's paint) the GUI thread must first win the interpreter lock from the indexing and
+thumbnail threads, which can take a switch interval each time. Qt's own item painting makes
+several such calls per visible cell, so a repaint during indexing took tens of milliseconds. This
+view paints the visible cells itself in one Python call (`paintEvent`), from the Python rows of
+the model, with thumbnails already at their on-screen pixel size (no scaling while painting).
+The layout is Qt's list mode with wrapping and uniform sizes, which places 10,000 cells without
+calling back into Python per cell. Colours come from the palette, so light and dark themes work.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QMimeData,
-    QModelIndex,
-    QPersistentModelIndex,
-    QRect,
-    QSize,
-    Qt,
-    QTimer,
-    QUrl,
-    Signal,
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
 )
-from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from photoclip.gui.grid_model import Index, PhotoListModel, file_name
 from photoclip.gui.queries import GridItem
 from photoclip.gui.thumbnails import ThumbnailLoader
 
-PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-PATH_ROLE = Qt.ItemDataRole.UserRole + 2
-SCORE_ROLE = Qt.ItemDataRole.UserRole + 3
-ITEM_ROLE = Qt.ItemDataRole.UserRole + 4
-
-Index = QModelIndex | QPersistentModelIndex
+CELL_MARGIN = 7  # pixels around the picture inside a cell (3 outside the highlight, 4 inside)
 
 
-class PhotoListModel(QAbstractListModel):
-    """Rows of photos; thumbnails are fetched lazily through the loader."""
+def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, rect: QRect, path: str,
+               content_hash: str, *, selected: bool, focused: bool) -> None:
+    """Draw one cell: highlight, the thumbnail centred in its box (or a placeholder), the name."""
+    model = view.photo_model()
+    inner = rect.adjusted(3, 3, -3, -3)
+    if selected:
+        painter.fillRect(inner, palette.color(QPalette.ColorRole.Highlight))
+    text_h = view.text_height
+    box = inner.adjusted(4, 4, -4, -4 - text_h)
+    pm, exact = model.loader.lookup(content_hash, path, model.thumb_side)
+    if pm is not None and not pm.isNull():
+        _draw_thumbnail(painter, box, pm, exact)
+    else:
+        painter.fillRect(box, palette.color(QPalette.ColorRole.AlternateBase))
+        if model.loader.failed(content_hash):
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "cannot read")
+    role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+    painter.setPen(palette.color(role))
+    text_rect = QRect(inner.x() + 4, inner.bottom() - text_h, inner.width() - 8, text_h)
+    painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, view.elided_name(path, text_rect.width()))
+    if focused:
+        painter.setPen(palette.color(QPalette.ColorRole.Highlight))
+        painter.drawRect(inner.adjusted(0, 0, -1, -1))
 
-    def __init__(self, loader: ThumbnailLoader, parent: object = None) -> None:
-        super().__init__(parent)
-        self.loader = loader
-        self._items: list[GridItem] = []
-        self._rows_by_hash: dict[str, list[int]] = {}
-        self._changed_rows: set[int] = set()
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(30)
-        self._flush_timer.timeout.connect(self._flush_changes)
-        loader.ready.connect(self._on_thumbnail)
 
-    def set_items(self, items: list[GridItem]) -> None:
-        self.beginResetModel()
-        self._items = items
-        self._rows_by_hash = {}
-        for row, item in enumerate(items):
-            self._rows_by_hash.setdefault(item.content_hash, []).append(row)
-        self._changed_rows.clear()
-        self.endResetModel()
-        self.loader.forget_queue()
-
-    def items(self) -> list[GridItem]:
-        return self._items
-
-    def item(self, row: int) -> GridItem:
-        return self._items[row]
-
-    def row_of(self, photo_id: int) -> int:
-        for row, item in enumerate(self._items):
-            if item.id == photo_id:
-                return row
-        return -1
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or index.row() >= len(self._items):
-            return None
-        item = self._items[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return item.path.replace("\\", "/").rsplit("/", 1)[-1]
-        if role == Qt.ItemDataRole.DecorationRole:
-            pm = self.loader.pixmap(item.content_hash, item.path)
-            return pm
-        if role == Qt.ItemDataRole.ToolTipRole:
-            score = f"\nscore {item.score:.2f}" if item.score is not None else ""
-            taken = f"\n{item.taken_at.replace('T', ' ')}" if item.taken_at else ""
-            return f"{item.path}{taken}{score}"
-        if role == PHOTO_ID_ROLE:
-            return item.id
-        if role == PATH_ROLE:
-            return item.path
-        if role == SCORE_ROLE:
-            return item.score
-        if role == ITEM_ROLE:
-            return item
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
-
-    def mimeTypes(self) -> list[str]:
-        return ["text/uri-list"]
-
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
-        """Dragged thumbnails leave as file URLs, so file managers and editors take the files."""
-        mime = QMimeData()
-        paths = [self._items[i.row()].path for i in indexes if i.isValid()]
-        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
-        mime.setText("\n".join(paths))
-        return mime
-
-    def supportedDragActions(self) -> Qt.DropAction:
-        return Qt.DropAction.CopyAction
-
-    def _on_thumbnail(self, content_hash: str) -> None:
-        """Coalesce finished thumbnails into one repaint every 30 ms instead of one per photo."""
-        rows = self._rows_by_hash.get(content_hash)
-        if rows:
-            self._changed_rows.update(rows)
-            if not self._flush_timer.isActive():
-                self._flush_timer.start()
-
-    def _flush_changes(self) -> None:
-        rows = [r for r in self._changed_rows if r < len(self._items)]
-        self._changed_rows.clear()
-        if rows:
-            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
+def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool) -> None:
+    size = pm.deviceIndependentSize().toSize()
+    if exact:  # made for this size: a plain 1:1 copy, the cheapest thing a painter does
+        painter.drawPixmap(QPoint(box.x() + (box.width() - size.width()) // 2,
+                                  box.y() + (box.height() - size.height()) // 2), pm)
+        return
+    fit = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)  # another zoom level, until redone
+    painter.drawPixmap(QRect(box.x() + (box.width() - fit.width()) // 2,
+                             box.y() + (box.height() - fit.height()) // 2, fit.width(), fit.height()), pm)
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
-    """Draws a thumbnail centred in its cell, with the file name below, in palette colours."""
+    """Gives every cell the grid size, and paints single cells where Qt asks (drag images)."""
 
     def __init__(self, view: ThumbnailGridWidget) -> None:
         super().__init__(view)
@@ -140,56 +78,35 @@ class ThumbnailDelegate(QStyledItemDelegate):
         return self._view.gridSize()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        palette: QPalette = option.palette
-        rect: QRect = option.rect.adjusted(3, 3, -3, -3)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.save()
-        if selected:
-            painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight))
-        text_h = option.fontMetrics.height() + 4
-        image_rect = rect.adjusted(4, 4, -4, -4 - text_h)
-        pm = index.data(Qt.ItemDataRole.DecorationRole)
-        if pm is not None and not pm.isNull():
-            scaled = pm.size().scaled(image_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            x = image_rect.x() + (image_rect.width() - scaled.width()) // 2
-            y = image_rect.y() + (image_rect.height() - scaled.height()) // 2
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawPixmap(QRect(x, y, scaled.width(), scaled.height()), pm)
-        else:
-            painter.fillRect(image_rect, palette.color(QPalette.ColorRole.AlternateBase))
-            loader = self._view.loader
-            item = index.data(ITEM_ROLE)
-            if loader is not None and item is not None and loader.failed(item.content_hash):
-                painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-                painter.drawText(image_rect, Qt.AlignmentFlag.AlignCenter, "cannot read")
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        painter.setPen(palette.color(role))
-        text_rect = QRect(rect.x() + 4, rect.bottom() - text_h, rect.width() - 8, text_h)
-        name = option.fontMetrics.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
-                                             Qt.TextElideMode.ElideMiddle, text_rect.width())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, name)
-        if option.state & QStyle.StateFlag.State_HasFocus:
-            painter.setPen(palette.color(QPalette.ColorRole.Highlight))
-            painter.drawRect(rect.adjusted(0, 0, -1, -1))
-        painter.restore()
+        rows = self._view.photo_model().rows
+        row = index.row()
+        if row < len(rows):
+            paint_cell(painter, self._view, option.palette, option.rect, rows.paths[row], rows.hashes[row],
+                       selected=bool(option.state & QStyle.StateFlag.State_Selected), focused=False)
 
 
 class ThumbnailGridWidget(QListView):
-    """Icon-mode list of photos; ``activatedPhoto`` fires on Enter or double click."""
+    """A wrapping grid of photos; ``activatedPhoto`` fires on Enter or double click."""
 
     currentPhotoChanged = Signal(object)  # GridItem or None
     activatedPhoto = Signal(object)  # GridItem
 
-    def __init__(self, model: PhotoListModel, parent: object = None) -> None:
+    def __init__(self, model: PhotoListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loader: ThumbnailLoader | None = model.loader
+        self.loader: ThumbnailLoader = model.loader
+        self.text_height = self.fontMetrics().height() + 4
+        self._elided: dict[tuple[str, int], str] = {}
         self.setModel(model)
-        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(2000)
+        self.setSpacing(0)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
@@ -206,13 +123,69 @@ class ThumbnailGridWidget(QListView):
         return model
 
     def set_thumb_size(self, size: int) -> None:
-        text_h = self.fontMetrics().height() + 4
         self.setIconSize(QSize(size, size))
-        self.setGridSize(QSize(size + 14, size + 14 + text_h))
-        self.setSpacing(0)
+        self.setGridSize(QSize(size + 2 * CELL_MARGIN, size + 2 * CELL_MARGIN + self.text_height))
+        dpr = self.devicePixelRatioF()
+        self.loader.device_pixel_ratio = dpr
+        self.photo_model().thumb_side = round(size * dpr)
+        self._elided.clear()
+        self.viewport().update()
 
     def thumb_size(self) -> int:
         return self.iconSize().width()
+
+    def elided_name(self, path: str, width: int) -> str:
+        """The file name shortened to ``width`` pixels, remembered (painting asks for it often)."""
+        key = (path, width)
+        text = self._elided.get(key)
+        if text is None:
+            if len(self._elided) > 20_000:
+                self._elided.clear()
+            text = self.fontMetrics().elidedText(file_name(path), Qt.TextElideMode.ElideMiddle, width)
+            self._elided[key] = text
+        return text
+
+    # -- painting ---------------------------------------------------------------------------
+
+    def columns(self) -> int:
+        return max(1, self.viewport().width() // max(1, self.gridSize().width()))
+
+    def _origin(self) -> QPoint:
+        """Where Qt's layout puts the first cell now (scrolling included); the rest follow the grid."""
+        model = self.photo_model()
+        return self.visualRect(model.index(0)).topLeft() if model.rowCount() else QPoint(0, 0)
+
+    def cell_rect(self, row: int) -> QRect:
+        """Where ``row`` is drawn, in viewport coordinates (the same place Qt's layout puts it)."""
+        grid, cols, origin = self.gridSize(), self.columns(), self._origin()
+        return QRect(origin.x() + (row % cols) * grid.width(), origin.y() + (row // cols) * grid.height(),
+                     grid.width(), grid.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Paint every visible cell in this one call (see the module docstring for why)."""
+        rows = self.photo_model().rows
+        if not len(rows):
+            return
+        paths, hashes = rows.paths, rows.hashes
+        grid, cols, origin = self.gridSize(), self.columns(), self._origin()
+        gw, gh = grid.width(), grid.height()
+        area = event.rect()
+        first = max(0, (area.top() - origin.y()) // gh) * cols
+        last = min(len(rows) - 1, ((area.bottom() - origin.y()) // gh + 1) * cols - 1)
+        selection = self.selectionModel()
+        current = self.currentIndex().row() if self.hasFocus() else -1
+        palette = self.palette()
+        painter = QPainter(self.viewport())
+        try:
+            for row in range(first, last + 1):
+                rect = QRect(origin.x() + (row % cols) * gw, origin.y() + (row // cols) * gh, gw, gh)
+                if rect.intersects(area):
+                    paint_cell(painter, self, palette, rect, paths[row], hashes[row],
+                               selected=selection.isRowSelected(row), focused=row == current)
+        finally:
+            painter.end()
+
+    # -- selection --------------------------------------------------------------------------
 
     def selected_items(self) -> list[GridItem]:
         model = self.photo_model()
@@ -221,7 +194,8 @@ class ThumbnailGridWidget(QListView):
 
     def current_item(self) -> GridItem | None:
         idx = self.currentIndex()
-        return self.photo_model().item(idx.row()) if idx.isValid() else None
+        model = self.photo_model()
+        return model.item(idx.row()) if idx.isValid() and idx.row() < len(model.rows) else None
 
     def select_row(self, row: int) -> None:
         idx = self.model().index(row, 0)
@@ -229,5 +203,4 @@ class ThumbnailGridWidget(QListView):
         self.scrollTo(idx)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        model = self.photo_model()
-        self.currentPhotoChanged.emit(model.item(current.row()) if current.isValid() else None)
+        self.currentPhotoChanged.emit(self.current_item() if current.isValid() else None)

@@ -30,13 +30,14 @@ class WelcomeDialog(QDialog):
     """Collects ``folders`` and offers the model choices; ``model_ready`` tells what happened."""
 
     def __init__(self, library: Library, model_setup: ModelSetupController,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, model: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to PhotoClip")
         self.library = library
         self.model_setup = model_setup
         self.folders: list[str] = []
-        self.model_ready = library.has_model
+        self.model = model  # the active model's name as the window last read it, None when none
+        self.model_ready = model is not None
 
         intro = QLabel(
             "<h2>Welcome to PhotoClip</h2>"
@@ -89,7 +90,7 @@ class WelcomeDialog(QDialog):
 
     def _describe_model(self) -> None:
         if self.model_ready:
-            self.model_status.setText(f"Ready: {getattr(self.library.model_name, 'name', self.library.model_name)}")
+            self.model_status.setText(f"Ready: {self.model}")
             self.download_button.setEnabled(False)
             return
         try:
@@ -110,7 +111,7 @@ class WelcomeDialog(QDialog):
         self.download_button.setEnabled(False)
 
     def _add_folder(self) -> None:
-        from photoclip.gui.main_window import choose_folder
+        from photoclip.gui.library_actions import choose_folder
 
         path = choose_folder(self)
         if path and path not in self.folders:

@@ -23,6 +23,13 @@ COLOURS = {"red": (220, 20, 20), "green": (20, 200, 30), "blue": (25, 30, 210)}
 MTIMES = {"red": 1_500_000_000, "blue": 1_600_000_000, "green": 1_700_000_000}
 
 
+def quick_settings(**overrides: object) -> Settings:
+    """Library settings for GUI tests: no auto-tagging and no text reading (seconds, not minutes)."""
+    values: dict[str, object] = {"auto_tag": False, "ocr": False, "places": False}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
 def make_photos(folder: Path, colours: dict[str, tuple[int, int, int]] | None = None) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -58,7 +65,7 @@ def ui_settings(tmp_path: Path) -> QSettings:
 def library(tmp_path: Path) -> Iterator[Library]:
     lib_dir = tmp_path / "lib"
     lib = Library(lib_dir, Catalog(lib_dir / "catalog.sqlite3"), engine_factory=FakeEmbedder,
-                  settings=Settings(auto_tag=False))
+                  settings=quick_settings())
     yield lib
     lib.close()
 

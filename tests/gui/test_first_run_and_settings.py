@@ -10,17 +10,17 @@ from PySide6.QtWidgets import QDialog
 from photoclip.catalog import Catalog
 from photoclip.engine import ModelStore
 from photoclip.gui import app as app_module
-from photoclip.gui import main_window as main_window_module
+from photoclip.gui import library_actions as main_window_module
 from photoclip.gui.settings_dialog import SettingsDialog
 from photoclip.gui.welcome_dialog import WelcomeDialog
 from photoclip.library import Library
-from photoclip.settings import Settings
+from tests.gui.conftest import quick_settings
 
 
 def no_model_library(tmp_path: Path) -> Library:
     lib_dir = tmp_path / "fresh"
     return Library(lib_dir, Catalog(lib_dir / "catalog.sqlite3"), models=ModelStore(tmp_path / "no-models"),
-                   settings=Settings(auto_tag=False))
+                   settings=quick_settings())
 
 
 def test_first_run_without_a_model_still_browses_and_explains(qtbot, make_window, photos, tmp_path,
@@ -29,8 +29,8 @@ def test_first_run_without_a_model_still_browses_and_explains(qtbot, make_window
     try:
         window = make_window(library)
         assert not library.has_model
-        assert window.banner.isVisible()
-        assert window.download_button.isVisible() and window.import_button.isVisible()
+        qtbot.waitUntil(window.banner.isVisible)
+        assert window.banner.download_button.isVisible() and window.banner.import_button.isVisible()
 
         def welcome_exec(dialog: WelcomeDialog) -> int:
             assert not dialog.model_ready
@@ -40,27 +40,33 @@ def test_first_run_without_a_model_still_browses_and_explains(qtbot, make_window
 
         monkeypatch.setattr(main_window_module, "choose_folder", lambda _p: str(photos["red"].parent))
         monkeypatch.setattr(WelcomeDialog, "exec", welcome_exec)
-        app_module.first_run(window, window.ui)
+        window = make_window(library)  # a fresh window, welcomed the way the app does it
+        app_module.welcome_when_ready(window, window.ui)
         qtbot.waitUntil(lambda: window.answer is not None and len(window.answer.items) == 3, timeout=5000)
         qtbot.waitUntil(lambda: not window.jobs.busy, timeout=5000)
         assert [Path(i.path).stem for i in window.model.items()] == ["green", "blue", "red"]
         assert window.ui.value("welcome/done") in (True, "true")
 
-        window.search_bar.set_text("red")
-        qtbot.waitUntil(lambda: window.last_error is not None, timeout=5000)
-        assert "model" in window.empty.text()
+        window.search_bar.set_text("a dog")
+        qtbot.waitUntil(lambda: window.answer is not None and window.answer.searched, timeout=5000)
+        assert not window.answer.meaning, "without a model only words can match"
         assert window.model.rowCount() == 0
+        assert "search model" in window.empty.text()
+        assert window.empty.button.text() == "Show all photos"
     finally:
         window.shutdown()
         library.close()
 
 
-def test_welcome_is_skipped_when_the_library_has_folders(make_window, indexed, monkeypatch) -> None:
-    window = make_window(indexed)
+def test_welcome_is_skipped_when_the_library_has_folders(qtbot, make_window, indexed, monkeypatch) -> None:
     shown: list[bool] = []
     monkeypatch.setattr(WelcomeDialog, "exec", lambda self: shown.append(True) or 0)
-    app_module.first_run(window, window.ui)
+    window = make_window(indexed)
+    app_module.welcome_when_ready(window, window.ui)
+    qtbot.waitUntil(lambda: window.sidebar_loaded)
+    qtbot.wait(50)
     assert shown == []
+    assert [e.label for e in window.sidebar.data.folders] == ["photos"]
 
 
 def test_importing_a_model_folder_reports_a_bad_bundle(qtbot, make_window, tmp_path, message_boxes) -> None:
@@ -112,3 +118,21 @@ def test_settings_dialog_adds_a_tag_and_sets_polling(qtbot, make_window, indexed
     dialog.polling.setChecked(True)
     qtbot.waitUntil(lambda: indexed.catalog.folders()[0].polling, timeout=5000)
     dialog.reject()
+
+
+def test_settings_dialog_changes_a_tag_threshold_through_the_library(qtbot, make_window, indexed) -> None:
+    name = "grandmother's teapot"
+    indexed.add_tag(name)
+    window = make_window(indexed)
+    dialog = SettingsDialog(indexed, window.tasks, window.jobs, window.model_setup, window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.tag_table.rowCount() > 0, timeout=5000)
+    row = next(r for r in range(dialog.tag_table.rowCount()) if dialog.tag_table.item(r, 0).text() == name)
+    dialog.tag_table.cellWidget(row, 1).setValue(0.35)
+    dialog.accept()
+
+    def threshold() -> float:
+        return next(float(t.threshold) for t in indexed.tags() if t.name == name)
+
+    qtbot.waitUntil(lambda: abs(threshold() - 0.35) < 1e-6, timeout=5000)
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10_000)  # the re-tagging it started

@@ -10,12 +10,11 @@ from PySide6.QtGui import QDropEvent
 
 from photoclip.catalog import Catalog
 from photoclip.errors import NotFoundError
-from photoclip.gui import main_window as main_window_module
+from photoclip.gui import library_actions as main_window_module
 from photoclip.gui import queries
 from photoclip.library import Library
-from photoclip.settings import Settings
 from tests.fakes import FakeEmbedder
-from tests.gui.conftest import make_photos
+from tests.gui.conftest import make_photos, quick_settings
 
 
 def names(window) -> list[str]:  # type: ignore[no-untyped-def]
@@ -117,12 +116,13 @@ def test_adding_a_folder_indexes_and_fills_the_grid(qtbot, make_window, library,
     monkeypatch.setattr(main_window_module, "choose_folder", lambda _parent: str(photos["red"].parent))
     window = make_window(library)
     wait_for_answer(qtbot, window, lambda a: not a.items)
-    assert "Add a folder" in window.empty.text()
+    qtbot.waitUntil(lambda: "Add a folder" in window.empty.text())
+    assert window.empty.button.isVisible()
     window.add_folder_action.trigger()
     wait_for_answer(qtbot, window, lambda a: len(a.items) == 3)
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=5000)
     assert len(library.catalog.vectors(FakeEmbedder.model_name)[0]) == 3
-    assert [e.label for e in window.sidebar.data.folders] == ["photos"]
+    qtbot.waitUntil(lambda: [e.label for e in window.sidebar.data.folders] == ["photos"], timeout=5000)
 
 
 class GatedEmbedder(FakeEmbedder):
@@ -144,7 +144,7 @@ def test_cancel_stops_indexing_and_keeps_what_was_done(qtbot, make_window, tmp_p
     folder = tmp_path / "many"
     make_photos(folder, colours)
     lib = Library(tmp_path / "lib2", Catalog(tmp_path / "lib2" / "c.sqlite3"), engine_factory=GatedEmbedder,
-                  settings=Settings(auto_tag=False, batch_size=1, decode_workers=1))
+                  settings=quick_settings(batch_size=1, decode_workers=1))
     try:
         lib.add_folder(folder)
         window = make_window(lib)
@@ -183,7 +183,7 @@ def test_add_selected_photos_to_a_new_manual_album(qtbot, make_window, indexed) 
     window = make_window(indexed)
     wait_for_answer(qtbot, window, lambda a: len(a.items) == 3)
     green = window.model.item(names(window).index("green"))
-    window.add_to_album([green.id], "Keep", create=True)
+    window.actions.add_to_album([green.id], "Keep", create=True)
 
     def members() -> list[int]:
         try:
@@ -215,3 +215,85 @@ def test_keyboard_focus_moves_between_search_and_grid(qtbot, make_window, indexe
     assert window.grid.current_item() is not None
     qtbot.keyClick(window.grid, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: window.preview.title.text() == "blue.jpg")
+
+
+def test_an_empty_result_offers_to_show_all_photos(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    wait_for_answer(qtbot, window, lambda a: len(a.items) == 3)
+    window.filter_bar.type.setCurrentIndex(window.filter_bar.type.findData("png"))
+    wait_for_answer(qtbot, window, lambda a: a.request.filters.types == ("png",))
+    assert window.stack.currentWidget() is window.empty
+    assert window.empty.button.isVisible() and window.empty.button.text() == "Show all photos"
+    qtbot.mouseClick(window.empty.button, Qt.MouseButton.LeftButton)
+    wait_for_answer(qtbot, window, lambda a: not a.request.filters.active and len(a.items) == 3)
+    assert window.filter_bar.type.currentData() == ""
+    assert window.stack.currentWidget() is window.grid
+
+
+def test_photos_arriving_keep_the_selection_and_do_not_reset_the_grid(qtbot, make_window, indexed,
+                                                                      photos) -> None:
+    window = make_window(indexed)
+    wait_for_answer(qtbot, window, lambda a: len(a.items) == 3)
+    window.grid.select_row(names(window).index("blue"))
+    resets: list[bool] = []
+    window.model.modelReset.connect(lambda: resets.append(True))
+    make_photos(photos["red"].parent, {"navy": (20, 20, 140), "olive": (120, 120, 20)})
+    indexed.index()  # change events arrive as while the watcher or a job indexes
+    qtbot.waitUntil(lambda: len(names(window)) == 5, timeout=5000)
+    assert resets == [], "a refresh of the same view must edit rows, not reset the model"
+    assert window.grid.current_item() is not None and Path(window.grid.current_item().path).stem == "blue"
+    assert [Path(i.path).stem for i in window.grid.selected_items()] == ["blue"]
+
+
+def test_the_window_explains_itself(qtbot, make_window, indexed) -> None:
+    from photoclip import __version__
+    from photoclip.gui import app as app_module
+    from photoclip.gui import help_dialogs
+    from photoclip.gui.main_window import window_title
+    from photoclip.gui.search_bar import PLACEHOLDER
+
+    window = make_window(indexed)
+    assert window.windowTitle() == window_title(indexed.directory)
+    assert window_title(Path("/home/ann/Family photos")) == "Family photos \u2014 PhotoClip"
+    assert window.search_bar.edit.placeholderText() == PLACEHOLDER
+    for button in (window.preview.similar_button, window.preview.open_button, window.preview.folder_button,
+                   window.preview.copy_button, window.preview.album_button, window.status.cancel_button,
+                   window.banner.download_button, window.banner.import_button, window.filter_bar.clear_button):
+        assert button.toolTip(), button.text()
+    assert __version__ in help_dialogs.about_text(str(indexed.directory), "fake-model")
+    assert len(app_module.app_icon().availableSizes()) >= 4, "the icon comes in several sizes"
+    assert not window.windowIcon().isNull()
+    titles = {a.text().replace("&", "") for a in window.menuBar().actions()}
+    assert titles >= {"File", "View", "Photo", "Help"}
+
+
+def test_indexing_shows_in_the_sidebar_while_it_runs(qtbot, make_window, library, photos) -> None:
+    library.add_folder(photos["red"].parent)
+    window = make_window(library)
+    seen: list[str] = []
+    window.jobs.progress.connect(lambda _job, _p: seen.append(window.sidebar.activity()))
+    window.start_indexing()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=5000)
+    assert seen and all(text for text in seen), "every progress report is shown in the sidebar"
+    assert window.sidebar.activity() == ""
+
+
+def test_the_thumbnail_cache_is_trimmed_to_its_size_at_start(qtbot, make_window, indexed) -> None:
+    import os
+
+    from photoclip.gui.thumbnails import cache_path
+
+    mb = 1024 * 1024
+    limit_mb = indexed.settings.thumbnail_cache_mb
+    thumbs = indexed.directory / "thumbs"
+    files = []
+    for i in range(3):  # sparse files: they report their size without using the disk
+        p = cache_path(thumbs, f"old{i}")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with p.open("wb") as f:
+            f.truncate(limit_mb * mb // 2)
+        os.utime(p, (1_000_000 + i, 1_000_000 + i))
+        files.append(p)
+    make_window(indexed)
+    qtbot.waitUntil(lambda: not files[0].exists(), timeout=5000)
+    assert [p.exists() for p in files] == [False, True, True]
