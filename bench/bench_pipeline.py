@@ -90,7 +90,8 @@ def end_to_end(engine, folder: Path, batch: int, workers: int) -> tuple[float, f
     """(photos/s of the embedding phase, total wall s and CPU-s of Library.index, photos embedded)."""
     lib_dir = Path(tempfile.mkdtemp(prefix="photoclip-bench-lib-"))
     try:
-        settings = Settings(auto_tag=False, batch_size=batch, decode_workers=workers)
+        # Tagging and OCR are later stages with their own benchmarks; this measures scan + embed.
+        settings = Settings(auto_tag=False, ocr=False, places=False, batch_size=batch, decode_workers=workers)
         with Library(lib_dir, Catalog(lib_dir / "catalog.sqlite3"), engine_factory=lambda: engine,
                      settings=settings) as lib:
             lib.add_folder(folder)
