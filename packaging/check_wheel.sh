@@ -30,7 +30,7 @@ for colour in ("red", "green", "blue"):
     for i in range(3):
         im = Image.new("RGB", (160, 120), "white")
         d = ImageDraw.Draw(im)
-        box = (30 + i * 10, 20, 110 + i * 10, 100)
+        box = (50 + i * 5, 32, 106 + i * 5, 88)
         d.ellipse(box, fill=colour)
         im.save(out / f"{colour} circle {i}.jpg", quality=92)
 PY

@@ -8,7 +8,6 @@ by every library of the user.
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -36,8 +35,10 @@ def models_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """The folder of shipped data files: the checkout's ``resources/`` or the installed copy."""
-    source = Path(__file__).resolve().parent.parent / "resources"
-    if source.is_dir():
+    """The folder of shipped data files: the checkout's (or frozen app's) ``resources/``, else the copy
+    the wheel installs as ``photoclip/resources``."""
+    here = Path(__file__).resolve().parent
+    source = here.parent / "resources"
+    if (source / "tags.json").is_file():
         return source
-    return Path(str(resources.files("photoclip.resources")))
+    return here / "resources"
