@@ -33,15 +33,13 @@ def photoclip(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
     return out
 
 
-@pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+def build_library(base: Path, pairs: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """A folder of shape photos with odd names, indexed by the CLI with the imported toy model."""
-    base = tmp_path_factory.mktemp("e2e")
     photos = base / "My Photos" / "2024 été"
     photos.mkdir(parents=True)
     rng = random.Random(5)
     truth: dict[str, tuple[str, str]] = {}
-    for colour, shape in PAIRS:
+    for colour, shape in pairs:
         for i in range(PER_PAIR):
             name = f"IMG {colour[0].upper()}{shape[:2]} {i}.{'jpg' if i % 2 == 0 else 'png'}"
             draw(colour, shape, rng).save(photos / name)
@@ -51,6 +49,18 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], d
     photoclip(env, "models", "import", str(FIXTURE))
     photoclip(env, "index", str(photos))
     return env, truth
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """Includes near misses (purple circles, red squares) for the ranking tests."""
+    return build_library(tmp_path_factory.mktemp("e2e"), PAIRS)
+
+
+@pytest.fixture(scope="module")
+def distinct_library(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """Red circles, green triangles, blue squares and yellow stars: no photo shares a colour or a shape."""
+    return build_library(tmp_path_factory.mktemp("e2e-distinct"), PAIRS[:4])
 
 
 def search(env: dict[str, str], query: str, *extra: str) -> list[dict]:
@@ -96,28 +106,30 @@ def test_similar_to_a_photo_outside_the_library(library, tmp_path: Path) -> None
     assert [truth[h["path"]] for h in hits] == [("blue", "square")] * PER_PAIR
 
 
-def test_tags_and_a_smart_album_from_text(library) -> None:
-    env, truth = library
+def test_tags_and_a_smart_album_from_text(distinct_library) -> None:
+    env, truth = distinct_library
     photoclip(env, "tags", "add", "red circle", "--prompt", "a red circle", "--prompt", "a photo of a red circle")
     photoclip(env, "tags", "add", "green triangle", "--prompt", "a green triangle")
     photoclip(env, "tags", "apply")
-    unlike = {("blue", "square"), ("yellow", "star")}  # share neither colour nor shape with the tags
     for path, kind in truth.items():
-        tags = json.loads(photoclip(env, "info", path, "--json").stdout)["tags"]
-        if kind == ("red", "circle"):
-            assert "red circle" in tags and "green triangle" not in tags, (path, tags)
-        elif kind == ("green", "triangle"):
-            assert "green triangle" in tags and "red circle" not in tags, (path, tags)
-        elif kind in unlike:
-            assert not {"red circle", "green triangle"} & set(tags), (path, tags)
+        tags = set(json.loads(photoclip(env, "info", path, "--json").stdout)["tags"])
+        assert ("red circle" in tags) == (kind == ("red", "circle")), (path, tags)
+        assert ("green triangle" in tags) == (kind == ("green", "triangle")), (path, tags)
 
+    red_circles = {p for p, kind in truth.items() if kind == ("red", "circle")}
     photoclip(env, "albums", "create", "red circles", "--tag", "red circle")
     members = {m["path"] for m in json.loads(photoclip(env, "albums", "show", "red circles", "--json").stdout)}
-    assert members >= {p for p, kind in truth.items() if kind == ("red", "circle")}
-    assert not {p for p, kind in truth.items() if kind in unlike | {("green", "triangle")}} & members
+    assert members == red_circles
 
-    # A text-query album ranks by the same calibrated score as search: its members lead the search.
-    photoclip(env, "albums", "create", "green ones", "--query", "a green triangle", "--threshold", "0.01")
-    members = json.loads(photoclip(env, "albums", "show", "green ones", "--json").stdout)
-    best = sorted(members, key=lambda m: -m["score"])[:PER_PAIR]
-    assert [truth[m["path"]] for m in best] == [("green", "triangle")] * PER_PAIR
+    # A text-query album ranks by search's calibrated score. The toy model spreads unrelated photos
+    # far wider than real CLIP does, so its matches score low here: the rule's threshold is lowered.
+    photoclip(env, "albums", "create", "red ones", "--query", "a red circle", "--threshold", "0.03")
+    members = {m["path"] for m in json.loads(photoclip(env, "albums", "show", "red ones", "--json").stdout)}
+    assert members == red_circles
+
+
+def test_near_misses_rank_below_exact_matches(library) -> None:
+    """With purple circles and red squares in the library, 'a red circle' still lists red circles first."""
+    env, truth = library
+    hits = search(env, "a red circle", "--top", str(PER_PAIR), "--all")
+    assert [truth[h["path"]] for h in hits] == [("red", "circle")] * PER_PAIR
