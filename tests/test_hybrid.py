@@ -232,3 +232,14 @@ def test_without_a_model_words_still_find_photos(lib) -> None:
     assert hit.id == pid and set(hit.why) == {"text: Dunmore Hardware", "text: INVOICE 2024"}  # type: ignore[attr-defined]
     with pytest.raises(QueryError, match="model"):
         h.similar(pid)
+
+
+def test_results_and_hidden_never_count_a_photo_twice(lib, tmp_path: Path) -> None:
+    """A photo hidden by meaning but brought back by its words is a result, not also 'hidden'."""
+    catalog, fid, root = lib
+    ids = colour_library(catalog, fid, root, n=40)
+    for i in ids[:6]:
+        put_text(catalog, i, "HARBOUR FESTIVAL")
+    result = hybrid(catalog, tmp_path).search("red festival", top=50)
+    assert len(result.hits) + result.hidden <= len(ids)
+    assert {h.id for h in result.hits} >= set(ids[:6])

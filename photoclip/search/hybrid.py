@@ -243,8 +243,11 @@ class HybridSearcher:
             if missing:
                 self._semantic_for(parsed.semantic, missing, rank_all=False)
         hits = self._rank(candidates.values(), top)
-        # as the semantic searcher counts it: how many of the best `top` by meaning were left out
-        hidden = max(0, min(top, len(semantic.hits) + semantic.hidden) - len(semantic.hits))
+        # as the semantic searcher counts it: how many of the best `top` by meaning were left out,
+        # less those that words brought back into the results
+        shown_by_meaning = {h.id for h in semantic.hits}
+        brought_back = sum(1 for h in hits if h.id not in shown_by_meaning)
+        hidden = max(0, min(top, len(semantic.hits) + semantic.hidden) - len(semantic.hits) - brought_back)
         return SearchResult(hits, hidden, (time.perf_counter() - start) * 1000.0)
 
     # -- parts -------------------------------------------------------------------------------
