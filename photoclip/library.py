@@ -571,10 +571,10 @@ class Library:
         self.notify("albums")
 
     def export_album(self, name: str, destination: str | os.PathLike[str], *, mode: str = "copy",
-                     xmp: bool = False, progress: ProgressSink = null_sink,
+                     xmp: bool = False, subfolder: bool = True, progress: ProgressSink = null_sink,
                      cancel: CancelToken | None = None) -> Any:
         """Copy or link an album's photos into a folder (originals are only read)."""
         from photoclip import albumexport
 
         return albumexport.export_album(self.catalog, name, destination, mode=mode, xmp_sidecars=xmp,
-                                        progress=progress, cancel=cancel)
+                                        subfolder=subfolder, progress=progress, cancel=cancel)

@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        found = albums.list_albums(library.catalog)
+        found = library.albums()
     if args.json:
         print_json(found)
         return 0
@@ -61,16 +61,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_create(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        searcher = library.searcher if args.query else None
-        album = albums.create_album(library.catalog, args.name, query=args.query, tags=args.tag,
-                                    threshold=args.threshold, searcher=searcher)
+        album = library.create_album(args.name, query=args.query, tags=tuple(args.tag), threshold=args.threshold)
     print(f"created {album.kind} album '{album.name}' with {album.count} photos")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        entries = albums.album_entries(library.catalog, args.name)
+        entries = library.album_entries(args.name)
     if args.json:
         print_json([{"id": e.photo.id, "path": e.photo.path, "source": e.source, "score": e.score,
                      "taken_at": e.photo.taken_at} for e in entries])
@@ -85,9 +83,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     sink = TqdmSink()
     with open_library(args) as library, cancel_on_interrupt() as token:
         try:
-            report = albumexport.export_album(library.catalog, args.name, args.dest, mode=args.mode,
-                                              xmp_sidecars=args.xmp, subfolder=not args.flat,
-                                              progress=sink, cancel=token)
+            report = library.export_album(args.name, args.dest, mode=args.mode, xmp=args.xmp,
+                                          subfolder=not args.flat, progress=sink, cancel=token)
         finally:
             sink.close()
     for skipped in report.skipped:
@@ -101,6 +98,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        albums.delete_album(library.catalog, args.name)
+        library.delete_album(args.name)
     print(f"deleted album '{args.name}'")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from photoclip import tagging
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
 
 
@@ -39,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        infos = tagging.list_tags(library.catalog)
+        infos = library.tags()
     if args.json:
         print_json(infos)
         return 0
@@ -52,14 +51,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        info = tagging.add_tag(library.catalog, args.name, args.prompt, args.threshold)
+        info = library.add_tag(args.name, args.prompt, args.threshold)
     print(f"added tag '{info.name}'; run `photoclip tags apply` to tag existing photos")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        tagging.remove_tag(library.catalog, args.name)
+        library.remove_tag(args.name)
     print(f"removed tag '{args.name}'")
     return 0
 
@@ -68,7 +67,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     sink = TqdmSink()
     with open_library(args) as library, cancel_on_interrupt() as token:
         try:
-            written = tagging.retag_all(library.catalog, library.engine, progress=sink, cancel=token)
+            written = library.retag(progress=sink, cancel=token)
         finally:
             sink.close()
     print(f"{written} auto tags applied")
@@ -77,7 +76,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        items = tagging.review_queue(library.catalog, tag=args.tag, limit=args.limit)
+        items = library.review_queue(args.tag, args.limit)
     if args.json:
         print_json(items)
         return 0
