@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
             self.grid.select_row(0)
 
     def _on_current_photo(self, item: queries.GridItem | None) -> None:
-        self.preview.show_photo(item.id if item else None, item.path if item else None)
+        self.preview.show_item(item)  # carries why the photo matched and the words to highlight
 
     # -- drag and drop ----------------------------------------------------------------------
 

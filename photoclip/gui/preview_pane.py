@@ -2,12 +2,16 @@
 
 The picture, the file facts and the tags are read on workers; a newer selection supersedes an
 older one still loading. Tag decisions are written on a worker too and the pane refreshes when
-the library reports the change.
+the library reports the change. For a search hit the pane also says why it matched, and shows the
+place and the words read inside the photo, the query's words highlighted there and boxed on the
+picture (see ``ocr_text``); those are read from the catalog on the same worker as the file facts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +33,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip import imaging
+from photoclip import enrich, imaging
+from photoclip.errors import NotFoundError
+from photoclip.gui.ocr_text import RecognisedText, draw_boxes, matching_lines
 from photoclip.gui.workers import Latest, TaskRunner
 
 if TYPE_CHECKING:
+    from photoclip.gui.queries import GridItem
     from photoclip.library import FileInfo, Library
+    from photoclip.ocr import OcrLine
+    from photoclip.places import Place
 
 PREVIEW_SIDE = 900  # decode size: sharp in a wide pane, cheap compared with the full photo
 
@@ -44,6 +53,9 @@ class PreviewData:
     info: FileInfo | None
     tags: list[Any]
     error: str | None = None
+    lines: list[OcrLine] = field(default_factory=list)  # text read inside the photo
+    place: Place | None = None
+    size: tuple[int, int] = (0, 0)  # upright (width, height) the catalog has: what the OCR boxes refer to
 
 
 def load_preview_data(library: Library, photo_id: int, path: str) -> PreviewData:
@@ -56,7 +68,19 @@ def load_preview_data(library: Library, photo_id: int, path: str) -> PreviewData
         tags = list(library.photo_tags(photo_id))
     except ImportError:
         tags = []
-    return PreviewData(photo_id, info, tags, error)
+    try:
+        lines = enrich.photo_lines(library.catalog, photo_id)
+        place = enrich.photo_place(library.catalog, photo_id)
+    except sqlite3.Error:  # a catalog from before words and places: the pane just shows less
+        lines, place = [], None
+    size = (0, 0)
+    if lines:
+        try:
+            photo = library.photo(photo_id)
+            size = (photo.width or 0, photo.height or 0)
+        except NotFoundError:  # removed meanwhile: the text still shows, only the boxes are left out
+            pass
+    return PreviewData(photo_id, info, tags, error, lines, place, size)
 
 
 def load_preview_image(path: str) -> QImage:
@@ -67,11 +91,13 @@ def load_preview_image(path: str) -> QImage:
 
 
 class _ImageLabel(QLabel):
-    """Keeps the pixmap scaled to the label's width as the pane resizes."""
+    """Keeps the pixmap scaled to the label's width as the pane resizes, boxes drawn over it."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
+        self._boxes: list[OcrLine] = []
+        self._source_size = (0, 0)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(QSize(160, 160))
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
@@ -87,14 +113,23 @@ class _ImageLabel(QLabel):
     def has_image(self) -> bool:
         return self._pixmap is not None
 
+    def set_boxes(self, lines: Sequence[OcrLine], source_size: tuple[int, int]) -> None:
+        """Lines to box, their corners in the pixels of the upright photo of ``source_size``."""
+        self._boxes, self._source_size = list(lines), source_size
+        self._rescale()
+
+    def boxes(self) -> list[OcrLine]:
+        return list(self._boxes)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._rescale()
 
     def _rescale(self) -> None:
         if self._pixmap is not None:
-            self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                               Qt.TransformationMode.SmoothTransformation))
+            scaled = self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation)
+            self.setPixmap(draw_boxes(scaled, self._boxes, self._source_size))
 
 
 class PreviewPaneWidget(QWidget):
@@ -111,6 +146,8 @@ class PreviewPaneWidget(QWidget):
         self.photo_id: int | None = None
         self.path: str | None = None
         self.data: PreviewData | None = None
+        self.why: tuple[str, ...] = ()
+        self.words: tuple[str, ...] = ()
 
         self.image = _ImageLabel(self)
         self.image.setAccessibleName("Preview")
@@ -120,6 +157,19 @@ class PreviewPaneWidget(QWidget):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
+        self.why_label = QLabel(self)
+        self.why_label.setWordWrap(True)
+        self.why_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.why_label.setAccessibleName("Why it matched")
+        small = self.why_label.font()
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
+        self.why_label.setFont(small)
+        self.place_label = QLabel(self)
+        self.place_label.setWordWrap(True)
+        self.place_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.place_label.setAccessibleName("Place")
+        self.text_head = QLabel("Text in the photo", self)
+        self.text_box = RecognisedText(self)
         self.meta = QFormLayout()
         self.meta.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.tags = QListWidget(self)
@@ -163,7 +213,11 @@ class PreviewPaneWidget(QWidget):
         col = QVBoxLayout(body)
         col.addWidget(self.image, 3)
         col.addWidget(self.title)
+        col.addWidget(self.why_label)
+        col.addWidget(self.place_label)
         col.addLayout(self.meta)
+        col.addWidget(self.text_head)
+        col.addWidget(self.text_box)
         tags_head = QHBoxLayout()
         tags_head.addWidget(QLabel("Tags", self), 1)
         tags_head.addWidget(self.accept_button)
@@ -194,8 +248,20 @@ class PreviewPaneWidget(QWidget):
 
     # -- loading ----------------------------------------------------------------------------
 
-    def show_photo(self, photo_id: int | None, path: str | None) -> None:
+    def show_item(self, item: GridItem | None) -> None:
+        """Show a grid cell: its photo and, for a search hit, why it matched."""
+        if item is None:
+            self.show_photo(None, None)
+        else:
+            self.show_photo(item.id, item.path, why=item.why, words=item.words)
+
+    def show_photo(self, photo_id: int | None, path: str | None, *, why: Sequence[str] = (),
+                   words: Sequence[str] = ()) -> None:
         self.photo_id, self.path = photo_id, path
+        self.why, self.words = tuple(why), tuple(words)
+        self.why_label.setText("Matched on " + "; ".join(self.why) if self.why else "")
+        self.why_label.setVisible(bool(self.why))
+        self._show_words(None)
         ticket = self._latest.next()
         enabled = photo_id is not None
         for w in (self.similar_button, self.open_button, self.folder_button, self.copy_button,
@@ -227,8 +293,20 @@ class PreviewPaneWidget(QWidget):
     def _on_image(self, image: QImage) -> None:
         self.image.set_image(QPixmap.fromImage(image))
 
+    def _show_words(self, data: PreviewData | None) -> None:
+        """The place and the recognised text; hidden when the photo has none (or no OCR ran)."""
+        place = data.place.label if data is not None and data.place is not None else ""
+        self.place_label.setText(f"\U0001F4CD {place}" if place else "")
+        self.place_label.setVisible(bool(place))
+        lines = data.lines if data is not None else []
+        self.text_head.setVisible(bool(lines))
+        self.text_box.setVisible(bool(lines))
+        self.text_box.show_lines(lines, self.words)
+        self.image.set_boxes(matching_lines(lines, self.words), data.size if data is not None else (0, 0))
+
     def _on_data(self, data: PreviewData) -> None:
         self.data = data
+        self._show_words(data)
         info = data.info
         rows: list[tuple[str, str]] = []
         if info is not None:

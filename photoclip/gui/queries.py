@@ -49,6 +49,11 @@ class GridItem:
     content_hash: str
     taken_at: str | None = None
     score: float | None = None
+    why: tuple[str, ...] = ()  # why a search hit matched ("text: INVOICE", "meaning: 0.81")
+    words: tuple[str, ...] = ()  # the query words it matched, to highlight in the preview
+
+
+Reasons = tuple[tuple[str, ...], tuple[str, ...]]  # (why, words) of one search hit
 
 
 @dataclass
@@ -66,22 +71,27 @@ class GridRows:
     hashes: list[str] = field(default_factory=list)
     taken: list[str | None] = field(default_factory=list)
     scores: list[float | None] = field(default_factory=list)
+    # by photo id, and only for hits that have reasons: browsing carries none, so costs nothing
+    reasons: dict[int, Reasons] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def item(self, row: int) -> GridItem:
-        return GridItem(self.ids[row], self.paths[row], self.hashes[row], self.taken[row], self.scores[row])
+        why, words = self.reasons.get(self.ids[row], ((), ()))
+        return GridItem(self.ids[row], self.paths[row], self.hashes[row], self.taken[row], self.scores[row],
+                        why, words)
 
     def items(self) -> list[GridItem]:
         return [self.item(row) for row in range(len(self.ids))]
 
     def copy(self) -> GridRows:
-        return GridRows(list(self.ids), list(self.paths), list(self.hashes), list(self.taken), list(self.scores))
+        return GridRows(list(self.ids), list(self.paths), list(self.hashes), list(self.taken), list(self.scores),
+                        dict(self.reasons))
 
     @classmethod
     def of(cls, items: Iterable[Any]) -> GridRows:
-        """From anything with id, path, content_hash and taken_at (and maybe score) attributes."""
+        """From anything with id, path, content_hash and taken_at (and maybe score, why, words) attributes."""
         rows = cls()
         for i in items:
             rows.ids.append(i.id)
@@ -89,6 +99,9 @@ class GridRows:
             rows.hashes.append(i.content_hash)
             rows.taken.append(i.taken_at)
             rows.scores.append(getattr(i, "score", None))
+            why, words = tuple(getattr(i, "why", ())), tuple(getattr(i, "words", ()))
+            if why or words:
+                rows.reasons[i.id] = (why, words)
         return rows
 
 
@@ -139,7 +152,8 @@ def _search_filters(state: FilterState) -> Filters | None:
 
 
 def _hits(result: Any, sort: str) -> GridRows:
-    hits = [GridItem(h.id, h.path, h.photo.content_hash, h.photo.taken_at, h.score) for h in result.hits]
+    hits = [GridItem(h.id, h.path, h.photo.content_hash, h.photo.taken_at, h.score, tuple(getattr(h, "why", ())),
+                     tuple(getattr(h, "words", ()))) for h in result.hits]
     if sort in (SORT_NEWEST, SORT_OLDEST):
         hits.sort(key=lambda i: i.taken_at or "", reverse=sort == SORT_NEWEST)
     return GridRows.of(hits)
