@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("folders", nargs="*", metavar="FOLDER", help="folders to add to the library first")
     p.add_argument("--poll", action="store_true", help="watch the added folders by polling (network shares)")
     p.add_argument("--no-embed", action="store_true", help="only scan: update the catalog, embed nothing")
+    p.add_argument("--no-words", action="store_true",
+                   help="skip reading words inside photos and place names this time (they follow on the next run)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=cmd_index)
 
@@ -52,7 +54,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                     print("warning: no CLIP model is installed yet, so photos are catalogued but not embedded: "
                           "run `photoclip models download clip-vit-b32` or `photoclip models import DIR`",
                           file=sys.stderr)
-                run = lib.index(progress=sink, cancel=cancel)
+                run = lib.index(progress=sink, cancel=cancel, enrich=not args.no_words)
                 scan = run.scan
         sink.close()
         for w in caught:
@@ -68,6 +70,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             "cancelled": bool(embed and embed.cancelled) or cancel.cancelled,
             "skipped": [{"path": s.path, "reason": s.reason} for s in scan.skipped + (embed.skipped if embed else [])],
             "model": run.model if run else None,
+            "words": ({"with_text": run.enrich.ocr_text, "without_text": run.enrich.ocr_no_text + run.enrich.gated,
+                       "places": run.enrich.places, "failed": run.enrich.ocr_failed}
+                      if run and run.enrich else None),
         }
         if args.json:
             print_json(result)
@@ -80,6 +85,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                 verb = "embedded" if run and run.model else "read (no model, not embedded)"
                 print(f"{verb} {embed.embedded} photos in {embed.seconds:.1f} s ({embed.rate:.1f}/s), "
                       f"{embed.failed} could not be read")
+            if result["words"]:
+                w = result["words"]
+                print(f"words in photos: {w['with_text']} with text, {w['without_text']} without; "
+                      f"places: {w['places']}")
             for s in result["skipped"]:
                 print(f"skipped: {s['path']}: {s['reason']}")
             if result["cancelled"]:
