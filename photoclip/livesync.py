@@ -112,6 +112,8 @@ class LiveSync:
         self._resync = False
         self._folder_ids: dict[str, int] = {}
         self._no_model_logged = False
+        self._enricher: threading.Thread | None = None
+        self._enrich_again = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -133,6 +135,9 @@ class LiveSync:
             thread.join(timeout)
             if thread.is_alive():
                 log.warning("the folder watcher did not stop within %.0f s", timeout)
+        enricher, self._enricher = self._enricher, None
+        if enricher is not None and enricher is not threading.current_thread():
+            enricher.join(timeout)
 
     @property
     def running(self) -> bool:
@@ -288,7 +293,10 @@ class LiveSync:
         # Without a model the run still reads each new photo (dates, size, errors) but embeds nothing.
         self._cancel.raise_if_cancelled()
         try:
-            run = self.library.index(rescan=False, cancel=self._cancel)
+            # Words and places are read on a thread of their own: slow OCR must never delay the next
+            # batch of changes (a deleted photo still leaves the results within seconds).
+            run = self.library.index(rescan=False, cancel=self._cancel, enrich=False)
+            self._enrich_soon()
         except NoModelError as exc:
             report.embedding_skipped = True
             if not self._no_model_logged:
@@ -318,6 +326,24 @@ class LiveSync:
             self.stats.embedded += run.embed.embedded
             if run.embed.cancelled:
                 raise Cancelled()
+
+    def _enrich_soon(self) -> None:
+        """Run the words-and-places stage in the background; one run at a time, again if asked meanwhile."""
+        self._enrich_again.set()
+        if self._enricher is not None and self._enricher.is_alive():
+            return
+        self._enricher = threading.Thread(target=self._enrich_loop, name="photoclip-enrich", daemon=True)
+        self._enricher.start()
+
+    def _enrich_loop(self) -> None:
+        cancel = self._cancel
+        while self._enrich_again.is_set() and not cancel.cancelled:
+            self._enrich_again.clear()
+            try:
+                self.library.enrich(cancel=cancel)
+            except Exception:  # the watcher goes on; the next batch retries
+                log.exception("reading words and places failed")
+                return
 
     def _folder(self, path: str) -> Folder | None:
         folder_id = self._folder_ids.get(path)

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ def photos(tmp_path: Path) -> Path:
 def library(tmp_path: Path, photos: Path) -> Iterator[Library]:
     lib = Library(tmp_path / "lib", Catalog(tmp_path / "lib" / "catalog.sqlite3"), engine_factory=FakeEmbedder)
     lib.settings.auto_tag = False  # tagging has tests of its own; these watch files
+    lib.settings.ocr = lib.settings.places = False  # so do words and places
     lib.add_folder(photos)
     yield lib
     lib.close()
@@ -124,6 +126,25 @@ def test_a_deleted_photo_leaves_the_results_within_five_seconds(library: Library
         hits = library.search("blue", top=5, show_all=True).hits
         assert str(blue) not in [h.path for h in hits]
         assert any(r.missing == 1 for r in sync.reports)
+
+
+def test_slow_words_and_places_never_hold_up_the_watcher(library: Library, photos: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR runs on its own thread: while it is busy, new and deleted photos still arrive in seconds."""
+    busy = threading.Event()
+
+    def slow_enrich(**_kw: object) -> None:
+        busy.set()
+        time.sleep(4.0)  # a long OCR stage
+
+    monkeypatch.setattr(library, "enrich", slow_enrich)
+    blue = make_png(photos / "blue.png", BLUE)
+    with syncing(library):
+        wait_for(busy.is_set, timeout=5.0)
+        green = make_png(photos / "green.png", GREEN)
+        wait_for(lambda: state(library, green) == "ok", timeout=3.5)
+        blue.unlink()
+        wait_for(lambda: state(library, blue) == "missing", timeout=3.5)
 
 
 def test_a_renamed_photo_keeps_its_id_tags_and_vector(library: Library, photos: Path) -> None:
