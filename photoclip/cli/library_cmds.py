@@ -85,8 +85,8 @@ def cmd_index(args: argparse.Namespace) -> int:
                 verb = "embedded" if run and run.model else "read (no model, not embedded)"
                 print(f"{verb} {embed.embedded} photos in {embed.seconds:.1f} s ({embed.rate:.1f}/s), "
                       f"{embed.failed} could not be read")
-            if result["words"]:
-                w = result["words"]
+            w = result["words"]
+            if w and (w["with_text"] or w["without_text"] or w["places"] or w["failed"]):
                 print(f"words in photos: {w['with_text']} with text, {w['without_text']} without; "
                       f"places: {w['places']}")
             for s in result["skipped"]:
