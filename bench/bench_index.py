@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -123,7 +124,8 @@ def run(kind: str, n: int, args: argparse.Namespace) -> dict:
     t = time.perf_counter()
     index = hnswlib.Index(space="ip", dim=DIM)
     index.init_index(max_elements=n, M=args.M, ef_construction=args.ef_construction)
-    index.set_num_threads(args.threads)
+    # hnswlib takes -1 literally in set_num_threads (one thread); ask for the cores by number.
+    index.set_num_threads(args.threads if args.threads > 0 else (os.cpu_count() or 1))
     for s in range(0, n, 50_000):
         index.add_items(data[s:s + 50_000], np.arange(s, min(s + 50_000, n)))
         if args.verbose:
