@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from photoclip.catalog import Catalog, Photo
 from photoclip.errors import DecodeError
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.scanner import content_hash
+
+if TYPE_CHECKING:
+    from photoclip.engine import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +65,6 @@ class IndexReport:
     @property
     def rate(self) -> float:
         return self.embedded / self.seconds if self.seconds > 0 else 0.0
-
-
-class Embedder:  # the slice of photoclip.engine.Embedder the pipeline needs (kept local: no engine import)
-    model_name: str
-    dim: int
-    image_size: int
-
-    def preprocess(self, image: object) -> np.ndarray: ...
-    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray: ...
 
 
 def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:

@@ -17,14 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photoclip.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
+from photoclip.imaging import SUPPORTED_EXTENSIONS
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
-
-try:
-    from photoclip.imaging import SUPPORTED_EXTENSIONS
-except ImportError:  # pragma: no cover - imaging is always present in a full install
-    SUPPORTED_EXTENSIONS = frozenset(
-        {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".heic", ".heif",
-         ".hif", ".avif"})
 
 HASH_BLOCK = 64 * 1024
 WRITE_BATCH = 500

@@ -30,7 +30,6 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -38,7 +37,7 @@ from photoclip.catalog import Catalog
 from photoclip.errors import QueryError
 from photoclip.keywords import KeywordHit, KeywordIndex, Match, Term, plain_terms, words
 from photoclip.search.filters import Filters, allowed_ids, dead_ids
-from photoclip.search.query import IMAGE_EXTENSIONS, parse_query
+from photoclip.search.query import looks_like_image, parse_query
 from photoclip.search.searcher import Searcher, SearchHit, SearchResult
 
 RRF_K = 60
@@ -72,10 +71,6 @@ class HybridQuery:
     excluded: tuple[Term, ...] = ()  # -"words": no hit matches any of them
 
 
-def _looks_like_image(text: str) -> bool:
-    return Path(text.strip()).suffix.lower() in IMAGE_EXTENSIONS
-
-
 def _phrase(value: str, column: str | None, *, prefix: bool, where: str) -> Term:
     found = tuple(words(value))
     if not found:
@@ -99,7 +94,7 @@ def parse_hybrid(text: str) -> HybridQuery:
 
     def take_quoted(m: re.Match[str]) -> str:
         sign, value = m.groups()
-        if _looks_like_image(value):
+        if looks_like_image(value):
             return m.group(0)  # an image path in quotes: a semantic term
         term = _phrase(value, "text", prefix=False, where=f'"{value}"')
         (excluded if sign and sign.strip() == "-" else required).append(term)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photoclip.errors import QueryError
+from photoclip.imaging import SUPPORTED_EXTENSIONS
 
-IMAGE_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif",
-})
+# A term naming a file of a format PhotoClip reads is an image term (the scanner's list, not a copy).
+IMAGE_EXTENSIONS = SUPPORTED_EXTENSIONS
 _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*:\s*")
 
 
@@ -96,8 +96,8 @@ def _split(text: str) -> list[_Chunk]:
     return chunks
 
 
-def _looks_like_image(text: str) -> bool:
-    return Path(text).suffix.lower() in IMAGE_EXTENSIONS
+def looks_like_image(text: str) -> bool:
+    return Path(text.strip()).suffix.lower() in IMAGE_EXTENSIONS
 
 
 def _term(chunk: _Chunk, raw: str, cwd: Path) -> Term:
@@ -120,7 +120,7 @@ def _term(chunk: _Chunk, raw: str, cwd: Path) -> Term:
     body = "".join(t for t, _ in parts).strip()
     if not body:
         raise QueryError("a quoted term is empty")
-    if _looks_like_image(body):
+    if looks_like_image(body):
         path = Path(body).expanduser()
         if not path.is_absolute():
             path = cwd / path
