@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QFileInfo, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from photoclip import enrich, imaging
 from photoclip.errors import NotFoundError
 from photoclip.gui.ocr_text import RecognisedText, draw_boxes, matching_lines
+from photoclip.gui.reveal import reveal_in_file_manager
 from photoclip.gui.workers import Latest, TaskRunner
 
 if TYPE_CHECKING:
@@ -395,9 +396,8 @@ class PreviewPaneWidget(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
 
     def show_in_folder(self) -> None:
-        """Open the containing folder (file managers differ in how to select a file; the folder is safe)."""
         if self.path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(QFileInfo(self.path).absolutePath()))
+            reveal_in_file_manager(self.path)
 
     def copy_path(self) -> None:
         if self.path:
