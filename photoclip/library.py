@@ -492,6 +492,18 @@ class Library:
         tagging.set_threshold(self.catalog, name, threshold)
         self.notify("tags")
 
+    def set_tag_prompts(self, name: str, prompts: list[str]) -> None:
+        from photoclip import tagging
+
+        tagging.set_prompts(self.catalog, name, prompts)
+        self.notify("tags")
+
+    def set_tag_enabled(self, name: str, enabled: bool) -> None:
+        from photoclip import tagging
+
+        tagging.set_enabled(self.catalog, name, enabled)
+        self.notify("tags")
+
     def review_queue(self, tag: str | None = None, limit: int = 50) -> list[Any]:
         from photoclip import tagging
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
+from photoclip.errors import PhotoClipError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +22,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help='a description of the tag for the model (repeatable; default "a photo of NAME.")')
     p.add_argument("--threshold", type=float, metavar="S", help="score from 0 to 1 needed to apply it")
     p.set_defaults(handler=cmd_add)
+
+    p = tags.add_parser("edit", help="change a tag's prompts or threshold, or turn it off and on")
+    p.add_argument("name")
+    p.add_argument("--prompt", action="append", metavar="TEXT",
+                   help="replace the tag's descriptions with these (repeatable)")
+    level = p.add_mutually_exclusive_group()
+    level.add_argument("--threshold", type=float, metavar="S", help="score from 0 to 1 needed to apply it")
+    level.add_argument("--default-threshold", action="store_true", help="go back to the default threshold")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--disable", action="store_true", help="stop applying the tag (its auto tags go)")
+    switch.add_argument("--enable", action="store_true", help="apply the tag again")
+    p.set_defaults(handler=cmd_edit)
 
     p = tags.add_parser("remove", help="delete a tag and every decision about it")
     p.add_argument("name")
@@ -53,6 +66,26 @@ def cmd_add(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         info = library.add_tag(args.name, args.prompt, args.threshold)
     print(f"added tag '{info.name}'; run `photoclip tags apply` to tag existing photos")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Each change is its own write; re-tagging is left to `tags apply` so several edits cost one pass."""
+    if not (args.prompt or args.threshold is not None or args.default_threshold or args.disable or args.enable):
+        raise PhotoClipError("photoclip tags edit: nothing to change; give --prompt, --threshold, "
+                             "--default-threshold, --enable or --disable")
+    with open_library(args) as library:
+        if args.prompt:
+            library.set_tag_prompts(args.name, args.prompt)
+        if args.threshold is not None or args.default_threshold:
+            library.set_tag_threshold(args.name, None if args.default_threshold else args.threshold)
+        if args.disable or args.enable:
+            library.set_tag_enabled(args.name, bool(args.enable))
+        info = next(t for t in library.tags() if t.name == args.name)
+    state = "on" if info.enabled else "off"
+    print(f"tag '{info.name}' ({state}, threshold {info.threshold:.2f}): {'; '.join(info.prompts)}")
+    if info.enabled and (args.prompt or args.threshold is not None or args.default_threshold or args.enable):
+        print("run `photoclip tags apply` to re-tag existing photos")
     return 0
 
 

@@ -254,10 +254,18 @@ class SettingsDialog(QDialog):
         self.max_tags = QSpinBox(page)
         self.max_tags.setRange(1, 50)
         self.max_tags.setValue(self.settings.max_tags_per_photo)
-        self.tag_table = QTableWidget(0, 3, page)
-        self.tag_table.setHorizontalHeaderLabels(["Tag", "Threshold", "Photos"])
-        self.tag_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tag_table = QTableWidget(0, 4, page)
+        self.tag_table.setHorizontalHeaderLabels(["Tag", "Described to the model as", "Threshold", "Photos"])
+        header = self.tag_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.tag_table.verticalHeader().hide()
+        self.tag_table.setToolTip("Untick a tag to stop applying it. Double-click its descriptions to edit "
+                                  "them; separate several with ;")
+        self.tag_table.itemChanged.connect(self._tag_item_changed)
+        self._thresholds: dict[str, float] = {}
+        self._prompts: dict[str, list[str]] = {}
+        self._enabled: dict[str, bool] = {}
         self.new_tag = QLineEdit(page)
         self.new_tag.setPlaceholderText("New tag name")
         self.new_prompts = QLineEdit(page)
@@ -298,17 +306,43 @@ class SettingsDialog(QDialog):
         self.tasks.run(load, self._fill_tags)
 
     def _fill_tags(self, tags: list[Any]) -> None:
-        self.tag_table.setRowCount(len(tags))
-        self._thresholds: dict[str, float] = {}
-        for r, tag in enumerate(tags):
-            self.tag_table.setItem(r, 0, QTableWidgetItem(tag.name))
-            spin = QDoubleSpinBox(self.tag_table)
-            spin.setRange(0.0, 1.0)
-            spin.setSingleStep(0.05)
-            spin.setValue(float(tag.threshold))
-            spin.valueChanged.connect(lambda v, n=tag.name: self._thresholds.__setitem__(n, v))
-            self.tag_table.setCellWidget(r, 1, spin)
-            self.tag_table.setItem(r, 2, QTableWidgetItem(str(tag.count)))
+        """One row per tag: on/off, its prompts (editable), its threshold and how many photos carry it."""
+        self.tag_table.blockSignals(True)
+        try:
+            self.tag_table.setRowCount(len(tags))
+            for r, tag in enumerate(tags):
+                name = QTableWidgetItem(tag.name)
+                name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                              | Qt.ItemFlag.ItemIsUserCheckable)
+                on = self._enabled.get(tag.name, bool(tag.enabled))
+                name.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                self.tag_table.setItem(r, 0, name)
+                prompts = QTableWidgetItem("; ".join(self._prompts.get(tag.name, tag.prompts)))
+                prompts.setData(Qt.ItemDataRole.UserRole, tag.name)
+                self.tag_table.setItem(r, 1, prompts)
+                spin = QDoubleSpinBox(self.tag_table)
+                spin.setRange(0.0, 1.0)
+                spin.setSingleStep(0.05)
+                spin.setValue(self._thresholds.get(tag.name, float(tag.threshold)))
+                spin.valueChanged.connect(lambda v, n=tag.name: self._thresholds.__setitem__(n, v))
+                self.tag_table.setCellWidget(r, 2, spin)
+                count = QTableWidgetItem(str(tag.count))
+                count.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                self.tag_table.setItem(r, 3, count)
+        finally:
+            self.tag_table.blockSignals(False)
+
+    def _tag_item_changed(self, item: QTableWidgetItem) -> None:
+        """Remember edits until OK: several changes then cost one re-tagging pass."""
+        if item.column() == 0:
+            self._enabled[item.text()] = item.checkState() == Qt.CheckState.Checked
+        elif item.column() == 1:
+            name = str(item.data(Qt.ItemDataRole.UserRole))
+            prompts = [p.strip() for p in item.text().split(";") if p.strip()]
+            if prompts:
+                self._prompts[name] = prompts
+            else:  # an emptied cell means "as before"
+                self._prompts.pop(name, None)
 
     def _add_tag(self) -> None:
         name = " ".join(self.new_tag.text().split())
@@ -356,13 +390,18 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         settings, library = self.collected(), self.library
-        thresholds = dict(getattr(self, "_thresholds", {}))
+        thresholds, prompts, enabled = dict(self._thresholds), dict(self._prompts), dict(self._enabled)
 
         def save() -> bool:
             library.save_settings(settings)
             for name, value in thresholds.items():
                 library.set_tag_threshold(name, value)
-            return bool(thresholds)
+            for name, texts in prompts.items():
+                library.set_tag_prompts(name, texts)
+            for name, on in enabled.items():
+                library.set_tag_enabled(name, on)
+            # Turning a tag off takes effect at once; anything else needs the photos re-tagged.
+            return bool(thresholds or prompts or any(enabled.values()))
 
         self.tasks.run(save, lambda changed: changed and self._retag(),
                        lambda exc: QMessageBox.warning(self.parentWidget(), "Settings not saved", str(exc)))

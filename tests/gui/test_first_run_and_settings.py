@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from photoclip.catalog import Catalog
@@ -128,11 +129,33 @@ def test_settings_dialog_changes_a_tag_threshold_through_the_library(qtbot, make
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.tag_table.rowCount() > 0, timeout=5000)
     row = next(r for r in range(dialog.tag_table.rowCount()) if dialog.tag_table.item(r, 0).text() == name)
-    dialog.tag_table.cellWidget(row, 1).setValue(0.35)
+    dialog.tag_table.cellWidget(row, 2).setValue(0.35)
     dialog.accept()
 
     def threshold() -> float:
         return next(float(t.threshold) for t in indexed.tags() if t.name == name)
 
     qtbot.waitUntil(lambda: abs(threshold() - 0.35) < 1e-6, timeout=5000)
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10_000)  # the re-tagging it started
+
+
+def test_settings_dialog_edits_prompts_and_turns_a_tag_off(qtbot, make_window, indexed) -> None:
+    indexed.add_tag("teapot")
+    kettle_prompts = indexed.add_tag("kettle").prompts
+    window = make_window(indexed)
+    dialog = SettingsDialog(indexed, window.tasks, window.jobs, window.model_setup, window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.tag_table.rowCount() > 0, timeout=5000)
+    rows = {dialog.tag_table.item(r, 0).text(): r for r in range(dialog.tag_table.rowCount())}
+    assert dialog.tag_table.item(rows["teapot"], 0).checkState() == Qt.CheckState.Checked
+    dialog.tag_table.item(rows["teapot"], 1).setText("a porcelain teapot ;  a teapot on a table; ")
+    dialog.tag_table.item(rows["kettle"], 0).setCheckState(Qt.CheckState.Unchecked)
+    dialog.accept()
+
+    def tag(name: str):  # type: ignore[no-untyped-def]
+        return next(t for t in indexed.tags() if t.name == name)
+
+    qtbot.waitUntil(lambda: tag("teapot").prompts == ["a porcelain teapot", "a teapot on a table"], timeout=5000)
+    qtbot.waitUntil(lambda: not tag("kettle").enabled, timeout=5000)
+    assert tag("teapot").enabled and tag("kettle").prompts == kettle_prompts
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10_000)  # the re-tagging it started
