@@ -45,6 +45,9 @@ FORMAT_VERSION = 1
 DEFAULT_HNSW_THRESHOLD = 20_000
 # A filtered query whose passing subset is this small is scanned exactly.
 DEFAULT_SUBSET_EXACT_LIMIT = 20_000
+# A graph walk needs ef >= k: asking for more than 1/EXACT_K_SHARE of the library (an album's rule
+# ranks everything) costs more than one exact matmul over it.
+EXACT_K_SHARE = 64
 # Rebuild the graph when this fraction of its slots hold deleted vectors.
 REBUILD_DELETED_FRACTION = 0.25
 # Save a caught-up graph again when at least this many rows changed since the saved copy.
@@ -189,13 +192,14 @@ class VectorIndex:
 
     def __init__(self, catalog: Catalog, model_name: str, directory: str | os.PathLike[str], *,
                  hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
-                 subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT,
+                 subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT, exact_k_share: int = EXACT_K_SHARE,
                  params: HnswParams | None = None, background: bool = True) -> None:
         self.catalog = catalog
         self.model_name = model_name
         self.directory = Path(directory)
         self.hnsw_threshold = hnsw_threshold
         self.subset_exact_limit = subset_exact_limit
+        self.exact_k_share = exact_k_share  # 0: never answer exactly because k is large
         self.params = params or HnswParams()
         self.background = background
         base = f"index-{_safe_name(model_name)}"
@@ -484,10 +488,10 @@ class VectorIndex:
                 if excluded is not None:
                     allowed = np.setdiff1d(allowed, excluded)
                 rows = matrix.rows_for(np.unique(allowed))
-                if self._graph is None or len(rows) <= self.subset_exact_limit:
+                if self._graph is None or len(rows) <= self.subset_exact_limit or k * self.exact_k_share >= len(rows):
                     return self._exact(matrix, q, k, rows)
                 return self._graph_search(matrix, q, k, rows, None, kind)
-            if self._graph is None:
+            if self._graph is None or k * self.exact_k_share >= matrix.count:
                 return self._exact(matrix, q, k, None, excluded)
             return self._graph_search(matrix, q, k, None, excluded, kind)
 

@@ -54,7 +54,8 @@ def brute(ids: list[int], vectors: np.ndarray, q: np.ndarray, k: int) -> list[in
 
 
 def make_index(catalog: Catalog, tmp_path: Path, **kw) -> VectorIndex:
-    opts = {"hnsw_threshold": 100, "subset_exact_limit": 10, "params": SMALL, "background": False}
+    opts = {"hnsw_threshold": 100, "subset_exact_limit": 10, "exact_k_share": 0, "params": SMALL,
+            "background": False}
     opts.update(kw)
     return VectorIndex(catalog, MODEL, tmp_path / "lib", **opts)
 
@@ -119,6 +120,30 @@ def test_graph_search_skips_excluded_ids_and_still_fills_k(catalog, tmp_path):
     many = np.array(ids[:200])
     got, _ = index.search(q, 10, excluded=many)
     assert len(got) == 10 and not set(got.tolist()) & set(many.tolist())
+
+
+def test_asking_for_a_large_share_of_the_library_scans_exactly(catalog, tmp_path, monkeypatch):
+    """An album rule ranks every photo: a graph walk with ef >= k would cost more and could miss some."""
+    vecs = unit_rows(400, 11)
+    ids = fill(catalog, 1, vecs)
+    index = make_index(catalog, tmp_path, exact_k_share=64)
+    index.sync()
+    assert index.stats().mode == "hnsw"
+    walks: list[int] = []
+    real = hnswlib.Index.knn_query
+
+    def counting(self, *a, **kw):  # type: ignore[no-untyped-def]
+        walks.append(kw.get("k", 1))
+        return real(self, *a, **kw)
+    monkeypatch.setattr(hnswlib.Index, "knn_query", counting)
+    q = unit_rows(1, 12)[0]
+    got, _ = index.search(q, 5)  # 5 * 64 < 400: the graph answers
+    assert walks == [5]
+    got, _ = index.search(q, 400)
+    assert walks == [5] and got.tolist() == brute(ids, vecs, q, 400)
+    allowed = np.array(ids[:300])
+    got, _ = index.search(q, 100, allowed=allowed)
+    assert walks == [5] and got.tolist() == brute(ids[:300], vecs[:300], q, 100)
 
 
 def test_saved_graph_is_reused_without_rebuilding(catalog, tmp_path, monkeypatch):
