@@ -258,6 +258,7 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
             candidates.setdefault((digest, size), []).append(photo_id)
         for photo in catalog.photos(gone).values():
             candidates.setdefault((photo.content_hash, photo.size), []).append(photo.id)
+    looked_up: set[tuple[str, int]] = set()  # contents already checked for a vanished twin
     hashing = ProgressTracker(tracker.sink, "hash", total=len(new_files))
     for batch in _batches(new_files):
         if cancel is not None:
@@ -269,7 +270,12 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
             hashing.advance(current=f.path)
             if digest is None:
                 continue
-            match = candidates.get((digest, f.size)) or _vanished_twin(catalog, digest, f.size, f.path)
+            key = (digest, f.size)
+            match = candidates.get(key)
+            if not match and key not in looked_up:
+                # Once per content: a folder of 1,000 identical files must not stat 1,000 x 1,000 paths.
+                looked_up.add(key)
+                match = candidates[key] = _vanished_twins(catalog, digest, f.size, f.path)
             if match:
                 photo_id = match.pop(0)
                 gone.discard(photo_id)
@@ -296,13 +302,13 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
         report.missing += len(batch)
 
 
-def _vanished_twin(catalog: Catalog, digest: str, size: int, new_path: str) -> list[int]:
-    """A catalogued photo with this content whose file is gone: the other half of a move whose
-    deletion has not been reported yet (watch events for one rename can arrive in two batches)."""
+def _vanished_twins(catalog: Catalog, digest: str, size: int, new_path: str) -> list[int]:
+    """Catalogued photos with this content whose files are gone: other halves of moves whose
+    deletions have not been reported yet (watch events for one rename can arrive in two batches)."""
     rows = catalog.conn.execute(
         "SELECT id, path FROM photos WHERE content_hash=? AND size=? AND path != ? AND state IN ('ok','pending')",
         (digest, size, new_path)).fetchall()
-    return [photo_id for photo_id, path in rows if not os.path.exists(path)][:1]
+    return [photo_id for photo_id, path in rows if not os.path.exists(path)]
 
 
 def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink = null_sink) -> ScanReport:

@@ -358,3 +358,40 @@ def test_folders_argument_limits_the_scan(catalog: Catalog, tmp_path: Path) -> N
     assert isinstance(one, Folder)
     assert scan(catalog, [one]).added == 1
     assert list(states(catalog)) == [str(tmp_path / "one" / "a.jpg")]
+
+
+def test_identical_copies_are_checked_for_a_vanished_twin_once(catalog: Catalog, photos: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder of 300 identical files (backups, blank frames) must not cost 300 x 300 stat calls."""
+    for i in range(300):
+        write(photos / f"copy{i:03d}.jpg", "the same bytes")
+    catalog.add_folder(photos)
+    scan(catalog)
+    for i in range(300, 600):
+        write(photos / "more" / f"copy{i:03d}.jpg", "the same bytes")
+    looked: list[str] = []
+    real = os.path.exists
+
+    def counting(path):  # type: ignore[no-untyped-def]
+        looked.append(str(path))
+        return real(path)
+    monkeypatch.setattr(scanner.os.path, "exists", counting)
+    report = scan(catalog)
+    assert report.added == 300 and report.moved == 0
+    assert len(looked) <= 2 * 300  # one look at each earlier copy, not one per new file
+
+
+def test_two_copies_moved_in_one_watch_batch_keep_their_ids(catalog: Catalog, photos: Path) -> None:
+    """Their deletions not reported yet: each new path re-links to one of the vanished twins."""
+    a = write(photos / "a.jpg", "twin content")
+    b = write(photos / "b.jpg", "twin content")
+    catalog.add_folder(photos)
+    scan(catalog)
+    before = {ids(catalog)[str(a)], ids(catalog)[str(b)]}
+    a2, b2 = photos / "sub" / "a.jpg", photos / "sub" / "b.jpg"
+    a2.parent.mkdir()
+    a.rename(a2)
+    b.rename(b2)
+    report = scan_paths(catalog, [str(a2), str(b2)])
+    assert report.moved == 2 and report.added == 0
+    assert {ids(catalog)[str(a2)], ids(catalog)[str(b2)]} == before
