@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -19,6 +20,7 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 _WHITE = (255, 255, 255, 255)
+_SRGB = ImageCms.createProfile("sRGB")
 
 
 def draft(im: Image.Image, width: int, height: int) -> None:
@@ -82,3 +84,38 @@ def transpose(im: Image.Image, orientation: int) -> Image.Image:
     method = _TRANSPOSE.get(orientation)
     return im if method is None else im.transpose(method)
 
+
+def embedded_rgb_profile(im: Image.Image) -> bytes | None:
+    """The ICC profile an RGB-family image carries (CMYK is converted with its own in ``to_rgb``)."""
+    icc = im.info.get("icc_profile")
+    return icc if icc and im.mode != "CMYK" and isinstance(icc, bytes) else None
+
+
+def to_srgb(rgb: Image.Image, icc: bytes | None) -> Image.Image:
+    """Pixels of a Display P3 (iPhone), Adobe RGB or ProPhoto photo re-expressed in sRGB.
+
+    The model was trained on sRGB and screens assume it, so untreated wide-gamut photos look dull and
+    embed slightly off. Called on the final, reduced image, where it costs about a millisecond.
+    """
+    transform = _srgb_transform(icc) if icc else None
+    if transform is None:
+        return rgb
+    try:
+        return ImageCms.applyTransform(rgb, transform) or rgb
+    except Exception:  # a profile that builds but will not apply: the untouched pixels are close enough
+        return rgb
+
+
+@functools.lru_cache(maxsize=32)
+def _srgb_transform(icc: bytes) -> ImageCms.ImageCmsTransform | None:
+    """None when there is nothing to do (an sRGB profile) or nothing to trust (a broken or non-RGB one)."""
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if src.profile.xcolor_space.strip() != "RGB":
+            return None
+        if "srgb" in (src.profile.profile_description or "").lower():
+            return None
+        return ImageCms.buildTransform(src, _SRGB, "RGB", "RGB",
+                                       renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    except Exception:
+        return None
