@@ -17,6 +17,7 @@ import os
 import stat
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -43,6 +44,32 @@ NETWORK_FS_PREFIXES = ("nfs", "cifs", "smb", "ncpfs", "9p", "afs", "ceph", "glus
 LOCAL_FUSE_TYPES = frozenset({"fuseblk", "fuse.fuse-overlayfs", "fuse.portal", "fuse.lxcfs"})
 
 NATIVE, POLLING, OFFLINE = "native", "polling", "offline"
+
+
+class _LostEventsListener(logging.Handler):
+    """Hears watchdog's warning that the kernel's inotify queue overflowed.
+
+    watchdog re-adds its watches after an overflow but tells no event handler, so files created or
+    deleted in the burst (unpacking a large archive, a sync client catching up) would stay unseen
+    until the next start. Its warning is the only signal; each running ``Watcher`` then rescans its
+    natively watched folders.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.watchers: weakref.WeakSet[Watcher] = weakref.WeakSet()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in str(record.msg).lower():
+            for watcher in list(self.watchers):
+                watcher.events_lost()
+
+
+_LOST_EVENTS = _LostEventsListener()
+_INOTIFY_LOGGER = logging.getLogger("watchdog.observers.inotify_c")
+_INOTIFY_LOGGER.addHandler(_LOST_EVENTS)
+if _INOTIFY_LOGGER.level == logging.NOTSET:  # heard even when the application logs only errors
+    _INOTIFY_LOGGER.setLevel(logging.WARNING)
 
 
 # -- file system types -------------------------------------------------------------------------
@@ -351,6 +378,7 @@ class Watcher:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        _LOST_EVENTS.watchers.add(self)
         with self._lock:
             self._started = True
             self._wake.clear()
@@ -361,6 +389,7 @@ class Watcher:
             self._last_root_check = time.monotonic()
 
     def stop(self) -> None:
+        _LOST_EVENTS.watchers.discard(self)
         with self._lock:
             self._started = False
             self._wake.set()
@@ -487,6 +516,15 @@ class Watcher:
                     if fw.observer is not None:
                         self._out.online.append(path)
 
+    def events_lost(self) -> None:
+        """The kernel dropped file events: rescan every natively watched folder, as if it came back."""
+        with self._lock:
+            lost = [path for path, fw in self._watches.items() if fw.online and fw.mode == NATIVE]
+            self._out.online.extend(p for p in lost if p not in self._out.online)
+        if lost:
+            log.warning("file events were lost (the system's event queue overflowed): rescanning %s",
+                        ", ".join(lost))
+
     # -- handing over batches ----------------------------------------------------------------
 
     def next_batch(self, timeout: float = 1.0) -> ChangeBatch | None:
@@ -508,8 +546,11 @@ class Watcher:
             done, gone = self.gate.ready()
             self._out.paths.extend(done)
             self._out.paths.extend(gone)
-            if self._out:
-                out, self._out = self._out, ChangeBatch()
+            with self._lock:  # events_lost may add to the batch from watchdog's thread
+                out = self._out if self._out else None
+                if out is not None:
+                    self._out = ChangeBatch()
+            if out is not None:
                 out.paths = list(dict.fromkeys(out.paths))
                 return out
             if now >= deadline or self._wake.is_set():

@@ -311,3 +311,24 @@ def test_watch_command_prints_a_line_per_batch(tmp_path: Path, photos: Path) -> 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_files_whose_events_the_kernel_dropped_are_found_by_a_rescan(library: Library, photos: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inotify queue overflows (an archive unpacked into the folder): the lost files still arrive."""
+    from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, InotifyFD
+
+    from photoclip import watcher as watcher_module
+
+    with syncing(library) as sync:
+        wait_for(lambda: sync.reports)
+        assert sync.watcher.modes() == {str(photos): "native"}
+        # Events for these files are lost, as the kernel would lose them.
+        monkeypatch.setattr(watcher_module._EventHandler, "dispatch", lambda self, event: None)
+        lost = [make_png(photos / "unpacked" / f"lost{i}.png", GREEN) for i in range(3)]
+        time.sleep(1.0)
+        assert all(state(library, p) is None for p in lost)
+        monkeypatch.undo()
+        # What watchdog's reader thread does when the kernel reports the overflow.
+        InotifyFD.get_instance().handle_event(InotifyEvent(-1, InotifyConstants.IN_Q_OVERFLOW, 0, b""))
+        wait_for(lambda: all(state(library, p) == "ok" for p in lost), timeout=10)
