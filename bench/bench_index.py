@@ -162,6 +162,18 @@ def run(kind: str, n: int, args: argparse.Namespace) -> dict:
                                                "p50": round(pct(times, 50), 3),
                                                "p95": round(pct(times, 95), 3)})
     out["hnsw"] = sweep
+    if args.large_k:
+        # Where one exact matmul beats a graph walk that must keep ef >= k (an album ranking everything).
+        qs = query_sets["text"][:20]
+        exact = [time.perf_counter(), [exact_topk(data, q, max(args.large_k)) for q in qs], time.perf_counter()]
+        large = {"exact_ms": round((exact[2] - exact[0]) * 1000 / len(qs), 2)}
+        for k in args.large_k:
+            index.set_ef(max(k, 64))
+            t = time.perf_counter()
+            for q in qs:
+                index.knn_query(q, k=k)
+            large[f"graph_k{k}_ms"] = round((time.perf_counter() - t) * 1000 / len(qs), 2)
+        out["large_k"] = large
     return out
 
 
@@ -177,9 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-hnsw", type=int, default=5_000, help="skip the graph below this size")
     p.add_argument("--json", metavar="FILE", help="also write the results here")
     p.add_argument("--keep-graph", metavar="DIR", help="save each built graph here and reuse it next time")
+    p.add_argument("--large-k", default="", help="also time graph walks for these k (e.g. 1000,10000) vs exact")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
     args.ef = [int(e) for e in args.ef.split(",")]
+    args.large_k = [parse_size(k) for k in args.large_k.split(",") if k]
     results = []
     for size in args.sizes.split(","):
         for kind in args.kinds.split(","):
