@@ -373,6 +373,7 @@ class Watcher:
         self._started = False
         self._last_root_check = 0.0
         self._wake = threading.Event()
+        self._events_lost = threading.Event()
         self._lock = threading.RLock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -517,7 +518,17 @@ class Watcher:
                         self._out.online.append(path)
 
     def events_lost(self) -> None:
-        """The kernel dropped file events: rescan every natively watched folder, as if it came back."""
+        """The kernel dropped file events: rescan every natively watched folder, as if it came back.
+
+        Called on watchdog's reader thread, which ``stop`` joins while holding the lock: so only a
+        flag is set here, and ``next_batch`` does the rest.
+        """
+        self._events_lost.set()
+
+    def _rescan_after_lost_events(self) -> None:
+        if not self._events_lost.is_set():
+            return
+        self._events_lost.clear()
         with self._lock:
             lost = [path for path, fw in self._watches.items() if fw.online and fw.mode == NATIVE]
             self._out.online.extend(p for p in lost if p not in self._out.online)
@@ -535,6 +546,7 @@ class Watcher:
             if self._started and now - self._last_root_check >= self.root_check:
                 self._last_root_check = now
                 self._check_roots()
+            self._rescan_after_lost_events()
             if self.collector.due():
                 got = self.collector.take()
                 self._out.events += got.events
@@ -546,11 +558,8 @@ class Watcher:
             done, gone = self.gate.ready()
             self._out.paths.extend(done)
             self._out.paths.extend(gone)
-            with self._lock:  # events_lost may add to the batch from watchdog's thread
-                out = self._out if self._out else None
-                if out is not None:
-                    self._out = ChangeBatch()
-            if out is not None:
+            if self._out:
+                out, self._out = self._out, ChangeBatch()
                 out.paths = list(dict.fromkeys(out.paths))
                 return out
             if now >= deadline or self._wake.is_set():

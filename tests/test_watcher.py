@@ -302,3 +302,35 @@ def test_set_folders_starts_and_stops_observers(tmp_path: Path) -> None:
         photo = make_png(b / "seen.png")
         batches = collect(w, lambda bs: str(photo) in all_paths(bs))
         assert str(a / "ignored.png") not in all_paths(batches)
+
+
+def test_an_overflow_while_an_observer_restarts_does_not_deadlock(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """watchdog's reader thread reports the overflow while the watcher, holding its lock, joins it."""
+    import threading
+
+    from watchdog.observers import inotify_c
+
+    real = inotify_c.InotifyFD.handle_event
+
+    def overflowing(self, event):  # type: ignore[no-untyped-def]
+        time.sleep(0.3)
+        logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; events were lost")
+        return real(self, event)
+
+    monkeypatch.setattr(inotify_c.InotifyFD, "handle_event", overflowing)
+    root = tmp_path / "photos"
+    root.mkdir()
+    w = Watcher([WatchedFolder(str(root))], detect_network=False)
+    w.start()
+    make_png(root / "a.png")
+    time.sleep(0.1)
+    w._watches[str(root)].identity = (0, 0)  # as if another folder now sat at the path: restart its observer
+    restart = threading.Thread(target=w._check_roots, daemon=True)
+    restart.start()
+    restart.join(5)
+    assert not restart.is_alive(), "the watcher deadlocked with watchdog's reader thread"
+    monkeypatch.undo()
+    batches = collect(w, lambda bs: any(b.online for b in bs))
+    assert str(root) in batches[-1].online
+    w.stop()
