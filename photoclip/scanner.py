@@ -113,8 +113,15 @@ class FolderPlan:
     unchanged: int = 0
 
 
-def plan_folder(snapshot: dict[str, tuple[int, int, int, str]], files: Iterable[DiskFile]) -> FolderPlan:
-    """Compare the catalog's listing of a folder with the disk's (size + mtime decide 'changed')."""
+def plan_folder(snapshot: dict[str, tuple[int, int, int, str]], files: Iterable[DiskFile],
+                unreadable: Iterable[str] = ()) -> FolderPlan:
+    """Compare the catalog's listing of a folder with the disk's (size + mtime decide 'changed').
+
+    Paths in ``unreadable`` (folders that could not be listed, files that could not be stat'ed) are
+    unknown, not gone: a share's hiccup must not turn the photos below it into missing ones.
+    """
+    unknown = set(unreadable)
+    unknown_dirs = tuple(p.rstrip("/\\") + os.sep for p in unknown)
     plan = FolderPlan()
     seen: set[str] = set()
     for f in files:
@@ -131,7 +138,7 @@ def plan_folder(snapshot: dict[str, tuple[int, int, int, str]], files: Iterable[
         else:
             plan.unchanged += 1
     for path, (photo_id, _size, _mtime, state) in snapshot.items():
-        if path not in seen and state != MISSING:
+        if path not in seen and state != MISSING and path not in unknown and not path.startswith(unknown_dirs):
             plan.gone.append(photo_id)
     return plan
 
@@ -156,17 +163,38 @@ class ScanReport:
                     or self.offline_folders or self.online_folders)
 
 
-def folder_is_reachable(path: str, had_photos: bool) -> bool:
-    """False for a vanished folder, and for an empty mount point that used to hold photos."""
+def folder_is_reachable(path: str, had_photos: bool, was_mount_point: bool | None = None) -> bool:
+    """False for a vanished folder, and for an empty mount point that used to hold photos.
+
+    An empty folder that was never seen as a mount point was emptied by its owner: it is reachable,
+    so its photos go missing and the content hash can follow them to where they were moved.
+    ``None`` (not known yet) errs on the side of offline, which loses nothing.
+    """
     try:
         if not os.path.isdir(path):
             return False
-        if had_photos:
+        if had_photos and was_mount_point is not False:
             with os.scandir(path) as it:
                 return any(True for _ in it)
         return True
     except OSError:
         return False
+
+
+def _mount_key(folder_id: int) -> str:
+    return f"mount_point:{folder_id}"
+
+
+def recorded_mount_point(catalog: Catalog, folder_id: int) -> bool | None:
+    """Whether the folder's root was a mount point when it last held photos (None: never seen)."""
+    value = catalog.get_meta(_mount_key(folder_id))
+    return None if value is None else value == "1"
+
+
+def _remember_mount_point(catalog: Catalog, folder: Folder) -> None:
+    value = "1" if os.path.ismount(folder.path) else "0"
+    if catalog.get_meta(_mount_key(folder.id)) != value:
+        catalog.set_meta(_mount_key(folder.id), value)
 
 
 def scan(catalog: Catalog, folders: Iterable[Folder] | None = None, *,
@@ -192,7 +220,7 @@ def _scan_folders(catalog: Catalog, folder_list: list[Folder], report: ScanRepor
     for folder in folder_list:
         snapshot = catalog.folder_snapshot(folder.id)
         had_photos = any(state != OFFLINE for *_, state in snapshot.values()) or bool(snapshot)
-        if not folder_is_reachable(folder.path, had_photos):
+        if not folder_is_reachable(folder.path, had_photos, recorded_mount_point(catalog, folder.id)):
             if catalog.set_folder_state(folder.id, OFFLINE):
                 report.offline_folders.append(folder.path)
             continue
@@ -201,7 +229,9 @@ def _scan_folders(catalog: Catalog, folder_list: list[Folder], report: ScanRepor
             snapshot = catalog.folder_snapshot(folder.id)
         walked = walk_folder(folder.path, cancel)
         report.skipped.extend(walked.skipped)
-        plan = plan_folder(snapshot, walked.files)
+        if walked.files:
+            _remember_mount_point(catalog, folder)
+        plan = plan_folder(snapshot, walked.files, (s.path for s in walked.skipped))
         report.unchanged += plan.unchanged
         tracker.advance(len(walked.files), current=folder.path)
         _apply_changed(catalog, plan, report, cancel)
@@ -352,12 +382,18 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
     return report
 
 
+def _prefix_range(path: str) -> tuple[str, str]:
+    """Bounds such that ``lo <= p < hi`` holds exactly for paths below ``path``: a range the path
+    index answers, where ``substr(path, ...) = prefix`` would read the whole table."""
+    prefix = path.rstrip("/\\") + os.sep
+    return prefix, prefix[:-1] + chr(ord(os.sep) + 1)
+
+
 def _ids_under(catalog: Catalog, path: str) -> list[int]:
     """Live photo ids at ``path`` or below it (a removed sub-folder takes its photos with it)."""
-    prefix = path.rstrip("/\\") + os.sep
+    lo, hi = _prefix_range(path)
     rows = catalog.conn.execute(
-        "SELECT id FROM photos WHERE (path=? OR substr(path, 1, ?)=?) AND state != 'missing'",
-        (path, len(prefix), prefix))
+        "SELECT id FROM photos WHERE (path=? OR (path >= ? AND path < ?)) AND state != 'missing'", (path, lo, hi))
     return [r[0] for r in rows]
 
 
@@ -370,10 +406,10 @@ def move_path(catalog: Catalog, src: str, dest: str) -> int:
         with catalog.write() as c:
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?", [(now, i) for i in ids])
         return 0
-    src_prefix = src.rstrip("/\\") + os.sep
+    src_prefix, src_end = _prefix_range(src)
     dest_prefix = dest.rstrip("/\\") + os.sep
     rows = catalog.conn.execute(
-        "SELECT id, path FROM photos WHERE path=? OR substr(path, 1, ?)=?", (src, len(src_prefix), src_prefix)
+        "SELECT id, path FROM photos WHERE path=? OR (path >= ? AND path < ?)", (src, src_prefix, src_end)
     ).fetchall()
     now = time.time()
     updates = []

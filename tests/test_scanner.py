@@ -198,14 +198,71 @@ def test_vanished_folder_goes_offline_never_deleted(catalog: Catalog, tmp_path: 
     assert catalog.folder(folder.id).state == "ok"
 
 
-def test_empty_mount_point_is_offline(catalog: Catalog, photos: Path) -> None:
+def test_empty_mount_point_is_offline(catalog: Catalog, photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a = write(photos / "a.jpg", "x")
     catalog.add_folder(photos)
-    scan(catalog)
+    real = os.path.ismount
+    monkeypatch.setattr(scanner.os.path, "ismount", lambda p: str(p) == str(photos) or real(p))
+    scan(catalog)  # a drive is mounted on the folder
+    monkeypatch.undo()
     a.unlink()  # the drive is unmounted: the mount point is still there, but empty
     report = scan(catalog)
     assert report.offline_folders == [str(photos)]
     assert set(states(catalog).values()) == {"offline"}
+
+
+def test_a_folder_emptied_by_its_owner_is_not_offline_and_its_photos_keep_their_ids(
+        catalog: Catalog, tmp_path: Path) -> None:
+    """Every photo filed away from Inbox to Sorted while the app was closed: moves, not an unplugged drive."""
+    inbox, sorted_ = tmp_path / "Inbox", tmp_path / "Sorted"
+    x = write(inbox / "x.jpg", "the photo")
+    sorted_.mkdir()
+    catalog.add_folder(inbox)
+    catalog.add_folder(sorted_)
+    scan(catalog)
+    old_id = ids(catalog)[str(x)]
+    x.rename(sorted_ / "x.jpg")
+    report = scan(catalog)
+    assert report.offline_folders == [] and report.moved == 1 and report.added == 0
+    assert ids(catalog)[str(sorted_ / "x.jpg")] == old_id
+    assert {f.path: f.state for f in catalog.folders()}[str(inbox)] == "ok"
+
+
+def test_an_unreadable_sub_folder_does_not_make_its_photos_missing(catalog: Catalog, photos: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    write(photos / "trip" / "a.jpg", "a")
+    write(photos / "trip" / "b.jpg", "b")
+    write(photos / "top.jpg", "top")
+    catalog.add_folder(photos)
+    scan(catalog)
+    real = os.scandir
+
+    def flaky(path):  # type: ignore[no-untyped-def]
+        if str(path).endswith("trip"):
+            raise OSError(5, "Input/output error")  # a share's hiccup
+        return real(path)
+    monkeypatch.setattr(scanner.os, "scandir", flaky)
+    report = scan(catalog)
+    assert report.missing == 0 and any(s.path.endswith("trip") for s in report.skipped)
+    assert set(states(catalog).values()) == {"pending"}
+    monkeypatch.undo()
+    (photos / "trip" / "b.jpg").unlink()
+    assert scan(catalog).missing == 1  # readable again: a real deletion is still seen
+
+
+def test_sub_folder_lookups_use_the_path_index(catalog: Catalog, photos: Path) -> None:
+    """A removed sub-folder is looked up by a range on the path index, not by reading every photo."""
+    write(photos / "trip" / "a.jpg", "a")
+    write(photos / "trip-other" / "b.jpg", "b")
+    write(photos / "trip0" / "c.jpg", "c")
+    catalog.add_folder(photos)
+    scan(catalog)
+    lo, hi = scanner._prefix_range(str(photos / "trip"))
+    plan = " ".join(str(r) for r in catalog.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM photos WHERE (path=? OR (path >= ? AND path < ?))",
+        (str(photos / "trip"), lo, hi)))
+    assert "SCAN photos" not in plan
+    assert sorted(scanner._ids_under(catalog, str(photos / "trip"))) == [ids(catalog)[str(photos / "trip" / "a.jpg")]]
 
 
 def test_empty_new_folder_is_not_offline(catalog: Catalog, photos: Path) -> None:
