@@ -20,7 +20,15 @@ class DiskFullError(CatalogError):
 
 
 class DecodeError(PhotoClipError):
-    """One image could not be read or decoded; the message is the reason recorded for that photo."""
+    """One image could not be read or decoded; the message is the reason recorded for that photo.
+
+    ``transient`` marks a read failure that may pass (an I/O error, a share timing out): the photo is
+    then retried on the next run instead of being recorded as broken.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class ModelError(PhotoClipError):

@@ -22,7 +22,8 @@ import numpy as np
 
 from photoclip import imaging
 from photoclip.catalog import Catalog, Photo
-from photoclip.errors import DecodeError
+from photoclip.errors import DecodeError, ModelError
+from photoclip.imaging import is_transient
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.scanner import content_hash
 
@@ -51,6 +52,7 @@ class Decoded:
     row: dict | None = None
     error: str | None = None
     vanished: bool = False
+    retry: str | None = None  # a read failure that may pass: left pending for the next run
 
 
 @dataclass
@@ -79,7 +81,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
     except FileNotFoundError:
         return Decoded(photo, vanished=True)
     except OSError as exc:
-        return Decoded(photo, error=f"cannot read: {exc.strerror or exc}")
+        return _unreadable(photo, exc)
     try:
         digest = photo.content_hash
         if st.st_size != photo.size or st.st_mtime_ns != photo.mtime_ns:
@@ -91,9 +93,11 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
     except DecodeError as exc:
         if not os.path.lexists(path):  # deleted between the stat above and the read: gone, not broken
             return Decoded(photo, vanished=True)
+        if exc.transient:
+            return Decoded(photo, retry=str(exc))
         return Decoded(photo, error=str(exc))
     except OSError as exc:
-        return Decoded(photo, error=f"cannot read: {exc.strerror or exc}")
+        return _unreadable(photo, exc)
     except Exception as exc:  # a decoder bug must cost one photo, not the run
         log.exception("unexpected failure decoding %s", path)
         return Decoded(photo, error=f"cannot decode: {type(exc).__name__}: {exc}")
@@ -105,6 +109,11 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
         "camera_make": meta.camera_make, "camera_model": meta.camera_model,
     }
     return Decoded(photo, pixels=pixels, row=row)
+
+
+def _unreadable(photo: Photo, exc: OSError) -> Decoded:
+    reason = f"cannot read: {exc.strerror or exc}"
+    return Decoded(photo, retry=reason) if is_transient(exc) else Decoded(photo, error=reason)
 
 
 def iter_work(catalog: Catalog, model_name: str | None) -> Iterator[Photo]:
@@ -190,7 +199,14 @@ class Indexer:
         except Exception as exc:
             if len(items) == 1:
                 return [f"cannot embed: {type(exc).__name__}: {exc}"]
-        return [self._embed([d])[0] for d in items]
+            batch_error = exc
+        results = [self._embed([d])[0] for d in items]
+        if all(isinstance(r, str) for r in results):
+            # Not one bad photo but a model that cannot run (out of memory, a lost GPU): stop with the
+            # photos still pending, rather than marking the whole backlog as broken.
+            raise ModelError(f"the model failed on every photo of a batch: {type(batch_error).__name__}: "
+                             f"{batch_error}") from batch_error
+        return results
 
     def _store(self, batch: list[Decoded], report: IndexReport, tracker: ProgressTracker) -> None:
         good = [d for d in batch if d.pixels is not None]
@@ -207,14 +223,23 @@ class Indexer:
         errors.extend((d.photo, d.error) for d in batch if d.error is not None)
         vanished.extend(d.photo for d in batch if d.vanished)
         with self.catalog.write() as c:
-            c.executemany(
-                "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, width=:width, "
-                "height=:height, format=:format, taken_at=:taken_at, taken_at_source=:taken_at_source, "
-                "camera_make=:camera_make, camera_model=:camera_model, state='ok', error=NULL, "
-                "updated_at=:now WHERE id=:id",
-                [{**d.row, "now": now, "id": d.photo.id} for d in oks])
+            stored = set()
+            for d in oks:
+                # Only if the row is still what was decoded: the watcher may have marked it missing,
+                # moved another file onto it or removed it since (its vector would then be stale).
+                cur = c.execute(
+                    "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, "
+                    "width=:width, height=:height, format=:format, taken_at=:taken_at, "
+                    "taken_at_source=:taken_at_source, camera_make=:camera_make, camera_model=:camera_model, "
+                    "state='ok', error=NULL, updated_at=:now "
+                    "WHERE id=:id AND path=:path AND content_hash=:scanned AND state IN ('pending', 'ok')",
+                    {**d.row, "now": now, "id": d.photo.id, "path": d.photo.path,
+                     "scanned": d.photo.content_hash})
+                if cur.rowcount:
+                    stored.add(d.photo.id)
+            oks = [d for d in oks if d.photo.id in stored]
             if self.model_id is not None:
-                self.catalog.put_embeddings(c, self.model_id, vectors)
+                self.catalog.put_embeddings(c, self.model_id, [v for v in vectors if v[0] in stored])
             c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",
                           [(reason, now, p.id) for p, reason in errors])
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
@@ -226,6 +251,11 @@ class Indexer:
             skipped = Skipped(p.path, reason)
             report.skipped.append(skipped)
             tracker.advance(current=p.path, skipped=skipped)
+        for d in batch:
+            if d.retry is not None:
+                skipped = Skipped(d.photo.path, f"{d.retry} (will be retried)")
+                report.skipped.append(skipped)
+                tracker.advance(current=d.photo.path, skipped=skipped)
         tracker.advance(len(oks) + len(vanished), current=batch[-1].photo.path)
         if self.after_batch is not None and oks:
             self.after_batch([d.photo.id for d in oks])

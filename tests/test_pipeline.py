@@ -244,3 +244,70 @@ def test_progress_reports_done_and_total(catalog: Catalog, tmp_path: Path) -> No
     assert dones == sorted(dones)
     assert seen[-1].done == 11 and seen[-1].skipped == 1
     assert any(p.last_skipped and p.last_skipped.path.endswith("bad.jpg") for p in seen)
+
+
+class BrokenEmbedder(FakeEmbedder):
+    """A model that cannot run at all (out of memory, a lost GPU): every call fails."""
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        raise RuntimeError("CUDA error: out of memory")
+
+
+def test_a_model_that_cannot_run_stops_the_run_and_leaves_photos_pending(catalog: Catalog, tmp_path: Path) -> None:
+    from photoclip.errors import ModelError
+
+    make_photos(tmp_path / "p", 12)
+    scanned(catalog, tmp_path / "p")
+    with pytest.raises(ModelError, match="every photo of a batch"):
+        Indexer(catalog, BrokenEmbedder(), batch_size=4).run()
+    assert catalog.counts().get("error", 0) == 0
+    # Once the model works again, nothing was lost.
+    report = Indexer(catalog, FakeEmbedder(), batch_size=4).run()
+    assert report.embedded == 12 and embedding_rows(catalog) == 12
+
+
+def test_a_transient_read_error_is_retried_on_the_next_run(catalog: Catalog, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    paths = make_photos(tmp_path / "p", 4)
+    scanned(catalog, tmp_path / "p")
+    real = pipeline.imaging.load_image
+    flaky = str(paths[1])
+
+    def hiccup(path, *a, **kw):  # type: ignore[no-untyped-def]
+        if str(path) == flaky:
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path, *a, **kw)
+    monkeypatch.setattr(pipeline.imaging, "load_image", hiccup)
+    report = Indexer(catalog, FakeEmbedder()).run()
+    assert report.embedded == 3 and report.failed == 0
+    assert any(s.path == flaky and "retried" in s.reason for s in report.skipped)
+    assert catalog.photo_by_path(flaky).state == "pending"
+    monkeypatch.undo()
+    assert Indexer(catalog, FakeEmbedder()).run().embedded == 1
+    assert catalog.photo_by_path(flaky).state == "ok"
+
+
+def test_a_photo_changed_by_the_watcher_mid_run_is_not_overwritten(catalog: Catalog, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoded, then marked missing (or removed) by live sync before the batch is stored."""
+    paths = make_photos(tmp_path / "p", 6)
+    scanned(catalog, tmp_path / "p")
+    gone, removed = catalog.photo_by_path(str(paths[2])), catalog.photo_by_path(str(paths[4]))
+    real = pipeline.decode_one
+
+    def decode_then_change(photo, embedder):  # type: ignore[no-untyped-def]
+        out = real(photo, embedder)
+        with catalog.write() as c:
+            if photo.id == gone.id:
+                c.execute("UPDATE photos SET state='missing' WHERE id=?", (gone.id,))
+            elif photo.id == removed.id:
+                c.execute("DELETE FROM photos WHERE id=?", (removed.id,))
+        return out
+    monkeypatch.setattr(pipeline, "decode_one", decode_then_change)
+    report = Indexer(catalog, FakeEmbedder(), workers=1).run()
+    assert report.embedded == 4
+    assert catalog.photo(gone.id).state == "missing"
+    vectors = {r[0] for r in catalog.conn.execute("SELECT photo_id FROM embeddings")}
+    assert gone.id not in vectors and removed.id not in vectors and len(vectors) == 4

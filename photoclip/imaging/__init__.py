@@ -12,11 +12,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from photoclip.imaging._files import MAX_PIXELS, load_pixels, open_image
+from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
 from photoclip.imaging._pixels import draft, embedded_rgb_profile, to_rgb, to_srgb, transpose
 
-__all__ = ["MAX_PIXELS", "SUPPORTED_EXTENSIONS", "PhotoMeta", "is_supported", "load_image", "read_meta",
+__all__ = ["MAX_PIXELS", "SUPPORTED_EXTENSIONS", "PhotoMeta", "is_supported", "is_transient", "load_image", "read_meta",
            "thumbnail"]
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -61,6 +62,20 @@ def _too_large(width: int, height: int) -> str:
             f"limit {_megapixels(MAX_PIXELS)} MP)")
 
 
+# Read failures that say "not now" rather than "never": disks and shares that hiccup.
+TRANSIENT_ERRNOS = frozenset({errno.EIO, errno.ESTALE, errno.ETIMEDOUT, errno.EAGAIN, errno.EINTR, errno.ENOTCONN,
+                              errno.EHOSTDOWN, errno.EHOSTUNREACH, errno.ENETDOWN, errno.ENETUNREACH,
+                              errno.ECONNRESET, errno.ENODEV, errno.ENXIO})
+
+
+def is_transient(exc: OSError) -> bool:
+    return exc.errno in TRANSIENT_ERRNOS
+
+
+def _read_error(exc: OSError) -> DecodeError:
+    return DecodeError(_os_reason(exc), transient=is_transient(exc))
+
+
 def _os_reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "file vanished"
@@ -79,7 +94,7 @@ def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[Image.Image, str]
     try:
         st = os.stat(p)
     except OSError as exc:
-        raise DecodeError(_os_reason(exc)) from None
+        raise _read_error(exc) from None
     if stat.S_ISDIR(st.st_mode):
         raise DecodeError("is a folder, not a file")
     if not stat.S_ISREG(st.st_mode):  # a pipe or device would block or never end
@@ -89,7 +104,7 @@ def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[Image.Image, str]
     try:
         f: IO[bytes] = open(p, "rb")  # noqa: SIM115 - closed by the with-block below
     except OSError as exc:
-        raise DecodeError(_os_reason(exc)) from None
+        raise _read_error(exc) from None
     with f:
         im = _identify(f)
         with im:
@@ -114,7 +129,7 @@ def _identify(f: IO[bytes]) -> Image.Image:
         raise DecodeError("not enough memory to read the image") from None
     except OSError as exc:
         if exc.errno is not None:
-            raise DecodeError(_os_reason(exc)) from None
+            raise _read_error(exc) from None
         head = _head(f)
     except Exception:  # any parser failure means the header is unusable
         head = _head(f)
@@ -196,7 +211,7 @@ def load_pixels(im: Image.Image, fmt: str) -> None:
         raise DecodeError("not enough memory to decode the image") from None
     except OSError as exc:
         if exc.errno is not None:
-            raise DecodeError(_os_reason(exc)) from None
+            raise _read_error(exc) from None
         raise DecodeError(_damage_reason(exc, fmt)) from None
     except Exception as exc:
         raise DecodeError(_damage_reason(exc, fmt)) from None
