@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -60,10 +61,20 @@ class HnswParams:
 
     M: int = 32  # the name every HNSW paper and library uses
     ef_construction: int = 200
-    # Text queries sit far from the image cloud and need a wider search than image queries.
+    # Text queries sit far from the image cloud and need a wider search than image queries: at 100k
+    # vectors ef 256 finds all of the exact top 10, at 1M it finds 96% and ef 448 98.4% (bench_index).
     ef_text: int = 256
+    ef_text_1m: int = 448
     ef_image: int = 80
     build_threads: int = -1
+
+    def text_ef(self, count: int) -> int:
+        """ef for a text query over ``count`` vectors: ``ef_text`` up to 100k, growing with log(count)
+        to ``ef_text_1m`` at a million (recall falls as the graph grows; search cost grows with ef)."""
+        if count <= 100_000 or self.ef_text_1m <= self.ef_text:
+            return self.ef_text
+        growth = math.log10(count / 100_000)  # 0 at 100k, 1 at 1M
+        return round(self.ef_text * (self.ef_text_1m / self.ef_text) ** growth)
 
 
 @dataclass(frozen=True)
@@ -515,7 +526,7 @@ class VectorIndex:
                       excluded: np.ndarray | None, kind: str) -> tuple[np.ndarray, np.ndarray]:
         graph = self._graph
         assert graph is not None
-        ef = self.params.ef_image if kind == "image" else self.params.ef_text
+        ef = self.params.ef_image if kind == "image" else self.params.text_ef(matrix.count)
         if rows is not None:
             wanted = min(k, len(rows))
             passing = matrix.ids[rows]

@@ -281,3 +281,12 @@ def test_failed_build_keeps_answering_exactly(catalog, tmp_path, monkeypatch):
     assert stats.mode == "exact" and "no room" in (stats.build_error or "")
     assert index.search(vecs[9], 2)[0].tolist() == brute(ids, vecs, vecs[9], 2)
     assert not index.graph_path.exists()
+
+
+def test_text_queries_search_wider_as_the_library_grows() -> None:
+    """Recall falls as a graph grows: ef for text queries rises with log(count) to its 1M value."""
+    p = HnswParams()
+    sizes = [20_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000]
+    efs = [p.text_ef(n) for n in sizes]
+    assert efs[0] == efs[1] == p.ef_text and efs[4] == p.ef_text_1m
+    assert efs == sorted(efs) and efs[2] < efs[3] < efs[4] < efs[5]
