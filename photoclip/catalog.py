@@ -11,6 +11,7 @@ import errno
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,55 +82,91 @@ def blob_to_vector(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f4")
 
 
+def _close_quietly(conn: sqlite3.Connection) -> None:
+    try:
+        conn.close()
+    except sqlite3.Error:
+        pass
+
+
+class _ThreadConnection:
+    """One thread's connection, referenced only from that thread's ``threading.local`` storage.
+
+    Python drops a thread's local storage when the thread ends, so this holder dies with its thread and the
+    finalizer closes the connection then (thread pools and live sync start threads all session long). The
+    connection cannot be the trigger itself: it sits in a reference cycle with its statement cache and would
+    keep its files open until the cyclic garbage collector happened to run.
+    """
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        weakref.finalize(self, _close_quietly, conn)
+
+
 class Catalog:
     """Opens (creating and migrating as needed) the catalog file of one library."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Weak, so a thread that ends takes its connection away; close() still reaches every live one.
+        self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CatalogError(f"cannot create the library folder {self.path.parent}: {exc.strerror}") from exc
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections -------------------------------------------------------------------------
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        """This thread's connection, opened on first use and closed when the thread ends."""
+        owner = getattr(self._local, "owner", None)
+        if owner is None:
             if self._closed:
                 raise CatalogError("the catalog is closed")
-            conn = self._connect()
-            self._local.conn = conn
+            owner = _ThreadConnection(self._connect())
             with self._lock:
-                self._connections.append(conn)
-        return conn
+                if self._closed:  # close() ran while this connection was opening
+                    _close_quietly(owner.conn)
+                    raise CatalogError("the catalog is closed")
+                self._open.add(owner)
+            self._local.owner = owner
+        return owner.conn
 
     def _connect(self) -> sqlite3.Connection:
+        # check_same_thread=False: close() and the end-of-thread finalizer may close it from another thread.
         try:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as exc:
+            _close_quietly(conn)
             raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
         return conn
 
     def close(self) -> None:
+        """Close every open connection, including those of threads still running (they can no longer use it)."""
         with self._lock:
             self._closed = True
-            for conn in self._connections:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._connections.clear()
+            owners = list(self._open)
+            self._open.clear()
+        for owner in owners:
+            _close_quietly(owner.conn)
         self._local = threading.local()
 
     def __enter__(self) -> Catalog:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -236,3 +238,57 @@ def test_closed_catalog_refuses_use(tmp_path: Path) -> None:
     cat.close()
     with pytest.raises(CatalogError, match="closed"):
         cat.folders()
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+needs_proc_fd = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd to count open files")
+
+
+@needs_proc_fd
+def test_connections_of_finished_threads_are_closed(catalog: Catalog, tmp_path: Path) -> None:
+    folder = catalog.add_folder(tmp_path)
+    add_photo(catalog, folder.id, tmp_path / "a.jpg")
+    before = _open_fds()
+    counted: list[int] = []
+    for _ in range(50):  # like pool threads that expire, or one enrichment thread per live-sync batch
+        thread = threading.Thread(target=lambda: counted.append(catalog.counts()["photos"]))
+        thread.start()
+        thread.join()
+    assert counted == [1] * 50  # every thread really read through its own connection
+    # Each connection holds the database and its WAL open; 50 leaked ones would add about 100 files.
+    assert _open_fds() - before <= 3
+    assert catalog.counts()["photos"] == 1  # the main thread's connection is untouched
+
+
+@needs_proc_fd
+def test_close_closes_connections_of_threads_still_running(tmp_path: Path) -> None:
+    before = _open_fds()
+    cat = Catalog(tmp_path / "c.sqlite3")
+    opened, closed = threading.Event(), threading.Event()
+    outcome: dict[str, BaseException] = {}
+
+    def worker() -> None:
+        conn = cat.read()
+        conn.execute("SELECT COUNT(*) FROM photos").fetchone()
+        opened.set()
+        closed.wait(10)
+        for name, use in (("held", lambda: conn.execute("SELECT 1")), ("fresh", lambda: cat.read())):
+            try:
+                use()
+            except BaseException as exc:  # the test inspects whatever was raised
+                outcome[name] = exc
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert opened.wait(10)
+        cat.close()
+        assert _open_fds() <= before  # nothing stays open although the worker thread is alive
+    finally:
+        closed.set()
+        thread.join(10)
+    assert isinstance(outcome.get("held"), sqlite3.ProgrammingError)  # its connection was closed under it
+    assert isinstance(outcome.get("fresh"), CatalogError) and "closed" in str(outcome["fresh"])
