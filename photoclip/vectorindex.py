@@ -28,6 +28,7 @@ import math
 import os
 import re
 import threading
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -49,6 +50,8 @@ DEFAULT_SUBSET_EXACT_LIMIT = 20_000
 # A graph walk needs ef >= k: asking for more than 1/EXACT_K_SHARE of the library (an album's rule
 # ranks everything) costs more than one exact matmul over it.
 EXACT_K_SHARE = 64
+# The catalog's own random id, written into each saved graph's metadata.
+CATALOG_ID_KEY = "catalog_id"
 # Rebuild the graph when this fraction of its slots hold deleted vectors.
 REBUILD_DELETED_FRACTION = 0.25
 # Save a caught-up graph again when at least this many rows changed since the saved copy.
@@ -331,8 +334,7 @@ class VectorIndex:
         self._graph_seq = self._seq
         self.version += 1
         if self._changes_since_save >= SAVE_AFTER_CHANGES:
-            self._save_graph(graph, self._graph_seq, self._graph_deleted)
-            self._changes_since_save = 0
+            self._try_save(graph, self._graph_seq, self._graph_deleted)
 
     def _read_meta(self, dim: int) -> dict | None:
         try:
@@ -343,9 +345,16 @@ class VectorIndex:
             log.warning("index metadata %s is unreadable (%s); rebuilding", self.meta_path, exc)
             return None
         expected = {"format": FORMAT_VERSION, "model": self.model_name, "dim": dim,
-                    "M": self.params.M, "ef_construction": self.params.ef_construction}
+                    "M": self.params.M, "ef_construction": self.params.ef_construction,
+                    "catalog": self._catalog_identity()}
         if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
             log.info("index %s was made with other settings; rebuilding", self.graph_path)
+            return None
+        model = self._model_row()
+        if model is None or int(meta.get("seq", -1)) > int(model[2]):
+            # Saved from a later state than this catalog has ever reached: a catalog restored from a
+            # backup. Its vectors may sit under ids that now mean other photos.
+            log.info("index %s is ahead of the catalog; rebuilding", self.graph_path)
             return None
         try:
             size = self.graph_path.stat().st_size
@@ -362,19 +371,39 @@ class VectorIndex:
         with _atomic_path(self.graph_path) as tmp:
             graph.save_index(str(tmp))
             size, crc = tmp.stat().st_size, file_crc32(tmp)
-        meta = {"format": FORMAT_VERSION, "model": self.model_name, "dim": graph.dim, "seq": seq,
+        meta = {"format": FORMAT_VERSION, "model": self.model_name, "catalog": self._catalog_identity(),
+                "dim": graph.dim, "seq": seq,
                 "count": graph.element_count - deleted, "deleted": deleted,
                 "max_elements": graph.max_elements, "size": size, "crc32": crc,
                 **{k: v for k, v in asdict(self.params).items() if k in ("M", "ef_construction")}}
         with _atomic_path(self.meta_path) as tmp:
             tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
+    def _catalog_identity(self) -> str:
+        """A random id kept in the catalog, so a graph saved for another (or a recreated) catalog is
+        never trusted: ids restart at 1 there and would point at other photos."""
+        identity = self.catalog.get_meta(CATALOG_ID_KEY)
+        if identity is None:
+            identity = uuid.uuid4().hex
+            with self.catalog.write() as c:
+                c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES(?, ?)", (CATALOG_ID_KEY, identity))
+            identity = self.catalog.get_meta(CATALOG_ID_KEY) or identity
+        return identity
+
     def save(self) -> None:
         """Persist the graph if it has changes the saved copy lacks (nothing to do in exact mode)."""
         with self._lock:
             if self._graph is not None and (self._changes_since_save or not self.meta_path.exists()):
-                self._save_graph(self._graph, self._graph_seq, self._graph_deleted)
-                self._changes_since_save = 0
+                self._try_save(self._graph, self._graph_seq, self._graph_deleted)
+
+    def _try_save(self, graph: hnswlib.Index, seq: int, deleted: int) -> None:
+        """The graph is a cache: failing to save it is logged and tried again later, never raised."""
+        try:
+            self._save_graph(graph, seq, deleted)
+            self._changes_since_save = 0
+        except OSError as exc:
+            log.warning("the vector index could not be saved (%s); it will be rebuilt if still unsaved "
+                        "at the next start", exc)
 
     def _maybe_build(self) -> None:
         matrix = self._matrix
@@ -411,13 +440,20 @@ class VectorIndex:
                 graph.add_items(chunk, snap_ids[start:start + 20_000].astype(np.uint64),
                                 num_threads=self.params.build_threads)
             graph.set_num_threads(1)
-            # Saved before the swap, outside the lock, so queries keep flowing while it is written.
-            self._save_graph(graph, snap_seq, 0)
+            # Saved before the swap, outside the lock, so queries keep flowing while it is written. A
+            # failed save (disk full, read-only folder) costs the next start a rebuild, not this session
+            # its graph: it is swapped in anyway and saving is tried again later.
+            try:
+                self._save_graph(graph, snap_seq, 0)
+                unsaved = 0
+            except OSError as exc:
+                log.warning("the vector index could not be saved (%s); it is used anyway", exc)
+                unsaved = SAVE_AFTER_CHANGES
             with self._lock:
                 if self._closed or self._matrix is not matrix:
                     return
                 self._graph_deleted = 0
-                self._changes_since_save = 0
+                self._changes_since_save = unsaved
                 changed = matrix.live_rows()
                 changed = changed[matrix.seqs[changed] > snap_seq]
                 gone = np.setdiff1d(snap_ids, matrix.ids[matrix.live_rows()])

@@ -236,8 +236,7 @@ def test_save_is_atomic_when_the_rename_fails(catalog, tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        index.save()
+    index.save()  # the graph is a cache: a failed save is logged and tried again later
     monkeypatch.undo()
     assert (index.graph_path.read_bytes(), index.meta_path.read_bytes()) == before
     assert sorted(p.name for p in (tmp_path / "lib").glob("*index-*")) == [
@@ -290,3 +289,47 @@ def test_text_queries_search_wider_as_the_library_grows() -> None:
     efs = [p.text_ef(n) for n in sizes]
     assert efs[0] == efs[1] == p.ef_text and efs[4] == p.ef_text_1m
     assert efs == sorted(efs) and efs[2] < efs[3] < efs[4] < efs[5]
+
+
+def test_a_graph_saved_for_another_catalog_is_not_trusted(tmp_path):
+    """The library was reset (catalog deleted, index files left): ids restart and mean other photos."""
+    cat = Catalog(tmp_path / "lib" / "catalog.sqlite3")
+    cat.add_folder(tmp_path / "photos")
+    fill(cat, 1, unit_rows(600, 1))
+    first = make_index(cat, tmp_path)
+    first.sync()
+    first.close()
+    cat.close()
+    for f in (tmp_path / "lib").glob("catalog.sqlite3*"):
+        f.unlink()
+    cat = Catalog(tmp_path / "lib" / "catalog.sqlite3")
+    cat.add_folder(tmp_path / "photos")
+    vecs = unit_rows(500, 42)
+    ids = fill(cat, 1, vecs)
+    index = make_index(cat, tmp_path)
+    index.sync()
+    assert index.stats().mode == "hnsw"
+    for j in (0, 7, 99):
+        got, _ = index.search(vecs[j], 5)
+        assert got[0] == ids[j]
+        assert len(set(got.tolist()) & set(brute(ids, vecs, vecs[j], 5))) >= 4
+    cat.close()
+
+
+def test_a_graph_that_cannot_be_saved_is_still_used(catalog, tmp_path, monkeypatch):
+    import errno
+
+    fill(catalog, 1, unit_rows(300, 1))
+
+    def disk_full(self, *a):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(VectorIndex, "_save_graph", disk_full)
+    index = make_index(catalog, tmp_path, background=True)
+    index.sync()
+    index.wait_ready()
+    assert index.stats().mode == "hnsw" and index.stats().build_error is None
+    index.close()  # the last save fails too: logged, not raised
+    monkeypatch.undo()
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    assert index.stats().mode == "hnsw"
