@@ -382,7 +382,7 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
     return report
 
 
-def _prefix_range(path: str) -> tuple[str, str]:
+def path_prefix_range(path: str) -> tuple[str, str]:
     """Bounds such that ``lo <= p < hi`` holds exactly for paths below ``path``: a range the path
     index answers, where ``substr(path, ...) = prefix`` would read the whole table."""
     prefix = path.rstrip("/\\") + os.sep
@@ -391,7 +391,7 @@ def _prefix_range(path: str) -> tuple[str, str]:
 
 def _ids_under(catalog: Catalog, path: str) -> list[int]:
     """Live photo ids at ``path`` or below it (a removed sub-folder takes its photos with it)."""
-    lo, hi = _prefix_range(path)
+    lo, hi = path_prefix_range(path)
     rows = catalog.conn.execute(
         "SELECT id FROM photos WHERE (path=? OR (path >= ? AND path < ?)) AND state != 'missing'", (path, lo, hi))
     return [r[0] for r in rows]
@@ -406,7 +406,7 @@ def move_path(catalog: Catalog, src: str, dest: str) -> int:
         with catalog.write() as c:
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?", [(now, i) for i in ids])
         return 0
-    src_prefix, src_end = _prefix_range(src)
+    src_prefix, src_end = path_prefix_range(src)
     dest_prefix = dest.rstrip("/\\") + os.sep
     rows = catalog.conn.execute(
         "SELECT id, path FROM photos WHERE path=? OR (path >= ? AND path < ?)", (src, src_prefix, src_end)

@@ -257,7 +257,7 @@ def test_sub_folder_lookups_use_the_path_index(catalog: Catalog, photos: Path) -
     write(photos / "trip0" / "c.jpg", "c")
     catalog.add_folder(photos)
     scan(catalog)
-    lo, hi = scanner._prefix_range(str(photos / "trip"))
+    lo, hi = scanner.path_prefix_range(str(photos / "trip"))
     plan = " ".join(str(r) for r in catalog.conn.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM photos WHERE (path=? OR (path >= ? AND path < ?))",
         (str(photos / "trip"), lo, hi)))

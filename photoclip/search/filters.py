@@ -15,6 +15,7 @@ import numpy as np
 
 from photoclip.catalog import ERROR, LIVE_STATES, MISSING, OFFLINE, Catalog
 from photoclip.errors import NotFoundError, QueryError
+from photoclip.scanner import path_prefix_range
 
 # Spellings people type for the formats the catalog records.
 FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heif": "heic"}
@@ -66,9 +67,8 @@ def where_clause(catalog: Catalog, filters: Filters) -> tuple[str, list[object]]
     params: list[object] = list(LIVE_STATES)
     if filters.folder:
         prefix = _folder_prefix(catalog, filters.folder)
-        where.append("(p.path = ? OR substr(p.path, 1, ?) = ?)")
-        sub = prefix.rstrip("/\\") + "/"
-        params += [prefix, len(sub), sub]
+        where.append("(p.path = ? OR (p.path >= ? AND p.path < ?))")  # a range the path index answers
+        params += [prefix, *path_prefix_range(prefix)]
     if filters.after:
         where.append("p.taken_at >= ?")
         params.append(filters.after.isoformat())
