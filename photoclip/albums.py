@@ -26,6 +26,7 @@ from photoclip.search.filters import Filters, allowed_ids
 DEFAULT_THRESHOLD = 0.5  # the calibrated score from which search calls a photo clearly related
 MAX_NAME = 200
 MEMBER_SOURCES = ("rule", "pinned", "manual")
+SQL_CHUNK = 900  # ids per statement, under SQLite's historical limit of 999 bound parameters
 
 
 class AlbumError(PhotoClipError):
@@ -246,19 +247,28 @@ def remove_from_album(catalog: Catalog, name: str, photo_ids: int | Iterable[int
     if kind == "smart":
         return exclude(catalog, name, ids)
     with catalog.write() as c:
-        marks = ",".join("?" * len(ids))
-        cur = c.execute(f"DELETE FROM album_photos WHERE album_id=? AND photo_id IN ({marks})", [album_id, *ids])
+        removed = _delete_members(c, album_id, ids)
         c.execute("UPDATE albums SET updated_at=? WHERE id=?", (time.time(), album_id))
-        return cur.rowcount
+        return removed
 
 
 def reset_member(catalog: Catalog, name: str, photo_ids: int | Iterable[int]) -> None:
     """Forget a pin or an exclusion: the rule decides again at the next refresh."""
     ids = _ids(photo_ids)
     with catalog.write() as c:
-        album_id = _album_row(c, name)[0]
-        marks = ",".join("?" * len(ids))
-        c.execute(f"DELETE FROM album_photos WHERE album_id=? AND photo_id IN ({marks})", [album_id, *ids])
+        _delete_members(c, _album_row(c, name)[0], ids)
+
+
+def _delete_members(c: sqlite3.Connection, album_id: int, ids: list[int], source: str | None = None) -> int:
+    """Delete in chunks: a selection of 50,000 photos must not exceed SQLite's bound-parameter limit."""
+    removed = 0
+    only = " AND source=?" if source else ""
+    for start in range(0, len(ids), SQL_CHUNK):
+        chunk = ids[start:start + SQL_CHUNK]
+        cur = c.execute(f"DELETE FROM album_photos WHERE album_id=?{only} AND photo_id IN "
+                        f"({','.join('?' * len(chunk))})", [album_id, *([source] if source else []), *chunk])
+        removed += cur.rowcount
+    return removed
 
 
 def _ids(photo_ids: int | Iterable[int]) -> list[int]:
@@ -325,14 +335,13 @@ def _apply_rule(catalog: Catalog, album_id: int, name: str, wanted: dict[int, fl
                                  (album_id,)).fetchall())
         gone = [pid for pid, source in current.items() if source == "rule" and pid not in wanted]
         new = [(album_id, pid, score, now) for pid, score in wanted.items() if pid not in current]
-        for start in range(0, len(gone), 900):
-            chunk = gone[start:start + 900]
-            c.execute(f"DELETE FROM album_photos WHERE album_id=? AND source='rule' AND photo_id IN "
-                      f"({','.join('?' * len(chunk))})", [album_id, *chunk])
+        _delete_members(c, album_id, gone, "rule")
         c.executemany("INSERT INTO album_photos(album_id, photo_id, source, score, added_at) "
                       "VALUES(?, ?, 'rule', ?, ?)", new)
-        c.executemany("UPDATE album_photos SET score=? WHERE album_id=? AND photo_id=? AND source='rule'",
-                      [(score, album_id, pid) for pid, score in wanted.items()
+        # Only scores that moved: every row written here marks its photo for keyword re-indexing.
+        c.executemany("UPDATE album_photos SET score=? WHERE album_id=? AND photo_id=? AND source='rule' "
+                      "AND score IS NOT ?",
+                      [(score, album_id, pid, score) for pid, score in wanted.items()
                        if current.get(pid) == "rule"])
         if gone or new:
             c.execute("UPDATE albums SET updated_at=? WHERE id=?", (now, album_id))

@@ -37,7 +37,7 @@ SEEDED_KEY = "tags.seeded_version"
 FINGERPRINT_KEY = "tags.applied."  # + model name: the vocabulary the stored auto tags were made with
 TEMPLATE = "a photo of {}."
 MAX_NAME = 100
-BATCH = 1024
+BATCH = 900  # ids per IN (...) list: under SQLite's historical limit of 999 parameters
 
 
 class VocabularyError(PhotoClipError):

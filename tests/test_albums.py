@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from photoclip import albums
+from photoclip import albums, tagging
 from photoclip.catalog import Catalog
 from photoclip.errors import NotFoundError
 from photoclip.search.filters import Filters, allowed_ids
@@ -198,3 +199,29 @@ def test_smart_album_with_the_real_searcher(catalog: Catalog, folder: tuple[int,
         assert all(s is not None and s >= albums.DEFAULT_THRESHOLD for s in scores)
     finally:
         real.close()
+
+
+def test_a_refresh_that_changes_nothing_writes_nothing(catalog: Catalog, folder: tuple[int, Path]) -> None:
+    """Each written member row marks its photo for keyword re-indexing: after every indexing run that
+    would have rebuilt the words of every smart-album member."""
+    folder_id, root = folder
+    ids = [add_photo(catalog, folder_id, root / f"p{i}.jpg", axis_vector("red")) for i in range(50)]
+    tagging.add_tag(catalog, "mine")
+    for i in ids:
+        tagging.accept_tag(catalog, i, "mine")
+    albums.create_album(catalog, "Mine", tags=["mine"])
+    with catalog.write() as c:
+        c.execute("DELETE FROM keyword_dirty")
+    assert albums.refresh_albums(catalog, None)[0].added == 0
+    assert catalog.read().execute("SELECT COUNT(*) FROM keyword_dirty").fetchone()[0] == 0
+
+
+def test_removing_a_huge_selection_stays_under_the_parameter_limit(catalog: Catalog, folder: tuple[int, Path]) -> None:
+    folder_id, root = folder
+    ids = [add_photo(catalog, folder_id, root / f"p{i}.jpg", axis_vector("red")) for i in range(2500)]
+    albums.create_album(catalog, "Big")
+    albums.add_to_album(catalog, "Big", ids)
+    catalog.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    assert albums.remove_from_album(catalog, "Big", ids[:2000]) == 2000
+    albums.reset_member(catalog, "Big", ids[2000:])
+    assert albums.album_members(catalog, "Big") == []
