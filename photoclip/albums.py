@@ -292,6 +292,19 @@ def rename_album(catalog: Catalog, name: str, new_name: str) -> Album:
     return get_album(catalog, clean)
 
 
+def _judged(catalog: Catalog, searcher: _Searcher | None, rule: Rule) -> set[int]:
+    """Photos the rule could judge just now: live ones, and for a query only those with a vector of
+    the active model. A rule member outside this set is kept: a photo on an unplugged drive, or one
+    not yet re-embedded after a model switch, has not stopped matching."""
+    live = {int(i) for i in catalog.live_ids()}
+    model = getattr(getattr(searcher, "embedder", None), "model_name", None) if rule.query else None
+    if model is None:
+        return live
+    rows = catalog.read().execute("SELECT e.photo_id FROM embeddings e JOIN models m ON m.id = e.model_id "
+                                  "WHERE m.name = ?", (model,))
+    return live & {r[0] for r in rows}
+
+
 def _rule_members(catalog: Catalog, searcher: _Searcher | None, rule: Rule) -> dict[int, float | None]:
     filters = rule.search_filters()
     if not rule.query:
@@ -320,20 +333,22 @@ def refresh_albums(catalog: Catalog, searcher: _Searcher | None, album_ids: Iter
     results = []
     for album_id, name, rule_text in conn.execute(sql + " ORDER BY id", params).fetchall():
         try:
-            wanted = _rule_members(catalog, searcher, Rule.from_json(rule_text))
+            rule = Rule.from_json(rule_text)
+            wanted = _rule_members(catalog, searcher, rule)
         except (PhotoClipError, ValueError) as exc:
             results.append(RefreshResult(name, error=str(exc)))
             continue
-        results.append(_apply_rule(catalog, album_id, name, wanted))
+        results.append(_apply_rule(catalog, album_id, name, wanted, _judged(catalog, searcher, rule)))
     return results
 
 
-def _apply_rule(catalog: Catalog, album_id: int, name: str, wanted: dict[int, float | None]) -> RefreshResult:
+def _apply_rule(catalog: Catalog, album_id: int, name: str, wanted: dict[int, float | None],
+                judged: set[int]) -> RefreshResult:
     now = time.time()
     with catalog.write() as c:
         current = dict(c.execute("SELECT photo_id, source FROM album_photos WHERE album_id=?",
                                  (album_id,)).fetchall())
-        gone = [pid for pid, source in current.items() if source == "rule" and pid not in wanted]
+        gone = [pid for pid, source in current.items() if source == "rule" and pid not in wanted and pid in judged]
         new = [(album_id, pid, score, now) for pid, score in wanted.items() if pid not in current]
         _delete_members(c, album_id, gone, "rule")
         c.executemany("INSERT INTO album_photos(album_id, photo_id, source, score, added_at) "

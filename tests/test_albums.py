@@ -105,14 +105,16 @@ def test_smart_album_follows_index_move_and_delete(catalog: Catalog, folder: tup
     albums.refresh_albums(catalog, searcher)
     assert str(root / "moved" / "beach.jpg") in [p.path for p in albums.album_members(catalog, "Beaches")]
 
-    # Missing: hidden at once by the state filter, dropped from the rule rows at the next refresh.
+    # Missing (or on an unplugged drive): hidden at once by the state filter; its rule row stays, since
+    # a photo the rule cannot see has not stopped matching, and it is back the moment the file is.
     with catalog.write() as c:
         c.execute("UPDATE photos SET state='missing' WHERE id=?", (beach,))
     assert member_paths(catalog, "Beaches") == ["beach2.jpg"]
-    assert albums.refresh_albums(catalog, searcher)[0].removed == 1
-    with catalog.write() as c:  # back on disk: the rule brings it back
+    assert albums.refresh_albums(catalog, searcher)[0].removed == 0
+    with catalog.write() as c:
         c.execute("UPDATE photos SET state='ok' WHERE id=?", (beach,))
-    assert albums.refresh_albums(catalog, searcher)[0].added == 1
+    assert albums.refresh_albums(catalog, searcher)[0].added == 0
+    assert sorted(member_paths(catalog, "Beaches")) == ["beach.jpg", "beach2.jpg"]
 
     # Deleted: the cascade removes the membership row.
     with catalog.write() as c:
@@ -225,3 +227,23 @@ def test_removing_a_huge_selection_stays_under_the_parameter_limit(catalog: Cata
     assert albums.remove_from_album(catalog, "Big", ids[:2000]) == 2000
     albums.reset_member(catalog, "Big", ids[2000:])
     assert albums.album_members(catalog, "Big") == []
+
+
+def test_photos_not_yet_embedded_by_a_new_model_keep_their_membership(catalog: Catalog, folder: tuple[int, Path],
+                                                                     searcher: CosineSearcher) -> None:
+    """After a model switch the first batches re-embed a few photos; the album must not shrink to them."""
+    fid, root = folder
+    for i in range(4):
+        add_photo(catalog, fid, root / f"beach{i}.jpg", axis_vector("beach"))
+    albums.create_album(catalog, "Beaches", query="beach", threshold=0.6, searcher=searcher)
+    assert len(member_paths(catalog, "Beaches")) == 4
+
+    class NewModel(FakeEmbedder):
+        model_name = "new-model"
+    new = CosineSearcher(catalog, NewModel())
+    first = catalog.photo_by_path(str(root / "beach0.jpg"))
+    model_id = catalog.model_id("new-model", new.embedder.dim)
+    with catalog.write() as c:  # only one photo re-embedded so far
+        catalog.put_embeddings(c, model_id, [(first.id, first.content_hash, axis_vector("beach"))])
+    assert albums.refresh_albums(catalog, new)[0].removed == 0
+    assert len(member_paths(catalog, "Beaches")) == 4
