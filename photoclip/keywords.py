@@ -13,6 +13,7 @@ Triggers in the schema queue a photo in ``keyword_dirty`` whenever anything it i
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -168,23 +169,19 @@ class KeywordIndex:
         return [t for t in terms if 0 < self.count(t) <= cap]
 
     def search(self, any_of: Sequence[Term] = (), all_of: Sequence[Term] = (), *, limit: int = 500,
-               live_only: bool = True) -> list[KeywordHit]:
+               live_only: bool = True, only: Iterable[int] | None = None,
+               exclude: Iterable[int] = ()) -> list[KeywordHit]:
         """Photos matching every ``all_of`` term and, when given, at least one ``any_of`` term, best first.
 
         Relevance is FTS5's bm25 (more matched words, rarer words and shorter values rank higher).
+        ``only`` and ``exclude`` (search filters, excluded words) apply before ``limit``, so a filter
+        never hides matches that rank below the library-wide top ``limit``.
         """
         if not any_of and not all_of:
             return []
-        parts = [t.fts() for t in all_of]
-        if any_of:
-            parts.append("(" + " OR ".join(t.fts() for t in any_of) + ")")
-        expression = " AND ".join(parts)
-        sql = (f"SELECT rowid, -bm25(keywords, {', '.join(str(w) for w in WEIGHTS)}) AS relevance, "
-               "text, place, file, tags, albums FROM keywords WHERE keywords MATCH ?")
-        params: list[object] = [expression]
-        if live_only:
-            sql += f" AND rowid IN (SELECT id FROM photos WHERE state IN ({','.join('?' * len(LIVE_STATES))}))"
-            params += list(LIVE_STATES)
+        sql, params = self._match_sql("rowid, -bm25(keywords, " + ", ".join(str(w) for w in WEIGHTS)
+                                      + ") AS relevance, text, place, file, tags, albums",
+                                      any_of, all_of, live_only, only, exclude)
         sql += " ORDER BY relevance DESC, rowid LIMIT ?"
         params.append(int(limit))
         try:
@@ -202,6 +199,42 @@ class KeywordIndex:
             previous = relevance
             hits.append(KeywordHit(int(photo_id), rank, float(relevance), _explain(terms, columns)))
         return hits
+
+    def matching_ids(self, any_of: Sequence[Term]) -> set[int]:
+        """Every photo matching at least one term, without ranking or explanations (for exclusions)."""
+        if not any_of:
+            return set()
+        sql, params = self._match_sql("rowid", any_of, (), False, None, ())
+        try:
+            return {r[0] for r in self.catalog.read().execute(sql, params)}
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                return set()
+            raise
+
+    @staticmethod
+    def _match_sql(columns: str, any_of: Sequence[Term], all_of: Sequence[Term], live_only: bool,
+                   only: Iterable[int] | None, exclude: Iterable[int]) -> tuple[str, list[object]]:
+        parts = [t.fts() for t in all_of]
+        if any_of:
+            parts.append("(" + " OR ".join(t.fts() for t in any_of) + ")")
+        sql = f"SELECT {columns} FROM keywords WHERE keywords MATCH ?"
+        params: list[object] = [" AND ".join(parts)]
+        if live_only:
+            sql += f" AND rowid IN (SELECT id FROM photos WHERE state IN ({','.join('?' * len(LIVE_STATES))}))"
+            params += list(LIVE_STATES)
+        if only is not None:
+            sql += " AND rowid IN (SELECT value FROM json_each(?))"
+            params.append(_id_list(only))
+        excluded = _id_list(exclude)
+        if excluded != "[]":
+            sql += " AND rowid NOT IN (SELECT value FROM json_each(?))"
+            params.append(excluded)
+        return sql, params
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    return json.dumps([int(i) for i in ids])
 
 
 def _explain(terms: Sequence[Term], columns: Sequence[str]) -> tuple[Match, ...]:

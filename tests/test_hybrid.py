@@ -243,3 +243,32 @@ def test_results_and_hidden_never_count_a_photo_twice(lib, tmp_path: Path) -> No
     result = hybrid(catalog, tmp_path).search("red festival", top=50)
     assert len(result.hits) + result.hidden <= len(ids)
     assert {h.id for h in result.hits} >= set(ids[:6])
+
+
+def test_filters_apply_before_the_word_match_depth(lib, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More photos have the word than the keyword depth: an album's own matches must still be found."""
+    from photoclip import albums
+    from photoclip.search import hybrid as hybrid_module
+
+    catalog, fid, root = lib
+    ids = [add_photo(catalog, fid, root / f"p{i}.jpg", axis_vector("red")) for i in range(10)]
+    for i in ids:
+        put_text(catalog, i, "invoice")
+    albums.create_album(catalog, "Taxes")
+    albums.add_to_album(catalog, "Taxes", ids[6:])
+    monkeypatch.setattr(hybrid_module, "KEYWORD_DEPTH", 5)  # stands in for 1,000 with more matches than that
+    h = hybrid(catalog, tmp_path)
+    for query in ('"invoice"', 'red "invoice"', "invoice"):
+        assert {x.id for x in h.search(query, filters=Filters(album="Taxes")).hits} == set(ids[6:]), query
+    # Excluding a word every photo has leaves nothing, however deep the matches go.
+    assert h.search('red -"invoice"').hits == []
+
+
+def test_an_explicit_minimum_score_holds_for_word_matches(lib, tmp_path: Path) -> None:
+    catalog, fid, root = lib
+    ids = colour_library(catalog, fid, root, n=40)
+    put_text(catalog, ids[0], "invoice")
+    h = hybrid(catalog, tmp_path)
+    for query in ('dog "invoice"', "dog invoice"):
+        assert all(x.score >= 0.9 for x in h.search(query, min_score=0.9).hits), query
+    assert any(x.id == ids[0] for x in h.search("dog invoice").hits)  # without the minimum it is found

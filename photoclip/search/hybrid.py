@@ -183,7 +183,7 @@ class HybridSearcher:
             hits = self._words_only(parsed, allowed, banned, top)
             return SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
         if parsed.required:
-            hits = self._within_required(parsed, allowed, banned, top)
+            hits = self._within_required(parsed, allowed, banned, top, min_score)
             return SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
         return self._fused(parsed, filters, allowed, banned, top, min_score, show_all, start)
 
@@ -194,7 +194,7 @@ class HybridSearcher:
         terms = list(parsed.words)
         if not parsed.required:
             terms = self.keywords.informative(terms) or terms
-        found = self._keep(self.keywords.search(terms, parsed.required, limit=KEYWORD_DEPTH), allowed, banned)
+        found = self.keywords.search(terms, parsed.required, limit=KEYWORD_DEPTH, only=allowed, exclude=banned)
         candidates = [_Candidate(h.id, keyword=h, matches=list(h.matches)) for h in found[:top]]
         for c in candidates:
             c.score, c.cosine = TEXT_ONLY_SCORE, 0.0
@@ -202,12 +202,12 @@ class HybridSearcher:
         return self._hits(candidates)
 
     def _within_required(self, parsed: HybridQuery, allowed: np.ndarray | None, banned: set[int],
-                         top: int) -> list[SearchHit]:
+                         top: int, min_score: float | None = None) -> list[SearchHit]:
         """Photos that have the required words, ordered by meaning and by how well they match the words."""
         assert self.searcher is not None and parsed.semantic is not None
-        both = self._keep(self.keywords.search(parsed.words, parsed.required, limit=KEYWORD_DEPTH), allowed,
-                          banned) if parsed.words else []
-        only = self._keep(self.keywords.search((), parsed.required, limit=KEYWORD_DEPTH), allowed, banned)
+        both = self.keywords.search(parsed.words, parsed.required, limit=KEYWORD_DEPTH, only=allowed,
+                                    exclude=banned) if parsed.words else []
+        only = self.keywords.search((), parsed.required, limit=KEYWORD_DEPTH, only=allowed, exclude=banned)
         seen = {h.id for h in both}
         # photos that also have plain query words come first; the others follow in their own order
         found = both + [KeywordHit(h.id, len(both) + h.rank, h.relevance, h.matches) for h in only if h.id not in seen]
@@ -215,7 +215,7 @@ class HybridSearcher:
             return []
         candidates = {h.id: _Candidate(h.id, keyword=h, matches=list(h.matches)) for h in found}
         self._semantic_for(parsed.semantic, candidates, rank_all=True)
-        return self._rank(candidates.values(), top)
+        return self._rank(_at_least(candidates.values(), min_score), top)
 
     def _fused(self, parsed: HybridQuery, filters: Filters | None, allowed: np.ndarray | None, banned: set[int],
                top: int, min_score: float | None, show_all: bool, start: float) -> SearchResult:
@@ -230,14 +230,14 @@ class HybridSearcher:
         informative = self.keywords.informative(parsed.words)
         if informative:
             wanted = {t.words for t in informative}
-            for hit in self._keep(self.keywords.search(informative, limit=KEYWORD_DEPTH), allowed, banned):
+            for hit in self.keywords.search(informative, limit=KEYWORD_DEPTH, only=allowed, exclude=banned):
                 c = candidates.setdefault(hit.id, _Candidate(hit.id))
                 c.keyword, c.matches = hit, list(hit.matches)
                 c.coverage = _coverage(hit.matches, wanted)
             missing = {i: c for i, c in candidates.items() if c.score is None}
             if missing:
                 self._semantic_for(parsed.semantic, missing, rank_all=False)
-        hits = self._rank(candidates.values(), top)
+        hits = self._rank(_at_least(candidates.values(), min_score), top)
         # as the semantic searcher counts it: how many of the best `top` by meaning were left out,
         # less those that words brought back into the results
         shown_by_meaning = {h.id for h in semantic.hits}
@@ -250,14 +250,7 @@ class HybridSearcher:
     def _excluded(self, parsed: HybridQuery) -> set[int]:
         if not parsed.excluded:
             return set()
-        return {h.id for h in self.keywords.search(parsed.excluded, limit=1_000_000)}
-
-    @staticmethod
-    def _keep(hits: list[KeywordHit], allowed: np.ndarray | None, banned: set[int]) -> list[KeywordHit]:
-        if allowed is None and not banned:
-            return hits
-        ok = set(allowed.tolist()) if allowed is not None else None
-        return [h for h in hits if h.id not in banned and (ok is None or h.id in ok)]
+        return self.keywords.matching_ids(parsed.excluded)
 
     def _semantic_for(self, semantic: str, candidates: dict[int, _Candidate], *, rank_all: bool) -> None:
         """Cosines and calibrated scores for these photos; with ``rank_all``, their semantic ranks among
@@ -298,3 +291,10 @@ class HybridSearcher:
                                   why=tuple(why), words=matched, fused=c.fused, semantic_rank=c.semantic_rank,
                                   keyword_rank=c.keyword.rank if c.keyword else None))
         return hits
+
+
+def _at_least(candidates: Iterable[_Candidate], min_score: float | None) -> list[_Candidate]:
+    """An explicit minimum score holds for photos that words brought in too, not only for meaning."""
+    if min_score is None:
+        return list(candidates)
+    return [c for c in candidates if c.score is not None and c.score >= min_score]
