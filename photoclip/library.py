@@ -512,7 +512,7 @@ class Library:
     def needs_retag(self) -> bool:
         from photoclip import tagging
 
-        return tagging.needs_retag(self.catalog, self.engine)
+        return tagging.needs_retag(self.catalog, self.engine, top_k=self.settings.max_tags_per_photo)
 
     def retag(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> int:
         """Re-decide every photo's automatic tags from stored vectors (no re-embedding)."""

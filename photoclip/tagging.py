@@ -359,9 +359,11 @@ def _normalise(m: np.ndarray) -> np.ndarray:
     return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
 
 
-def _tag_model(catalog: Catalog, embedder: Embedder, vocab: Vocabulary | None = None) -> _TagModel:
+def _tag_model(catalog: Catalog, embedder: Embedder, vocab: Vocabulary | None = None,
+               top_k: int | None = None) -> _TagModel:
     ensure_vocabulary(catalog)
     vocab = vocab or load_vocabulary()
+    top_k = vocab.top_k if top_k is None else top_k
     rows = catalog.read().execute(
         "SELECT id, name, prompts, threshold FROM tags WHERE enabled=1 ORDER BY id").fetchall()
     prompt_lists = [json.loads(r[2]) or [TEMPLATE.format(r[1])] for r in rows]
@@ -377,9 +379,9 @@ def _tag_model(catalog: Catalog, embedder: Embedder, vocab: Vocabulary | None = 
     decided_by = [(r[1].casefold(), p, float(t))
                   for r, p, t in zip(rows, prompt_lists, thresholds.tolist(), strict=True)]
     fingerprint = hashlib.sha256(json.dumps(
-        [embedder.model_name, vocab.background, vocab.logit_scale, vocab.top_k, decided_by]).encode()).hexdigest()
+        [embedder.model_name, vocab.background, vocab.logit_scale, top_k, decided_by]).encode()).hexdigest()
     return _TagModel(np.array([r[0] for r in rows], dtype=np.int64), matrix, thresholds, background,
-                     vocab.logit_scale, vocab.top_k, fingerprint)
+                     vocab.logit_scale, top_k, fingerprint)
 
 
 def score_vectors(model: _TagModel, vectors: np.ndarray) -> np.ndarray:
@@ -456,13 +458,12 @@ def tag_photos(catalog: Catalog, embedder: Embedder, photo_ids: Iterable[int], *
     wanted = sorted({int(i) for i in photo_ids})
     if not wanted:
         return 0
-    model = _tag_model(catalog, embedder)
+    model = _tag_model(catalog, embedder, top_k=top_k)
     ids, vectors = _stored_vectors(catalog, embedder.model_name, wanted)
     written = 0
     for start in range(0, len(ids), BATCH):
         with catalog.write() as c:
-            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH],
-                              model.top_k if top_k is None else top_k)
+            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH], model.top_k)
     return written
 
 
@@ -473,7 +474,7 @@ def retag_all(catalog: Catalog, embedder: Embedder, *, progress: ProgressSink = 
     Run after the vocabulary, prompts or thresholds change. Commits per batch: on cancel, the
     batches done are kept and ``needs_retag`` stays true.
     """
-    model = _tag_model(catalog, embedder)
+    model = _tag_model(catalog, embedder, top_k=top_k)
     with catalog.write() as c:
         c.execute("DELETE FROM photo_tags WHERE source='auto' AND rejected=0 AND tag_id IN "
                   "(SELECT id FROM tags WHERE enabled=0)")
@@ -485,15 +486,15 @@ def retag_all(catalog: Catalog, embedder: Embedder, *, progress: ProgressSink = 
         if cancel is not None:
             cancel.raise_if_cancelled()
         with catalog.write() as c:
-            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH],
-                              model.top_k if top_k is None else top_k)
+            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH], model.top_k)
         tracker.advance(len(ids[start:start + BATCH]))
     tracker.emit()
     catalog.set_meta(FINGERPRINT_KEY + embedder.model_name, model.fingerprint)
     return written
 
 
-def needs_retag(catalog: Catalog, embedder: Embedder) -> bool:
-    """True when the vocabulary, prompts or thresholds changed since the last full re-tagging."""
+def needs_retag(catalog: Catalog, embedder: Embedder, top_k: int | None = None) -> bool:
+    """True when the vocabulary, prompts, thresholds or tags-per-photo limit changed since the last
+    full re-tagging."""
     applied = catalog.get_meta(FINGERPRINT_KEY + embedder.model_name)
-    return applied != _tag_model(catalog, embedder).fingerprint
+    return applied != _tag_model(catalog, embedder, top_k=top_k).fingerprint

@@ -146,6 +146,10 @@ def test_threshold_change_applies_on_retag_without_reembedding(catalog: Catalog,
     assert embedder.image_calls == 0
     assert embedder.text_calls == text_calls  # prompt vectors came from the catalog's cache
     assert not tagging.needs_retag(catalog, embedder)
+    # A different limit on tags per photo changes what re-tagging would write, too.
+    assert tagging.needs_retag(catalog, embedder, top_k=1)
+    tagging.retag_all(catalog, embedder, top_k=1)
+    assert not tagging.needs_retag(catalog, embedder, top_k=1)
 
     tagging.set_threshold(catalog, "snow", None)
     tagging.retag_all(catalog, embedder)
