@@ -6,7 +6,9 @@ and a batched lookup); OCR costs about a second per photo that has text, and a f
 photo without (see ``photoclip.ocr``). Each photo's result is committed on its own, with the content
 hash it was read from, so a cancelled or killed run resumes where it stopped, a changed file is read
 again, and a photo that fails is recorded with its reason and not retried until it changes (or the OCR
-engine does).
+engine does). A file that cannot be read at all (a drive or share unreachable for a moment) is a
+different case: nothing is stored for it, so the next run reads it again rather than remembering a
+photo without place or words for good.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 PLACES_BATCH = 256
 OCR_BATCH = 8  # photos between keyword refreshes and change notifications
 DONE, FAILED, NO_TEXT = "done", "failed", "no-text"
+# How ``photoclip.imaging`` words a failure of the file system rather than of the image. Beyond the errors it
+# marks transient, a vanished file (an unmounted drive) or a refused one tells nothing about the content either.
+_READ_FAILURES = ("cannot read", "file vanished", "permission denied")
 _COLUMNS = "p.id, p.folder_id, p.path, p.size, p.mtime_ns, p.content_hash, p.width, p.height, p.format, " \
            "p.taken_at, p.taken_at_source, p.camera_make, p.camera_model, p.state, p.error"
 
@@ -42,6 +47,7 @@ class EnrichReport:
     ocr_no_text: int = 0
     ocr_failed: int = 0
     gated: int = 0  # photos the cheap detector pass ruled out
+    unreadable: int = 0  # files that could not be read this time: nothing stored, read again next run
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     ocr_seconds: float = 0.0
@@ -181,12 +187,20 @@ class Enricher:
                                      "AND g.content_hash=p.content_hash)", ())
         tracker = ProgressTracker(progress, "places", total=total)
         tracker.emit()
-        last_id = 0
+        last_id = 0  # each pass moves past every photo once, so an unreadable one cannot hold it up
         while batch := photos_needing_places(self.catalog, after_id=last_id):
             last_id = batch[-1].id
-            positions: list[tuple[float, float] | None] = [_gps(p) for p in batch]
-            found = self.geocoder.lookup([pos or (0.0, 0.0) for pos in positions])
-            items = [(photo, place if pos else None) for photo, pos, place in zip(batch, positions, found, strict=True)]
+            read: list[Photo] = []
+            positions: list[tuple[float, float] | None] = []
+            for photo in batch:
+                try:
+                    positions.append(_gps(photo))
+                except _Unreadable as exc:
+                    self._unreadable(photo, str(exc), report)
+                    continue
+                read.append(photo)
+            found = self.geocoder.lookup([pos or (0.0, 0.0) for pos in positions]) if read else []
+            items = [(photo, place if pos else None) for photo, pos, place in zip(read, positions, found, strict=True)]
             store_places(self.catalog, items)
             named = [photo.id for photo, place in items if place is not None]
             report.places += len(named)
@@ -207,9 +221,10 @@ class Enricher:
         changed: list[int] = []
         while page := photos_needing_ocr(self.catalog, version, after_id=last_id):
             for photo in page:
-                last_id = photo.id
-                skipped = self._read_one(engine, version, photo, report)
-                changed.append(photo.id)
+                last_id = photo.id  # past an unreadable photo too: it waits for the next run, not this one
+                stored, skipped = self._read_one(engine, version, photo, report)
+                if stored:
+                    changed.append(photo.id)
                 tracker.advance(current=photo.path, skipped=skipped)
                 if len(changed) >= OCR_BATCH or cancel.cancelled:
                     self._flush(changed)
@@ -218,18 +233,20 @@ class Enricher:
         self._flush(changed)
         tracker.emit()
 
-    def _read_one(self, engine: OcrEngine, version: str, photo: Photo, report: EnrichReport) -> Skipped | None:
+    def _read_one(self, engine: OcrEngine, version: str, photo: Photo,
+                  report: EnrichReport) -> tuple[bool, Skipped | None]:
+        """Read one photo's words; whether anything was stored, and what to show as skipped."""
         size = (photo.width, photo.height) if photo.width and photo.height else None
         try:
             result = engine.read_file(photo.path, size, gate=self.gate)
-        except FileNotFoundError:
-            return None  # gone since the scan: the next scan marks it missing
         except (DecodeError, OSError) as exc:
-            reason = str(exc) if isinstance(exc, DecodeError) else f"cannot read: {exc.strerror or exc}"
-            return self._failed(version, photo, reason, report)
+            if isinstance(exc, OSError) or _is_read_failure(exc):
+                return False, self._unreadable(photo, _read_reason(exc), report)
+            return True, self._failed(version, photo, str(exc), report)
         except Exception as exc:  # an engine failure on one photo must cost that photo, not the run
             log.exception("text recognition failed on %s", photo.path)
-            return self._failed(version, photo, f"text recognition failed: {type(exc).__name__}: {exc}", report)
+            return True, self._failed(version, photo, f"text recognition failed: {type(exc).__name__}: {exc}",
+                                      report)
         store_ocr(self.catalog, photo, version, result)
         report.ocr_seconds += result.seconds
         report.gated += int(result.gated)
@@ -237,7 +254,16 @@ class Enricher:
             report.ocr_text += 1
         else:
             report.ocr_no_text += 1
-        return None
+        return True, None
+
+    @staticmethod
+    def _unreadable(photo: Photo, reason: str, report: EnrichReport) -> Skipped:
+        """Count a file that could not be read, storing nothing so the next run tries it again."""
+        log.debug("cannot read %s now (%s); it is read again on the next run", photo.path, reason)
+        report.unreadable += 1
+        skipped = Skipped(photo.path, reason)
+        report.skipped.append(skipped)
+        return skipped
 
     def _failed(self, version: str, photo: Photo, reason: str, report: EnrichReport) -> Skipped:
         store_ocr(self.catalog, photo, version, None, reason)
@@ -254,8 +280,32 @@ class Enricher:
             self.after_batch(list(ids))
 
 
+class _Unreadable(Exception):
+    """The file could not be read just now; the message is the reason."""
+
+
+def _is_read_failure(exc: DecodeError) -> bool:
+    """Whether the file itself could not be read (so its content is unknown), not its image."""
+    return exc.transient or str(exc).lower().startswith(_READ_FAILURES)
+
+
+def _read_reason(exc: DecodeError | OSError) -> str:
+    if isinstance(exc, OSError):
+        return f"cannot read the file ({exc.strerror or exc})"
+    return str(exc)
+
+
 def _gps(photo: Photo) -> tuple[float, float] | None:
+    """The photo's position, or None when it has none; raises ``_Unreadable`` when the file cannot be read.
+
+    A damaged header counts as "no position" (the same bytes give the same answer next time); a read
+    failure does not, since the file may be fine once its drive answers again.
+    """
     try:
         return imaging.read_meta(photo.path).gps
-    except (DecodeError, OSError):
+    except OSError as exc:
+        raise _Unreadable(_read_reason(exc)) from exc
+    except DecodeError as exc:
+        if _is_read_failure(exc):
+            raise _Unreadable(str(exc)) from exc
         return None

@@ -19,10 +19,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from photoclip.catalog import OFFLINE, Folder
-from photoclip.errors import CatalogError, NoModelError, NotFoundError
+from photoclip.errors import CatalogError, NoModelError, NotFoundError, PhotoClipError
 from photoclip.jobs import Cancelled, CancelToken
 from photoclip.library import Library
-from photoclip.scanner import ScanReport, folder_is_reachable, is_photo_name, move_path, scan, scan_paths
+from photoclip.scanner import (
+    ScanReport,
+    folder_is_reachable,
+    is_photo_name,
+    move_path,
+    recorded_mount_point,
+    scan,
+    scan_paths,
+)
 from photoclip.watcher import (
     MAX_WAIT_SECONDS,
     POLLING_SECONDS,
@@ -105,39 +113,67 @@ class LiveSync:
         self.watcher = watcher or Watcher(
             quiet=quiet, max_wait=max_wait, stable=stable, root_check=root_check,
             polling_interval=polling_interval, detect_network=detect_network, is_reachable=self._reachable)
-        self._cancel = CancelToken()
+        self._cancel = CancelToken()  # the current worker's; each worker is handed its own
         self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()  # start() and stop() one at a time
+        self._stopping: list[threading.Thread] = []  # stopped threads that had not ended when stop() returned
         self._ready = threading.Event()
         self._busy = threading.Event()
         self._resync = False
         self._folder_ids: dict[str, int] = {}
         self._no_model_logged = False
-        self._enricher: threading.Thread | None = None
-        self._enrich_again = threading.Event()
+        self._enrich_lock = threading.Lock()  # guards the two fields below
+        self._enricher: threading.Thread | None = None  # the thread serving enrich requests, if any
+        self._enrich_wanted = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start watching in the background (returns at once); a second call does nothing."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._cancel = CancelToken()
-        self._ready.clear()
-        self._thread = threading.Thread(target=self._run, name="photoclip-livesync", daemon=True)
-        self._thread.start()
+    def start(self, timeout: float = 10.0) -> None:
+        """Start watching in the background; a second call does nothing.
+
+        Returns at once, unless an earlier ``stop()`` gave up waiting for its threads: those are given
+        up to ``timeout`` seconds to end first, since two workers on one watcher would apply every
+        change twice and the old one, ending, would stop the new one's watching.
+        """
+        with self._lifecycle:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._wait_for_stopped(timeout)
+            cancel = CancelToken()
+            self._cancel = cancel
+            self._ready.clear()
+            self._thread = threading.Thread(target=self._run, args=(cancel,), name="photoclip-livesync",
+                                            daemon=True)
+            self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching; an embedding run in progress stops at its next batch boundary."""
-        self._cancel.cancel()
-        self.watcher.stop()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("the folder watcher did not stop within %.0f s", timeout)
-        enricher, self._enricher = self._enricher, None
-        if enricher is not None and enricher is not threading.current_thread():
-            enricher.join(timeout)
+        with self._lifecycle:
+            self._cancel.cancel()
+            self.watcher.stop()
+            thread, self._thread = self._thread, None
+            with self._enrich_lock:
+                enricher, self._enricher = self._enricher, None
+            # Remembered until they have ended, so a start() meanwhile waits for them.
+            self._stopping = [t for t in (*self._stopping, thread, enricher) if t is not None and t.is_alive()]
+        # Joined outside the lock: a worker that calls stop() itself (from ``on_report``) must not wait on us.
+        deadline = time.monotonic() + timeout
+        for t in (thread, enricher):
+            if t is not None and t is not threading.current_thread():
+                t.join(max(0.0, deadline - time.monotonic()))
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            log.warning("the folder watcher did not stop within %.0f s", timeout)
+
+    def _wait_for_stopped(self, timeout: float) -> None:
+        """Wait for the threads of an earlier run to end; raises if one will not."""
+        deadline = time.monotonic() + timeout
+        for t in self._stopping:
+            if t is not threading.current_thread():
+                t.join(max(0.0, deadline - time.monotonic()))
+        self._stopping = [t for t in self._stopping if t.is_alive()]
+        if self._stopping:
+            raise PhotoClipError("cannot watch the folders again yet: the previous watcher is still finishing "
+                                 f"its work after {timeout:.0f} s; try again in a moment")
 
     @property
     def running(self) -> bool:
@@ -175,13 +211,14 @@ class LiveSync:
 
     # -- the worker --------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, cancel: CancelToken) -> None:
+        """The worker; ``cancel`` is its own token, so a later start() never revives a stopped worker."""
         try:
             self._busy.set()
-            self._refresh_folders()
+            self._refresh_folders(cancel)
             self.watcher.start()  # before the scan, so nothing changed during it is missed
             try:
-                self._reconcile(initial=True)
+                self._reconcile(cancel, initial=True)
             except Cancelled:
                 raise
             except Exception:
@@ -190,27 +227,27 @@ class LiveSync:
             self._ready.set()
             self._busy.clear()
             last_folder_check = time.monotonic()
-            while not self._cancel.cancelled:
+            while not cancel.cancelled:
                 try:
                     batch = self.watcher.next_batch(timeout=0.25)
-                    if self._cancel.cancelled:
+                    if cancel.cancelled:
                         break
                     self._busy.set()
                     if time.monotonic() - last_folder_check >= self.root_check:
                         last_folder_check = time.monotonic()
-                        self._refresh_folders()
+                        self._refresh_folders(cancel)
                     if self._resync:
                         self._resync = False
-                        self._reconcile(initial=False)
+                        self._reconcile(cancel, initial=False)
                     if batch:
-                        self._apply(batch)
+                        self._apply(batch, cancel)
                 except Cancelled:
                     break
                 except Exception:
                     self.stats.failures += 1
                     self._resync = True
                     log.exception("applying file changes failed; the folders will be rescanned")
-                    self._cancel.wait(RETRY_SECONDS)
+                    cancel.wait(RETRY_SECONDS)
                 finally:
                     self._busy.clear()
         except Cancelled:
@@ -225,9 +262,10 @@ class LiveSync:
         folder_id = self._folder_ids.get(path)
         had_photos = folder_id is not None and self.catalog.conn.execute(
             "SELECT EXISTS(SELECT 1 FROM photos WHERE folder_id=?)", (folder_id,)).fetchone()[0] == 1
-        return folder_is_reachable(path, had_photos)
+        return folder_is_reachable(path, had_photos,
+                                   recorded_mount_point(self.catalog, folder_id) if folder_id is not None else None)
 
-    def _refresh_folders(self) -> None:
+    def _refresh_folders(self, cancel: CancelToken) -> None:
         """Follow folders added, removed or switched to polling since the last look."""
         folders = self.catalog.folders()
         self._folder_ids = {f.path: f.id for f in folders}
@@ -237,18 +275,18 @@ class LiveSync:
         new = [f for f in folders if WatchedFolder(f.path, f.polling) not in known]
         if new and self._ready.is_set():
             report = SyncReport()
-            report.add_scan(scan(self.catalog, new, cancel=self._cancel))
-            self._finish(report, started=time.monotonic(), folders_changed=True)
+            report.add_scan(scan(self.catalog, new, cancel=cancel))
+            self._finish(report, cancel, started=time.monotonic(), folders_changed=True)
 
-    def _reconcile(self, *, initial: bool) -> None:
+    def _reconcile(self, cancel: CancelToken, *, initial: bool) -> None:
         """A full rescan: at start-up, and after a batch could not be applied."""
         started = time.monotonic()
         report = SyncReport(initial=initial)
-        report.add_scan(scan(self.catalog, cancel=self._cancel))
-        self._finish(report, started, folders_changed=bool(report.offline or report.online),
+        report.add_scan(scan(self.catalog, cancel=cancel))
+        self._finish(report, cancel, started, folders_changed=bool(report.offline or report.online),
                      always=initial)
 
-    def _apply(self, batch: ChangeBatch) -> None:
+    def _apply(self, batch: ChangeBatch, cancel: CancelToken) -> None:
         started = time.monotonic()
         report = SyncReport(events=batch.events)
         touched_paths: list[str] = []
@@ -265,17 +303,17 @@ class LiveSync:
         online = [self._folder(path) for path in batch.online]
         online_folders = [f for f in online if f is not None]
         if online_folders:
-            report.add_scan(scan(self.catalog, online_folders, cancel=self._cancel))
+            report.add_scan(scan(self.catalog, online_folders, cancel=cancel))
         report.ids = tuple(sorted(self._ids_at(touched_paths)))
         self.stats.batches += 1
         self.stats.events += batch.events
-        self._finish(report, started, folders_changed=bool(batch.offline or online_folders))
+        self._finish(report, cancel, started, folders_changed=bool(batch.offline or online_folders))
 
-    def _finish(self, report: SyncReport, started: float, *, folders_changed: bool,
+    def _finish(self, report: SyncReport, cancel: CancelToken, started: float, *, folders_changed: bool,
                 always: bool = False) -> None:
         """Embed what is pending, notify listeners, and hand the report on."""
         if report.touched or always:
-            self._index(report)
+            self._index(report, cancel)
         if folders_changed:
             self.library.notify("folders")
         if report.touched:
@@ -287,16 +325,16 @@ class LiveSync:
             except Exception:
                 log.exception("a change report listener failed")
 
-    def _index(self, report: SyncReport) -> None:
+    def _index(self, report: SyncReport, cancel: CancelToken) -> None:
         if not self.embed:
             return
         # Without a model the run still reads each new photo (dates, size, errors) but embeds nothing.
-        self._cancel.raise_if_cancelled()
+        cancel.raise_if_cancelled()
         try:
             # Words and places are read on a thread of their own: slow OCR must never delay the next
             # batch of changes (a deleted photo still leaves the results within seconds).
-            run = self.library.index(rescan=False, cancel=self._cancel, enrich=False)
-            self._enrich_soon()
+            run = self.library.index(rescan=False, cancel=cancel, enrich=False)
+            self._enrich_soon(cancel)
         except NoModelError as exc:
             report.embedding_skipped = True
             if not self._no_model_logged:
@@ -327,23 +365,34 @@ class LiveSync:
             if run.embed.cancelled:
                 raise Cancelled()
 
-    def _enrich_soon(self) -> None:
-        """Run the words-and-places stage in the background; one run at a time, again if asked meanwhile."""
-        self._enrich_again.set()
-        if self._enricher is not None and self._enricher.is_alive():
-            return
-        self._enricher = threading.Thread(target=self._enrich_loop, name="photoclip-enrich", daemon=True)
-        self._enricher.start()
+    def _enrich_soon(self, cancel: CancelToken) -> None:
+        """Run the words-and-places stage in the background; one run at a time, again if asked meanwhile.
 
-    def _enrich_loop(self) -> None:
-        cancel = self._cancel
-        while self._enrich_again.is_set() and not cancel.cancelled:
-            self._enrich_again.clear()
+        The request and the enricher's decision to end are made under one lock, so a request never
+        lands between an enricher's last look at it and its end (it would then be served by no one).
+        """
+        with self._enrich_lock:
+            self._enrich_wanted = True
+            if cancel.cancelled:
+                return  # a stopping worker: its successor asks again after its start-up rescan
+            if self._enricher is not None and self._enricher.is_alive():
+                return  # it looks at the request before it ends
+            self._enricher = threading.Thread(target=self._enrich_loop, args=(cancel,), name="photoclip-enrich",
+                                              daemon=True)
+            self._enricher.start()
+
+    def _enrich_loop(self, cancel: CancelToken) -> None:
+        while True:
+            with self._enrich_lock:
+                if not self._enrich_wanted or cancel.cancelled:
+                    if self._enricher is threading.current_thread():
+                        self._enricher = None  # from here on, a request starts a new enricher
+                    return
+                self._enrich_wanted = False
             try:
                 self.library.enrich(cancel=cancel)
-            except Exception:  # the watcher goes on; the next batch retries
+            except Exception:  # the watcher goes on; a request made meanwhile, or the next batch, retries
                 log.exception("reading words and places failed")
-                return
 
     def _folder(self, path: str) -> Folder | None:
         folder_id = self._folder_ids.get(path)

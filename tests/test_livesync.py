@@ -125,7 +125,7 @@ def test_a_deleted_photo_leaves_the_results_within_five_seconds(library: Library
         wait_for(lambda: state(library, blue) == "missing", timeout=5.0)
         hits = library.search("blue", top=5, show_all=True).hits
         assert str(blue) not in [h.path for h in hits]
-        assert any(r.missing == 1 for r in sync.reports)
+        wait_for(lambda: any(r.missing == 1 for r in sync.reports))  # reported once its batch is finished
 
 
 def test_slow_words_and_places_never_hold_up_the_watcher(library: Library, photos: Path,
@@ -332,3 +332,109 @@ def test_files_whose_events_the_kernel_dropped_are_found_by_a_rescan(library: Li
         # What watchdog's reader thread does when the kernel reports the overflow.
         InotifyFD.get_instance().handle_event(InotifyEvent(-1, InotifyConstants.IN_Q_OVERFLOW, 0, b""))
         wait_for(lambda: all(state(library, p) == "ok" for p in lost), timeout=10)
+
+
+def _stuck_first_scan(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event,
+                                                                 list[threading.Thread]]:
+    """The first rescan hangs (a slow drive, deaf to cancel) until released; later ones wait for it to end.
+
+    Returns (entered, release, callers). Making later rescans wait for the first caller's thread turns
+    "a restarted worker overlaps the old one" from a timing accident into a certainty.
+    """
+    from photoclip import livesync
+
+    entered, release = threading.Event(), threading.Event()
+    callers: list[threading.Thread] = []
+    real_scan = livesync.scan
+
+    def scan(*args: object, **kwargs: object) -> object:
+        callers.append(threading.current_thread())
+        if len(callers) == 1:
+            entered.set()
+            release.wait(30)
+        else:
+            callers[0].join(10)
+        return real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(livesync, "scan", scan)
+    return entered, release, callers
+
+
+def test_a_restart_after_a_stop_that_timed_out_keeps_watching(library: Library, photos: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old worker, ending late, must not stop the watcher the new worker is using."""
+    entered, release, callers = _stuck_first_scan(monkeypatch)
+    sync = LiveSync(library, **FAST)
+    sync.start()
+    try:
+        assert entered.wait(10)
+        sync.stop(timeout=0.05)  # gives up: the old worker is still in its rescan
+        old = callers[0]
+        assert old.is_alive()
+        threading.Timer(0.3, release.set).start()  # the drive answers a moment later
+        sync.start()
+        wait_for(lambda: sync.ready, timeout=10)
+        assert not old.is_alive()
+        green = make_png(photos / "green.png", GREEN)
+        wait_for(lambda: state(library, green) == "ok", timeout=5.0)
+    finally:
+        release.set()
+        sync.stop()
+    assert not sync.running
+
+
+def test_a_restart_is_refused_while_the_old_worker_will_not_end(library: Library, photos: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from photoclip.errors import PhotoClipError
+
+    entered, release, callers = _stuck_first_scan(monkeypatch)
+    sync = LiveSync(library, **FAST)
+    sync.start()
+    try:
+        assert entered.wait(10)
+        sync.stop(timeout=0.05)
+        with pytest.raises(PhotoClipError, match="still finishing"):
+            sync.start(timeout=0.2)
+        assert not sync.running and len(callers) == 1  # no second worker was started
+        release.set()
+        sync.start()  # once the old worker has ended, watching starts again
+        wait_for(lambda: sync.ready, timeout=10)
+        assert len(callers) == 2
+    finally:
+        release.set()
+        sync.stop()
+    assert not sync.running
+
+
+def test_a_request_for_words_and_places_made_as_the_enricher_ends_is_served(library: Library, photos: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch
+                                                                              ) -> None:
+    """The enricher has seen no more work and is ending when a batch asks for enrichment: it still runs."""
+    import types
+
+    from photoclip import livesync
+
+    runs: list[int] = []
+    monkeypatch.setattr(library, "enrich", lambda **_kw: runs.append(1))
+    ending, go_on = threading.Event(), threading.Event()
+
+    class PausingAtEnd(threading.Thread):
+        """Holds the first enricher between its last look for work and its end."""
+
+        def run(self) -> None:
+            super().run()
+            if self.name == "photoclip-enrich" and not ending.is_set():
+                ending.set()
+                go_on.wait(10)
+
+    monkeypatch.setattr(livesync, "threading", types.SimpleNamespace(**{**vars(threading), "Thread": PausingAtEnd}))
+    try:
+        with syncing(library) as sync:
+            assert ending.wait(10)  # the start-up pass has been enriched; its enricher is ending
+            runs_before = len(runs)
+            make_png(photos / "green.png", GREEN)
+            wait_for(lambda: any(r.added for r in sync.reports if not r.initial), timeout=5.0)  # enrichment asked
+            go_on.set()
+            wait_for(lambda: len(runs) > runs_before, timeout=5.0)
+    finally:
+        go_on.set()
