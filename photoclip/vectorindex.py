@@ -50,6 +50,9 @@ DEFAULT_SUBSET_EXACT_LIMIT = 20_000
 # A graph walk needs ef >= k: asking for more than 1/EXACT_K_SHARE of the library (an album's rule
 # ranks everything) costs more than one exact matmul over it.
 EXACT_K_SHARE = 64
+# A search adds at most this many changes to the graph itself; a larger backlog (another process
+# indexed a batch of photos) is added on a background thread while searches are answered exactly.
+GRAPH_CATCH_UP_INLINE = 2_000
 # The catalog's own random id, written into each saved graph's metadata.
 CATALOG_ID_KEY = "catalog_id"
 # Rebuild the graph when this fraction of its slots hold deleted vectors.
@@ -285,6 +288,9 @@ class VectorIndex:
         self._seq = seq  # rows newer than this are read again next time; upserts are idempotent
         self.version += 1
         if self._graph is not None:
+            if self.background and len(ids) + len(gone) > GRAPH_CATCH_UP_INLINE:
+                self._resume_in_background(self._graph, self._graph_seq)
+                return
             self._graph_apply(self._graph, ids, vectors, gone)
             self._graph_seq = self._seq
 
@@ -329,10 +335,14 @@ class VectorIndex:
         labels = np.asarray(graph.get_ids_list(), dtype=np.int64)
         gone = np.setdiff1d(labels, ids)
         newer = seqs > self._graph_seq
-        self._graph_apply(graph, ids[newer], vectors[newer], gone)
         self._seq = int(model[2])
-        self._graph_seq = self._seq
         self.version += 1
+        if self.background and int(newer.sum()) + len(gone) > GRAPH_CATCH_UP_INLINE:
+            # Photos indexed by another process since the graph was saved: answer exactly meanwhile.
+            self._resume_in_background(graph, self._graph_seq)
+            return
+        self._graph_apply(graph, ids[newer], vectors[newer], gone)
+        self._graph_seq = self._seq
         if self._changes_since_save >= SAVE_AFTER_CHANGES:
             self._try_save(graph, self._graph_seq, self._graph_deleted)
 
@@ -462,6 +472,49 @@ class VectorIndex:
                 self.version += 1
         except BaseException as exc:  # reported through stats(); exact search keeps working
             log.error("building the vector index failed: %s", exc)
+            self._build_error = exc
+        finally:
+            self._builder = None
+
+    def _resume_in_background(self, graph: hnswlib.Index, graph_seq: int) -> None:
+        """Take the graph out of service and bring it up to date on a thread of its own.
+
+        Adding 100,000 vectors to a 1M graph takes minutes: a search must not wait for that when one
+        exact scan answers in a fraction of a second. Called with the lock held.
+        """
+        self._graph = None
+        if self._builder is not None:  # a full build is running; it catches up by itself
+            return
+        self._builder = threading.Thread(target=self._resume, args=(graph, graph_seq),
+                                         name="photoclip-index-catch-up", daemon=True)
+        self._builder.start()
+
+    def _resume(self, graph: hnswlib.Index, graph_seq: int) -> None:
+        try:
+            with self._lock:
+                matrix = self._matrix
+                assert matrix is not None
+                live = matrix.live_rows()
+                rows = live[matrix.seqs[live] > graph_seq]
+                ids, vectors = matrix.ids[rows].copy(), matrix.data[rows].copy()
+                live_ids = matrix.ids[live].copy()
+                snap_seq = self._seq
+            gone = np.setdiff1d(np.asarray(graph.get_ids_list(), dtype=np.int64), live_ids)
+            # hnswlib reads -1 as one thread; the cores are asked for by number.
+            graph.set_num_threads(self.params.build_threads if self.params.build_threads > 0 else os.cpu_count() or 1)
+            self._graph_apply(graph, ids, vectors, gone)  # outside the lock: queries go on, exactly
+            graph.set_num_threads(1)
+            with self._lock:
+                if self._closed or self._matrix is not matrix:
+                    return
+                live = matrix.live_rows()
+                newer = live[matrix.seqs[live] > snap_seq]
+                gone = np.setdiff1d(live_ids, matrix.ids[live])
+                self._graph_apply(graph, matrix.ids[newer], matrix.data[newer], gone)
+                self._graph, self._graph_seq = graph, self._seq
+                self.version += 1
+        except BaseException as exc:  # reported through stats(); exact search keeps working
+            log.error("bringing the vector index up to date failed: %s", exc)
             self._build_error = exc
         finally:
             self._builder = None

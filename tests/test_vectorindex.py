@@ -333,3 +333,41 @@ def test_a_graph_that_cannot_be_saved_is_still_used(catalog, tmp_path, monkeypat
     index = make_index(catalog, tmp_path)
     index.sync()
     assert index.stats().mode == "hnsw"
+
+
+def test_a_large_backlog_is_added_to_the_graph_in_the_background(catalog, tmp_path, monkeypatch):
+    """Another process indexed many photos since the graph was saved: searches answer exactly at once."""
+    from photoclip import vectorindex
+
+    monkeypatch.setattr(vectorindex, "GRAPH_CATCH_UP_INLINE", 50)
+    first = unit_rows(300, 21)
+    ids = fill(catalog, 1, first)
+    saved = make_index(catalog, tmp_path)
+    saved.sync()  # built and saved
+    saved.close()
+    more = unit_rows(200, 22)
+    ids += fill(catalog, 1, more, start=300)
+    vecs = np.vstack([first, more])
+
+    index = make_index(catalog, tmp_path, background=True)
+    added = []
+    real_apply = VectorIndex._graph_apply
+
+    def slow_apply(self, graph, new_ids, vectors, gone):  # type: ignore[no-untyped-def]
+        if len(new_ids) > 50:
+            added.append(len(new_ids))
+            time.sleep(0.5)  # long enough to search meanwhile
+        return real_apply(self, graph, new_ids, vectors, gone)
+    monkeypatch.setattr(VectorIndex, "_graph_apply", slow_apply)
+    q = more[0]
+    started = time.monotonic()
+    index.sync()  # what every search through the Searcher does first
+    got, _ = index.search(q, 5)
+    assert time.monotonic() - started < 0.4  # did not wait for the graph
+    assert got.tolist() == brute(ids, vecs, q, 5)  # exact meanwhile, new photos included
+    assert index.stats().mode == "building"
+    assert index.wait_ready(10)
+    assert added == [200] and index.stats().mode == "hnsw"
+    found = sum(len(set(index.search(v, 10)[0].tolist()) & set(brute(ids, vecs, v, 10))) for v in more[:20])
+    assert found / 200 >= 0.95
+    index.close()
