@@ -22,6 +22,7 @@ from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker
 
 HASH_BLOCK = 64 * 1024
 WRITE_BATCH = 500
+DISPLACED_SUFFIX = "#replaced-"  # path of a photo whose file another was moved onto, until it is found again
 # Folders that hold caches or trash of other tools, never photos of the user's own.
 SKIP_DIR_NAMES = frozenset({"@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__pycache__"})
 
@@ -424,8 +425,11 @@ def move_path(catalog: Catalog, src: str, dest: str) -> int:
         updates.append((dest_folder.id, new, mtime_ns, now, photo_id))
     with catalog.write() as c:
         for folder_id, new, mtime_ns, when, photo_id in updates:
-            # Whatever sat at the destination before is replaced by the moved photo.
-            c.execute("DELETE FROM photos WHERE path=? AND id != ?", (new, photo_id))
+            # Whatever sat at the destination before was replaced on disk. It is parked as missing, not
+            # deleted: in a swap through a temporary name (a -> a.tmp, b -> a, a.tmp -> b) it reappears
+            # under another name a moment later, and its content hash then brings back its tags.
+            c.execute("UPDATE photos SET path=path || ? || id, state='missing', updated_at=? "
+                      "WHERE path=? AND id != ?", (DISPLACED_SUFFIX, when, new, photo_id))
             c.execute("UPDATE photos SET folder_id=?, path=?, mtime_ns=?, updated_at=?, "
                       "state=CASE WHEN state IN ('missing','offline') THEN 'pending' ELSE state END "
                       "WHERE id=?", (folder_id, new, mtime_ns, when, photo_id))

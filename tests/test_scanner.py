@@ -383,6 +383,32 @@ def test_move_path_keeps_ids(catalog: Catalog, photos: Path, tmp_path: Path) -> 
     assert catalog.photo(before[str(a)]).state == "missing"
 
 
+def test_two_photos_swapped_through_a_temporary_name_keep_their_ids(catalog: Catalog, photos: Path) -> None:
+    """a -> a.tmp, b -> a, a.tmp -> b, as watch events: each photo keeps its id (and so its tags)."""
+    a = write(photos / "a.jpg", "content of a")
+    b = write(photos / "b.jpg", "content of b")
+    catalog.add_folder(photos)
+    scan(catalog)
+    a_id, b_id = ids(catalog)[str(a)], ids(catalog)[str(b)]
+    from photoclip import tagging
+
+    tagging.add_tag(catalog, "kept")
+    tagging.accept_tag(catalog, a_id, "kept")
+    tmp = photos / "a.jpg.tmp"
+    a.rename(tmp)
+    scanner.move_path(catalog, str(a), str(tmp))  # not a photo name: nothing moves
+    b.rename(a)
+    scanner.move_path(catalog, str(b), str(a))  # b's photo now at a; a's is displaced
+    tmp.rename(b)
+    scanner.move_path(catalog, str(tmp), str(b))
+    scan_paths(catalog, [str(a), str(b), str(tmp)])  # what the watcher checks after the moves
+    assert ids(catalog)[str(a)] == b_id
+    assert ids(catalog)[str(b)] == a_id
+    assert [t.name for t in tagging.photo_tags(catalog, ids(catalog)[str(b)])] == ["kept"]
+    assert states(catalog)[str(b)] in ("ok", "pending") and catalog.photo(a_id).content_hash == \
+        scanner.content_hash(str(b), b.stat().st_size)
+
+
 def test_scan_cancel_keeps_what_was_committed(catalog: Catalog, photos: Path) -> None:
     for i in range(5):
         write(photos / f"{i}.jpg", f"p{i}")
