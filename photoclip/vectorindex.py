@@ -464,17 +464,22 @@ class VectorIndex:
                     return
                 self._graph_deleted = 0
                 self._changes_since_save = unsaved
-                changed = matrix.live_rows()
-                changed = changed[matrix.seqs[changed] > snap_seq]
-                gone = np.setdiff1d(snap_ids, matrix.ids[matrix.live_rows()])
-                self._graph_apply(graph, matrix.ids[changed], matrix.data[changed], gone)
-                self._graph, self._graph_seq = graph, self._seq
-                self.version += 1
+                self._swap_in(graph, matrix, snap_ids, snap_seq)
         except BaseException as exc:  # reported through stats(); exact search keeps working
             log.error("building the vector index failed: %s", exc)
             self._build_error = exc
         finally:
             self._builder = None
+
+    def _swap_in(self, graph: hnswlib.Index, matrix: _Matrix, known_ids: np.ndarray, snap_seq: int) -> None:
+        """With the lock held: add what changed since the snapshot the graph was made from, drop the
+        ids that left since, and put the graph in service."""
+        live = matrix.live_rows()
+        newer = live[matrix.seqs[live] > snap_seq]
+        gone = np.setdiff1d(known_ids, matrix.ids[live])
+        self._graph_apply(graph, matrix.ids[newer], matrix.data[newer], gone)
+        self._graph, self._graph_seq = graph, self._seq
+        self.version += 1
 
     def _resume_in_background(self, graph: hnswlib.Index, graph_seq: int) -> None:
         """Take the graph out of service and bring it up to date on a thread of its own.
@@ -507,12 +512,7 @@ class VectorIndex:
             with self._lock:
                 if self._closed or self._matrix is not matrix:
                     return
-                live = matrix.live_rows()
-                newer = live[matrix.seqs[live] > snap_seq]
-                gone = np.setdiff1d(live_ids, matrix.ids[live])
-                self._graph_apply(graph, matrix.ids[newer], matrix.data[newer], gone)
-                self._graph, self._graph_seq = graph, self._seq
-                self.version += 1
+                self._swap_in(graph, matrix, live_ids, snap_seq)
         except BaseException as exc:  # reported through stats(); exact search keeps working
             log.error("bringing the vector index up to date failed: %s", exc)
             self._build_error = exc
