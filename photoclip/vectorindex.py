@@ -30,7 +30,7 @@ import re
 import threading
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -430,46 +430,53 @@ class VectorIndex:
             self._build()
 
     def _build(self) -> None:
-        """Build a fresh graph from a snapshot of the matrix, save it, then catch it up and swap it in."""
+        self._in_background(self._build_graph, "building the vector index")
+
+    def _in_background(self, work: Callable[[], None], what: str) -> None:
+        """Run a graph build or catch-up; a failure is reported through stats() and exact search goes on."""
         try:
-            with self._lock:
-                matrix = self._matrix
-                assert matrix is not None
-                rows = matrix.live_rows()
-                snap_ids = matrix.ids[rows].copy()
-                snap_seq = self._seq
-                dim = matrix.dim
-            graph = hnswlib.Index(space="ip", dim=dim)
-            graph.init_index(max_elements=max(int(len(rows) * 1.25), 1024), M=self.params.M,
-                             ef_construction=self.params.ef_construction)
-            for start in range(0, len(rows), 20_000):
-                with self._lock:
-                    if self._closed:
-                        return
-                    chunk = matrix.data[rows[start:start + 20_000]].copy()
-                graph.add_items(chunk, snap_ids[start:start + 20_000].astype(np.uint64),
-                                num_threads=self.params.build_threads)
-            graph.set_num_threads(1)
-            # Saved before the swap, outside the lock, so queries keep flowing while it is written. A
-            # failed save (disk full, read-only folder) costs the next start a rebuild, not this session
-            # its graph: it is swapped in anyway and saving is tried again later.
-            try:
-                self._save_graph(graph, snap_seq, 0)
-                unsaved = 0
-            except OSError as exc:
-                log.warning("the vector index could not be saved (%s); it is used anyway", exc)
-                unsaved = SAVE_AFTER_CHANGES
-            with self._lock:
-                if self._closed or self._matrix is not matrix:
-                    return
-                self._graph_deleted = 0
-                self._changes_since_save = unsaved
-                self._swap_in(graph, matrix, snap_ids, snap_seq)
-        except BaseException as exc:  # reported through stats(); exact search keeps working
-            log.error("building the vector index failed: %s", exc)
+            work()
+        except BaseException as exc:
+            log.error("%s failed: %s", what, exc)
             self._build_error = exc
         finally:
             self._builder = None
+
+    def _build_graph(self) -> None:
+        """Build a fresh graph from a snapshot of the matrix, save it, then catch it up and swap it in."""
+        with self._lock:
+            matrix = self._matrix
+            assert matrix is not None
+            rows = matrix.live_rows()
+            snap_ids = matrix.ids[rows].copy()
+            snap_seq = self._seq
+            dim = matrix.dim
+        graph = hnswlib.Index(space="ip", dim=dim)
+        graph.init_index(max_elements=max(int(len(rows) * 1.25), 1024), M=self.params.M,
+                         ef_construction=self.params.ef_construction)
+        for start in range(0, len(rows), 20_000):
+            with self._lock:
+                if self._closed:
+                    return
+                chunk = matrix.data[rows[start:start + 20_000]].copy()
+            graph.add_items(chunk, snap_ids[start:start + 20_000].astype(np.uint64),
+                            num_threads=self.params.build_threads)
+        graph.set_num_threads(1)
+        # Saved before the swap, outside the lock, so queries keep flowing while it is written. A
+        # failed save (disk full, read-only folder) costs the next start a rebuild, not this session
+        # its graph: it is swapped in anyway and saving is tried again later.
+        try:
+            self._save_graph(graph, snap_seq, 0)
+            unsaved = 0
+        except OSError as exc:
+            log.warning("the vector index could not be saved (%s); it is used anyway", exc)
+            unsaved = SAVE_AFTER_CHANGES
+        with self._lock:
+            if self._closed or self._matrix is not matrix:
+                return
+            self._graph_deleted = 0
+            self._changes_since_save = unsaved
+            self._swap_in(graph, matrix, snap_ids, snap_seq)
 
     def _swap_in(self, graph: hnswlib.Index, matrix: _Matrix, known_ids: np.ndarray, snap_seq: int) -> None:
         """With the lock held: add what changed since the snapshot the graph was made from, drop the
@@ -490,34 +497,30 @@ class VectorIndex:
         self._graph = None
         if self._builder is not None:  # a full build is running; it catches up by itself
             return
-        self._builder = threading.Thread(target=self._resume, args=(graph, graph_seq),
-                                         name="photoclip-index-catch-up", daemon=True)
+        self._builder = threading.Thread(
+            target=self._in_background, args=(lambda: self._resume(graph, graph_seq),
+                                              "bringing the vector index up to date"),
+            name="photoclip-index-catch-up", daemon=True)
         self._builder.start()
 
     def _resume(self, graph: hnswlib.Index, graph_seq: int) -> None:
-        try:
-            with self._lock:
-                matrix = self._matrix
-                assert matrix is not None
-                live = matrix.live_rows()
-                rows = live[matrix.seqs[live] > graph_seq]
-                ids, vectors = matrix.ids[rows].copy(), matrix.data[rows].copy()
-                live_ids = matrix.ids[live].copy()
-                snap_seq = self._seq
-            gone = np.setdiff1d(np.asarray(graph.get_ids_list(), dtype=np.int64), live_ids)
-            # hnswlib reads -1 as one thread; the cores are asked for by number.
-            graph.set_num_threads(self.params.build_threads if self.params.build_threads > 0 else os.cpu_count() or 1)
-            self._graph_apply(graph, ids, vectors, gone)  # outside the lock: queries go on, exactly
-            graph.set_num_threads(1)
-            with self._lock:
-                if self._closed or self._matrix is not matrix:
-                    return
-                self._swap_in(graph, matrix, live_ids, snap_seq)
-        except BaseException as exc:  # reported through stats(); exact search keeps working
-            log.error("bringing the vector index up to date failed: %s", exc)
-            self._build_error = exc
-        finally:
-            self._builder = None
+        with self._lock:
+            matrix = self._matrix
+            assert matrix is not None
+            live = matrix.live_rows()
+            rows = live[matrix.seqs[live] > graph_seq]
+            ids, vectors = matrix.ids[rows].copy(), matrix.data[rows].copy()
+            live_ids = matrix.ids[live].copy()
+            snap_seq = self._seq
+        gone = np.setdiff1d(np.asarray(graph.get_ids_list(), dtype=np.int64), live_ids)
+        # hnswlib reads -1 as one thread; the cores are asked for by number.
+        graph.set_num_threads(self.params.build_threads if self.params.build_threads > 0 else os.cpu_count() or 1)
+        self._graph_apply(graph, ids, vectors, gone)  # outside the lock: queries go on, exactly
+        graph.set_num_threads(1)
+        with self._lock:
+            if self._closed or self._matrix is not matrix:
+                return
+            self._swap_in(graph, matrix, live_ids, snap_seq)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait for a background build; True when no build is running any more."""
