@@ -223,6 +223,7 @@ class VectorIndex:
         self.graph_path = self.directory / f"{base}.hnsw"
         self.meta_path = self.directory / f"{base}.json"
         self._lock = threading.RLock()
+        self._save_lock = threading.Lock()
         self._matrix: _Matrix | None = None
         self._seq = -1
         self._graph: hnswlib.Index | None = None
@@ -377,6 +378,10 @@ class VectorIndex:
 
     def _save_graph(self, graph: hnswlib.Index, seq: int, deleted: int) -> None:
         """Write graph then metadata atomically; a crash between the two leaves a CRC mismatch."""
+        with self._save_lock:  # a background build and close() may save at once: never mix their files
+            self._write_graph(graph, seq, deleted)
+
+    def _write_graph(self, graph: hnswlib.Index, seq: int, deleted: int) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         with _atomic_path(self.graph_path) as tmp:
             graph.save_index(str(tmp))

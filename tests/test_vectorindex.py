@@ -371,3 +371,31 @@ def test_a_large_backlog_is_added_to_the_graph_in_the_background(catalog, tmp_pa
     found = sum(len(set(index.search(v, 10)[0].tolist()) & set(brute(ids, vecs, v, 10))) for v in more[:20])
     assert found / 200 >= 0.95
     index.close()
+
+
+def test_two_saves_at_once_never_interleave_their_files(catalog, tmp_path, monkeypatch):
+    """A background build saving its graph while close() saves the old one: one after the other."""
+    import threading
+
+    fill(catalog, 1, unit_rows(150, 31))
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    active, overlaps = [0], [0]
+    real = VectorIndex._write_graph
+
+    def slow_write(self, graph, seq, deleted):  # type: ignore[no-untyped-def]
+        active[0] += 1
+        overlaps[0] = max(overlaps[0], active[0])
+        time.sleep(0.1)
+        real(self, graph, seq, deleted)
+        active[0] -= 1
+    monkeypatch.setattr(VectorIndex, "_write_graph", slow_write)
+    graph = index._graph
+    savers = [threading.Thread(target=index._save_graph, args=(graph, index._seq, 0)) for _ in range(3)]
+    for t in savers:
+        t.start()
+    for t in savers:
+        t.join()
+    assert overlaps[0] == 1
+    monkeypatch.undo()
+    assert make_index(catalog, tmp_path)._read_meta(DIM) is not None  # the files on disk agree
