@@ -292,26 +292,34 @@ def rename_album(catalog: Catalog, name: str, new_name: str) -> Album:
     return get_album(catalog, clean)
 
 
-def _judged(catalog: Catalog, searcher: _Searcher | None, rule: Rule) -> set[int]:
-    """Photos the rule could judge just now: live ones, and for a query only those with a vector of
-    the active model. A rule member outside this set is kept: a photo on an unplugged drive, or one
-    not yet re-embedded after a model switch, has not stopped matching."""
-    live = {int(i) for i in catalog.live_ids()}
-    model = getattr(getattr(searcher, "embedder", None), "model_name", None) if rule.query else None
-    if model is None:
-        return live
-    rows = catalog.read().execute("SELECT e.photo_id FROM embeddings e JOIN models m ON m.id = e.model_id "
-                                  "WHERE m.name = ?", (model,))
-    return live & {r[0] for r in rows}
+class _Library:
+    """What every rule of one refresh needs from the library, read once rather than once per album."""
+
+    def __init__(self, catalog: Catalog, searcher: _Searcher | None) -> None:
+        self.live = {int(i) for i in catalog.live_ids()}
+        self._catalog, self._searcher = catalog, searcher
+        self._embedded: set[int] | None = None
+
+    def judged(self, rule: Rule) -> set[int]:
+        """Photos the rule could judge just now: live ones, and for a query only those with a vector of
+        the active model. A rule member outside this set is kept: a photo on an unplugged drive, or one
+        not yet re-embedded after a model switch, has not stopped matching."""
+        model = getattr(getattr(self._searcher, "embedder", None), "model_name", None) if rule.query else None
+        if model is None:
+            return self.live
+        if self._embedded is None:
+            rows = self._catalog.read().execute(
+                "SELECT e.photo_id FROM embeddings e JOIN models m ON m.id = e.model_id WHERE m.name = ?", (model,))
+            self._embedded = self.live & {r[0] for r in rows}
+        return self._embedded
 
 
-def _rule_members(catalog: Catalog, searcher: _Searcher | None, rule: Rule) -> dict[int, float | None]:
+def _rule_members(catalog: Catalog, searcher: _Searcher | None, rule: Rule, live: int) -> dict[int, float | None]:
     filters = rule.search_filters()
     if not rule.query:
         return {int(i): None for i in allowed_ids(catalog, filters)}
     if searcher is None:
         raise AlbumError("no model is active, so the album's text query cannot run")
-    live = len(catalog.live_ids())
     if live == 0:
         return {}
     result = searcher.search(rule.query, filters=filters if filters.active else None, top=live,
@@ -330,15 +338,19 @@ def refresh_albums(catalog: Catalog, searcher: _Searcher | None, album_ids: Iter
         if not params:
             return []
         sql += f" AND id IN ({','.join('?' * len(params))})"
+    rows = conn.execute(sql + " ORDER BY id", params).fetchall()
+    if not rows:
+        return []
+    library = _Library(catalog, searcher)
     results = []
-    for album_id, name, rule_text in conn.execute(sql + " ORDER BY id", params).fetchall():
+    for album_id, name, rule_text in rows:
         try:
             rule = Rule.from_json(rule_text)
-            wanted = _rule_members(catalog, searcher, rule)
+            wanted = _rule_members(catalog, searcher, rule, len(library.live))
         except (PhotoClipError, ValueError) as exc:
             results.append(RefreshResult(name, error=str(exc)))
             continue
-        results.append(_apply_rule(catalog, album_id, name, wanted, _judged(catalog, searcher, rule)))
+        results.append(_apply_rule(catalog, album_id, name, wanted, library.judged(rule)))
     return results
 
 

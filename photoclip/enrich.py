@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 PLACES_BATCH = 256
 OCR_BATCH = 8  # photos between keyword refreshes and change notifications
 DONE, FAILED, NO_TEXT = "done", "failed", "no-text"
-# How ``photoclip.imaging`` words a failure of the file system rather than of the image. Beyond the errors it
-# marks transient, a vanished file (an unmounted drive) or a refused one tells nothing about the content either.
-_READ_FAILURES = ("cannot read", "file vanished", "permission denied")
 _COLUMNS = "p.id, p.folder_id, p.path, p.size, p.mtime_ns, p.content_hash, p.width, p.height, p.format, " \
            "p.taken_at, p.taken_at_source, p.camera_make, p.camera_model, p.state, p.error"
 
@@ -240,7 +237,7 @@ class Enricher:
         try:
             result = engine.read_file(photo.path, size, gate=self.gate)
         except (DecodeError, OSError) as exc:
-            if isinstance(exc, OSError) or _is_read_failure(exc):
+            if isinstance(exc, OSError) or exc.unreadable:
                 return False, self._unreadable(photo, _read_reason(exc), report)
             return True, self._failed(version, photo, str(exc), report)
         except Exception as exc:  # an engine failure on one photo must cost that photo, not the run
@@ -284,11 +281,6 @@ class _Unreadable(Exception):
     """The file could not be read just now; the message is the reason."""
 
 
-def _is_read_failure(exc: DecodeError) -> bool:
-    """Whether the file itself could not be read (so its content is unknown), not its image."""
-    return exc.transient or str(exc).lower().startswith(_READ_FAILURES)
-
-
 def _read_reason(exc: DecodeError | OSError) -> str:
     if isinstance(exc, OSError):
         return f"cannot read the file ({exc.strerror or exc})"
@@ -306,6 +298,6 @@ def _gps(photo: Photo) -> tuple[float, float] | None:
     except OSError as exc:
         raise _Unreadable(_read_reason(exc)) from exc
     except DecodeError as exc:
-        if _is_read_failure(exc):
+        if exc.unreadable:
             raise _Unreadable(str(exc)) from exc
         return None

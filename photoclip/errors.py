@@ -22,12 +22,15 @@ class DiskFullError(CatalogError):
 class DecodeError(PhotoClipError):
     """One image could not be read or decoded; the message is the reason recorded for that photo.
 
-    ``transient`` marks a read failure that may pass (an I/O error, a share timing out): the photo is
-    then retried on the next run instead of being recorded as broken.
+    ``unreadable`` marks a failure of the file system rather than of the image (the file vanished, was
+    refused, or could not be read), which says nothing about the photo's content. ``transient`` marks
+    one that may pass (an I/O error, a share timing out): indexing retries it on the next run instead
+    of recording the photo as broken.
     """
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(self, message: str, *, unreadable: bool = False, transient: bool = False) -> None:
         super().__init__(message)
+        self.unreadable = unreadable or transient
         self.transient = transient
 
 

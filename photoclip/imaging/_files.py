@@ -73,7 +73,7 @@ def is_transient(exc: OSError) -> bool:
 
 
 def _read_error(exc: OSError) -> DecodeError:
-    return DecodeError(_os_reason(exc), transient=is_transient(exc))
+    return DecodeError(_os_reason(exc), unreadable=True, transient=is_transient(exc))
 
 
 def _os_reason(exc: OSError) -> str:
