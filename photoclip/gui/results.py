@@ -123,6 +123,7 @@ class ResultsController(QObject):
         current = w.grid.current_item()
         scroll = w.grid.verticalScrollBar().value()
         edited = w.model.show_plan(plan)
+        w.search_bar.set_browsing(not answer.searched)
         n = len(answer)
         if answer.searched:
             hidden = f" \u00b7 {answer.hidden:,} weak matches hidden" if answer.hidden else ""

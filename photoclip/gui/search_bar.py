@@ -3,6 +3,9 @@
 The text is the facade's query language (``2:beach + sunset - people``, image paths as terms), so
 this widget only decides *when* to ask. A "similar to" chip shows when the grid holds the photos
 similar to one photo; typing or clearing it goes back to text search.
+
+The sort box remembers the person's choice, but shows the order the grid really has: browsing has
+no "best match", so while browsing that entry is greyed out and the box reads "Newest first".
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class SearchBarWidget(QWidget):
         for key, label in SORTS:
             self.sort.addItem(label, key)
         self.sort.setAccessibleName("Sort")
+        self._preferred = SORT_RELEVANCE
+        self._browsing = True
         self.sort.setToolTip("Order of the photos: best match for a search, or by the date taken")
         self.filters_button = QToolButton(self)
         self.filters_button.setText("Filters")
@@ -60,7 +65,7 @@ class SearchBarWidget(QWidget):
         self.edit.textEdited.connect(self._on_edited)
         self.edit.textChanged.connect(self._on_changed)
         self.edit.returnPressed.connect(self._fire)
-        self.sort.currentIndexChanged.connect(lambda _i: self.sortChanged.emit(self.sort_key()))
+        self.sort.activated.connect(self._picked)
         self.filters_button.toggled.connect(self.filtersToggled)
         self.similar_chip.clicked.connect(self.clear_similar)
         self._last_sent: str | None = None
@@ -69,12 +74,35 @@ class SearchBarWidget(QWidget):
         return self.edit.text()
 
     def sort_key(self) -> str:
-        return str(self.sort.currentData())
+        """The chosen order; "best match" stays chosen while browsing, which lists newest first."""
+        return self._preferred
 
     def set_sort(self, key: str) -> None:
-        i = self.sort.findData(key)
-        if i >= 0:
-            self.sort.setCurrentIndex(i)
+        if self.sort.findData(key) < 0:
+            return
+        changed = key != self._preferred
+        self._preferred = key
+        self._show_sort()
+        if changed:
+            self.sortChanged.emit(key)
+
+    def _picked(self, index: int) -> None:
+        key = str(self.sort.itemData(index))
+        if self._browsing and key == SORT_NEWEST and self._preferred == SORT_RELEVANCE:
+            return  # picked what the box already showed: keep "best match" for the next search
+        self.set_sort(key)
+
+    def set_browsing(self, browsing: bool) -> None:
+        """Tell the box whether the grid shows a search (ranked) or the library (by date)."""
+        self._browsing = browsing
+        self._show_sort()
+
+    def _show_sort(self) -> None:
+        relevance = self.sort.findData(SORT_RELEVANCE)
+        item = self.sort.model().item(relevance)  # type: ignore[attr-defined]
+        item.setEnabled(not self._browsing)
+        shown = SORT_NEWEST if self._browsing and self._preferred == SORT_RELEVANCE else self._preferred
+        self.sort.setCurrentIndex(self.sort.findData(shown))
 
     def focus_search(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

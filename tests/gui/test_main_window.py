@@ -297,3 +297,26 @@ def test_the_thumbnail_cache_is_trimmed_to_its_size_at_start(qtbot, make_window,
     make_window(indexed)
     qtbot.waitUntil(lambda: not files[0].exists(), timeout=5000)
     assert [p.exists() for p in files] == [False, True, True]
+
+
+def test_sort_box_shows_the_real_order_while_browsing_and_keeps_best_match_for_searches(
+        qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    bar = window.search_bar
+    wait_for_answer(qtbot, window, lambda a: not a.searched)
+    relevance = bar.sort.findData(queries.SORT_RELEVANCE)
+    assert bar.sort.currentText() == "Newest first", "browsing lists newest first, the box must say so"
+    assert not bar.sort.model().item(relevance).isEnabled()
+    assert bar.sort_key() == queries.SORT_RELEVANCE
+    bar.sort.activated.emit(bar.sort.findData(queries.SORT_NEWEST))  # re-picking what is shown
+    assert bar.sort_key() == queries.SORT_RELEVANCE
+    bar.set_text("blue")
+    wait_for_answer(qtbot, window, lambda a: a.searched and a.request.query == "blue")
+    assert bar.sort.currentText() == "Best match"
+    assert bar.sort.model().item(relevance).isEnabled()
+    bar.sort.activated.emit(bar.sort.findData(queries.SORT_OLDEST))
+    wait_for_answer(qtbot, window, lambda a: a.request.sort == queries.SORT_OLDEST)
+    bar.set_text("")
+    wait_for_answer(qtbot, window, lambda a: not a.searched)
+    assert bar.sort.currentText() == "Oldest first", "a date order chosen by hand is kept while browsing"
+    assert names(window) == ["red", "blue", "green"]
