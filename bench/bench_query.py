@@ -1,10 +1,11 @@
 """End-to-end text-query latency: tokenizer + text tower + vector search + calibration + photo rows.
 
-    python bench/bench_query.py BUNDLE [--photos 20000] [--queries 60] [--threads 2]
+    python bench/bench_query.py BUNDLE [--photos 20000] [--queries 60] [--threads 2] [--hidden 0.8]
 
 Fills a temporary catalog with ``--photos`` CLIP-like vectors of the bundle's size (the same generator
 as bench_index.py), then times distinct queries (no cache hits) through ``Searcher.search``, and the
-text tower alone, reporting p50/p95 in milliseconds.
+text tower alone, reporting p50/p95 in milliseconds. ``--hidden SHARE`` marks that share of the
+photos offline first, at random, as an unplugged drive holding part of the library would.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bench_index import ClipLike
 from photoclip.catalog import Catalog
 from photoclip.engine import ClipEngine
 from photoclip.search import Searcher
+from photoclip.search.filters import dead_ids
 
 SUBJECTS = ["a dog", "two cats", "a red car", "my grandmother", "a birthday cake", "the beach", "a mountain lake",
             "kids playing", "a bicycle", "fireworks", "a snowy street", "a bowl of ramen"]
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", type=int, default=20_000)
     p.add_argument("--queries", type=int, default=60)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--hidden", type=float, default=0.0, help="share of photos marked offline")
     args = p.parse_args(argv)
     engine = ClipEngine.load(args.bundle, device="cpu", threads=args.threads, warn_random=False)
     phrases = [f"{s} {t}" for s, t in itertools.product(SUBJECTS, SETTINGS)]
@@ -72,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         fill(catalog, engine.model_name, args.photos, engine.dim)
         fill_s = time.perf_counter() - t
+        if args.hidden > 0:
+            hidden = np.random.default_rng(2).choice(np.arange(1, args.photos + 1), int(args.photos * args.hidden),
+                                                     replace=False)
+            with catalog.write() as c:
+                c.executemany("UPDATE photos SET state='offline' WHERE id=?", [(int(i),) for i in hidden])
         searcher = Searcher(catalog, engine, tmp, background=False)
         t = time.perf_counter()
         searcher.search("warm up")
@@ -86,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
             total.append(time.perf_counter() - t)
             q = searcher.query_vector(phrase)  # cached now: only parsing and the sum remain
             t = time.perf_counter()
-            searcher.index.search(q, 50)
+            searcher.index.search(q, 50, excluded=dead_ids(catalog))  # as the searcher asks
             vector_part.append(time.perf_counter() - t)
             assert len(result.hits) == min(50, args.photos)
         report = {
             "bundle": str(args.bundle), "model": engine.model_name, "dim": engine.dim, "photos": args.photos,
+            "hidden_share": args.hidden,
             "mode": searcher.index.stats().mode, "fill_s": round(fill_s, 1), "first_query_s": round(first_s, 2),
             "text_tower_ms": {"p50": ms(tower, 50), "p95": ms(tower, 95)},
             "vector_search_ms": {"p50": ms(vector_part, 50), "p95": ms(vector_part, 95)},

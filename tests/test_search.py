@@ -307,3 +307,38 @@ def test_browse_lists_live_photos_by_date_with_the_same_filters_as_search(tmp_pa
     assert [i.id for i in lib.browse(Filters(folder=str(photos / "trip")))] == [new]
     assert [i.id for i in lib.browse(Filters(after=date(2021, 1, 1)))] == [new]
     lib.close()
+
+
+def test_hidden_photos_are_listed_again_only_after_a_state_change(lib, tmp_path):
+    """An unplugged drive can hold most of the library: its photos are not listed on every query,
+    yet every way a photo enters or leaves a hidden state shows at the next search."""
+    from photoclip.search.filters import dead_ids
+
+    catalog, fid, root = lib
+    live = background(catalog, fid, root, n=5)
+    away = add_photo(catalog, fid, root / "away.jpg", axis_vector("dog"), state="offline")
+    first = dead_ids(catalog)
+    assert first.tolist() == [away] and not first.flags.writeable
+    assert dead_ids(catalog) is first, "nothing changed: the same list, not a new query"
+    with catalog.write() as c:  # a change that does not touch the hidden states keeps the list
+        c.execute("UPDATE photos SET taken_at='2020-01-01' WHERE id=?", (live[0],))
+        c.execute("UPDATE photos SET state='pending' WHERE id=?", (live[1],))
+    assert dead_ids(catalog) is first
+    s = searcher(catalog, tmp_path)
+    assert "away.jpg" not in paths(s.search("dog", show_all=True, top=100))
+    expected = [away]
+    for state, pid in (("missing", live[2]), ("error", live[3]), ("offline", live[4])):
+        with catalog.write() as c:
+            c.execute("UPDATE photos SET state=? WHERE id=?", (state, pid))
+        expected.append(pid)
+        assert dead_ids(catalog).tolist() == sorted(expected)
+    with catalog.write() as c:  # the drive comes back
+        c.execute("UPDATE photos SET state='ok' WHERE id=?", (away,))
+    assert away not in dead_ids(catalog).tolist()
+    assert paths(s.search("dog", show_all=True, top=100))[0] == "away.jpg"
+    born_hidden = add_photo(catalog, fid, root / "gone.jpg", axis_vector("dog"), state="missing")
+    assert born_hidden in dead_ids(catalog).tolist()
+    assert "gone.jpg" not in paths(s.search("dog", show_all=True, top=100))
+    with catalog.write() as c:
+        c.execute("DELETE FROM photos WHERE id=?", (born_hidden,))
+    assert born_hidden not in dead_ids(catalog).tolist()

@@ -7,6 +7,8 @@ returning nothing.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +23,11 @@ from photoclip.scanner import path_prefix_range
 FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heif": "heic"}
 ALBUM_MEMBER_SOURCES = ("rule", "pinned", "manual")
 DEAD_STATES = (ERROR, MISSING, OFFLINE)
+# Bumped by catalog triggers whenever a photo enters or leaves one of DEAD_STATES (schema 4).
+HIDDEN_GENERATION_KEY = "hidden_generation"
+
+_dead_cache: weakref.WeakKeyDictionary[Catalog, tuple[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_dead_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -97,8 +104,25 @@ def where_clause(catalog: Catalog, filters: Filters) -> tuple[str, list[object]]
 
 
 def dead_ids(catalog: Catalog) -> np.ndarray:
-    """Ids of photos that must not appear (missing, offline, failed): usually few, so cheap to list."""
+    """Ids of photos that must not appear (missing, offline, failed), sorted and read-only.
+
+    Usually few, but an unplugged drive can hold most of a library: listing 80,000 ids cost tens of
+    ms, on every query. So the list is kept per catalog and read again only when the catalog's hidden
+    generation moved. The same array object comes back while nothing changed, which lets the vector
+    index keep what it derived from it.
+    """
+    generation = catalog.get_meta(HIDDEN_GENERATION_KEY)
+    with _dead_lock:
+        cached = _dead_cache.get(catalog)
+    if generation is not None and cached is not None and cached[0] == generation:
+        return cached[1]
     # Listing the dead states (not NOT IN the live ones) lets SQLite use the state index.
     marks = ",".join("?" * len(DEAD_STATES))
     rows = catalog.read().execute(f"SELECT id FROM photos WHERE state IN ({marks}) ORDER BY id", DEAD_STATES)
-    return np.fromiter((r[0] for r in rows), dtype=np.int64)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64)
+    ids.flags.writeable = False
+    if generation is not None:
+        # Read after the generation: at worst the list is newer than its key and is read once more.
+        with _dead_lock:
+            _dead_cache[catalog] = (generation, ids)
+    return ids

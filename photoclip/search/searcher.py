@@ -165,7 +165,8 @@ class Searcher:
         if filters is not None and filters.active:
             allowed = allowed_ids(self.catalog, filters)  # live photos only
         else:
-            excluded = np.union1d(dead_ids(self.catalog), excluded)
+            dead = dead_ids(self.catalog)  # the same array while nothing changed: the index caches by it
+            excluded = np.union1d(dead, excluded) if len(excluded) else dead
         ids, cosines = self.index.search(vector, top, allowed=allowed, excluded=excluded, kind=kind)
         cal = calibrate(vector, self._reference())
         scores = cal.scores(cosines)
