@@ -128,3 +128,49 @@ def test_orientation_still_applies_after_conversion(tmp_path: Path) -> None:
     image, _meta = imaging.load_image(path)
     assert image.size == (40, 80)
     assert np.asarray(image)[40, 20, 0] > 200
+
+
+# Published D65 matrices (linear RGB -> XYZ) of Display P3 and sRGB, for photos that describe their
+# colour with an nclx box (H.273 code points) instead of an ICC profile.
+P3_D65_TO_XYZ = ((0.4866, 0.2657, 0.1982), (0.2290, 0.6917, 0.0793), (0.0000, 0.0451, 1.0439))
+SRGB_D65_TO_XYZ = ((0.4124, 0.3576, 0.1805), (0.2126, 0.7152, 0.0722), (0.0193, 0.1192, 0.9505))
+
+
+def srgb_decode(v: np.ndarray) -> np.ndarray:
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def expected_from_p3_nclx(rgb: tuple[int, int, int]) -> np.ndarray:
+    """Display P3 with the sRGB curve (what phones write as nclx 12/13) -> sRGB, clipped."""
+    xyz = np.asarray(P3_D65_TO_XYZ) @ srgb_decode(np.asarray(rgb, dtype=np.float64) / 255.0)
+    linear = np.clip(np.linalg.solve(np.asarray(SRGB_D65_TO_XYZ), xyz), 0.0, 1.0)
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055) * 255.0
+
+
+def save_heic_nclx(path: Path, colour: tuple[int, int, int], primaries: int, transfer: int,
+                   thumbnails: tuple[int, ...] = ()) -> Path:
+    """A flat-colour HEIC, lossless 4:4:4 so the stored pixels are the given ones."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    Image.new("RGB", (256, 192), colour).save(
+        path, "HEIF", quality=-1, chroma=444, save_nclx_profile=True, color_primaries=primaries,
+        transfer_characteristics=transfer, matrix_coefficients=0, full_range_flag=1, thumbnails=list(thumbnails))
+    return path
+
+
+@pytest.mark.parametrize("colour", [(200, 60, 60), (60, 180, 90), (90, 110, 210), (128, 128, 128)])
+def test_heic_with_display_p3_in_an_nclx_box_is_converted_to_srgb(tmp_path: Path, colour) -> None:
+    path = save_heic_nclx(tmp_path / "p3.heic", colour, primaries=12, transfer=13, thumbnails=(64,))
+    expected = expected_from_p3_nclx(colour)
+    for image in (imaging.load_image(path)[0], imaging.load_image(path, min_side=16)[0],
+                  imaging.thumbnail(path, 32)):
+        got = np.asarray(image, dtype=np.float64)[image.height // 2, image.width // 2]
+        assert np.abs(got - expected).max() <= 2, (colour, got, expected)
+
+
+@pytest.mark.parametrize(("primaries", "transfer"), [(1, 13), (2, 2), (12, 16), (9, 18)])
+def test_heic_nclx_in_srgb_or_hdr_is_left_as_stored(tmp_path: Path, primaries: int, transfer: int) -> None:
+    """sRGB primaries need nothing; PQ/HLG (HDR) would need tone mapping, not a matrix."""
+    path = save_heic_nclx(tmp_path / "plain.heic", (200, 60, 60), primaries, transfer)
+    assert np.asarray(imaging.load_image(path)[0])[0, 0].tolist() == [200, 60, 60]

@@ -14,7 +14,7 @@ from PIL import Image
 
 from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
-from photoclip.imaging._pixels import draft, embedded_rgb_profile, to_rgb, to_srgb, transpose
+from photoclip.imaging._pixels import Colour, draft, embedded_colour, to_rgb, to_srgb, transpose
 
 __all__ = ["MAX_PIXELS", "SUPPORTED_EXTENSIONS", "PhotoMeta", "is_supported", "is_transient", "load_image", "read_meta",
            "thumbnail"]
@@ -46,13 +46,13 @@ def load_image(
     about twice that, so a 24 MP photo is never fully decoded just to make a 224 px model input.
     """
     with open_image(path) as (im, fmt):
-        rgb, meta, orientation, icc = _decode(im, fmt, (min_side, min_side) if min_side else None)
+        rgb, meta, orientation, colour = _decode(im, fmt, (min_side, min_side) if min_side else None)
     short = min(rgb.size)
     if min_side and short > 2 * min_side:
         scale = 2 * min_side / short
         target = (max(2 * min_side, round(rgb.width * scale)), max(2 * min_side, round(rgb.height * scale)))
         rgb = rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return transpose(to_srgb(rgb, icc), orientation), meta
+    return transpose(to_srgb(rgb, colour), orientation), meta
 
 
 def thumbnail(path: str | os.PathLike[str], size: int) -> Image.Image:
@@ -61,16 +61,16 @@ def thumbnail(path: str | os.PathLike[str], size: int) -> Image.Image:
     with open_image(path) as (im, fmt):
         scale = min(1.0, size / max(im.size))
         need = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-        rgb, _, orientation, icc = _decode(im, fmt, need)
+        rgb, _, orientation, colour = _decode(im, fmt, need)
     rgb.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return transpose(to_srgb(rgb, icc), orientation)
+    return transpose(to_srgb(rgb, colour), orientation)
 
 
 def _decode(
     im: Image.Image, fmt: str, need: tuple[int, int] | None
-) -> tuple[Image.Image, PhotoMeta, int, bytes | None]:
+) -> tuple[Image.Image, PhotoMeta, int, Colour]:
     """Metadata, then RGB pixels reduced as far as ``need`` allows; the orientation still to apply and
-    the colour profile still to convert from, both left for the final (smaller) image."""
+    the colour space still to convert from, both left for the final (smaller) image."""
     size = im.size  # stored size, before a draft shrinks it
     meta = photo_meta(im, fmt, size, loaded=False)
     if need:
@@ -78,6 +78,6 @@ def _decode(
     load_pixels(im, fmt)
     if im.format == "PNG":  # EXIF stored after the pixels is only seen now
         meta = photo_meta(im, fmt, size, loaded=True)
-    icc = embedded_rgb_profile(im)
-    return to_rgb(im), meta, pending_orientation(im, meta, fmt), icc
+    colour = embedded_colour(im)
+    return to_rgb(im), meta, pending_orientation(im, meta, fmt), colour
 
