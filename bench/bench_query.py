@@ -1,11 +1,14 @@
 """End-to-end text-query latency: tokenizer + text tower + vector search + calibration + photo rows.
 
     python bench/bench_query.py BUNDLE [--photos 20000] [--queries 60] [--threads 2] [--hidden 0.8]
+                                       [--filtered 0.5]
 
 Fills a temporary catalog with ``--photos`` CLIP-like vectors of the bundle's size (the same generator
 as bench_index.py), then times distinct queries (no cache hits) through ``Searcher.search``, and the
 text tower alone, reporting p50/p95 in milliseconds. ``--hidden SHARE`` marks that share of the
 photos offline first, at random, as an unplugged drive holding part of the library would.
+``--filtered SHARE`` makes that share of the photos JPEGs (the rest PNGs) and searches with a JPEG
+type filter, the shape of a folder or date filter passing that share.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from bench_index import ClipLike
 
 from photoclip.catalog import Catalog
 from photoclip.engine import ClipEngine
-from photoclip.search import Searcher
+from photoclip.search import Filters, Searcher
 from photoclip.search.filters import dead_ids
 
 SUBJECTS = ["a dog", "two cats", "a red car", "my grandmother", "a birthday cake", "the beach", "a mountain lake",
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", type=int, default=60)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--hidden", type=float, default=0.0, help="share of photos marked offline")
+    p.add_argument("--filtered", type=float, default=0.0, help="search with a filter passing this share")
     args = p.parse_args(argv)
     engine = ClipEngine.load(args.bundle, device="cpu", threads=args.threads, warn_random=False)
     phrases = [f"{s} {t}" for s, t in itertools.product(SUBJECTS, SETTINGS)]
@@ -80,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
                                                      replace=False)
             with catalog.write() as c:
                 c.executemany("UPDATE photos SET state='offline' WHERE id=?", [(int(i),) for i in hidden])
+        filters = None
+        if args.filtered > 0:
+            others = np.random.default_rng(3).choice(np.arange(1, args.photos + 1),
+                                                     int(args.photos * (1 - args.filtered)), replace=False)
+            with catalog.write() as c:
+                c.executemany("UPDATE photos SET format='png' WHERE id=?", [(int(i),) for i in others])
+            filters = Filters(types=("jpeg",))
         searcher = Searcher(catalog, engine, tmp, background=False)
         t = time.perf_counter()
         searcher.search("warm up")
@@ -90,16 +101,16 @@ def main(argv: list[str] | None = None) -> int:
             engine.embed_texts([f"{phrase} #{i}"])
             tower.append(time.perf_counter() - t)
             t = time.perf_counter()
-            result = searcher.search(phrase, top=50, show_all=True)
+            result = searcher.search(phrase, top=50, show_all=True, filters=filters)
             total.append(time.perf_counter() - t)
             q = searcher.query_vector(phrase)  # cached now: only parsing and the sum remain
             t = time.perf_counter()
             searcher.index.search(q, 50, excluded=dead_ids(catalog))  # as the searcher asks
             vector_part.append(time.perf_counter() - t)
-            assert len(result.hits) == min(50, args.photos)
+            assert len(result.hits) == 50
         report = {
             "bundle": str(args.bundle), "model": engine.model_name, "dim": engine.dim, "photos": args.photos,
-            "hidden_share": args.hidden,
+            "hidden_share": args.hidden, "filter_share": args.filtered,
             "mode": searcher.index.stats().mode, "fill_s": round(fill_s, 1), "first_query_s": round(first_s, 2),
             "text_tower_ms": {"p50": ms(tower, 50), "p95": ms(tower, 95)},
             "vector_search_ms": {"p50": ms(vector_part, 50), "p95": ms(vector_part, 95)},

@@ -342,3 +342,42 @@ def test_hidden_photos_are_listed_again_only_after_a_state_change(lib, tmp_path)
     with catalog.write() as c:
         c.execute("DELETE FROM photos WHERE id=?", (born_hidden,))
     assert born_hidden not in dead_ids(catalog).tolist()
+
+
+def test_a_broad_filter_ranks_first_and_checks_only_the_best_candidates(lib, tmp_path, monkeypatch):
+    """A filter passing most photos (a big folder, a year) must not list them all on every query,
+    and must give what ranking only the passing photos gives; a narrow one falls back to that."""
+    from photoclip.search import filters as filters_module
+    from photoclip.search import searcher as searcher_module
+
+    catalog, fid, root = lib
+    rng = np.random.default_rng(8)
+    jpeg, png = [], []
+    for i in range(600):
+        fmt = "png" if i % 20 == 0 else "jpeg"
+        pid = add_photo(catalog, fid, root / f"r{i:03d}.jpg", rng.normal(size=DIM), fmt=fmt)
+        (png if fmt == "png" else jpeg).append(pid)
+    with catalog.write() as c:  # a few broad-filter photos are offline: never shown
+        c.executemany("UPDATE photos SET state='offline' WHERE id=?", [(p,) for p in jpeg[:40]])
+    listed: list[Filters] = []
+    real_allowed = filters_module.allowed_ids
+
+    def counting_allowed(cat, f):  # type: ignore[no-untyped-def]
+        listed.append(f)
+        return real_allowed(cat, f)
+
+    monkeypatch.setattr(searcher_module, "allowed_ids", counting_allowed)
+    s = searcher(catalog, tmp_path)  # exact: the answers must agree exactly
+    broad = Filters(types=("jpeg",))
+    for query in ("dog", "snow + red", "beach - people"):
+        got = [h.id for h in s.search(query, filters=broad, top=20, show_all=True).hits]
+        assert not listed, "a broad filter must not list every passing photo"
+        vector = s.query_vector(query)
+        allowed = np.setdiff1d(np.array(jpeg), np.array(jpeg[:40]))
+        expected, _ = s.index.search(vector, 20, allowed=allowed)
+        assert got == expected.tolist()
+    narrow = s.search("dog", filters=Filters(types=("png",)), top=20, show_all=True)
+    assert listed == [Filters(types=("png",))], "a narrow filter ranks the passing photos only"
+    assert len(narrow.hits) == 20 and {h.id for h in narrow.hits} <= set(png)
+    everything = s.search("dog", filters=Filters(types=("png",)), top=100, show_all=True)
+    assert len(everything.hits) == len(png)

@@ -7,6 +7,7 @@ returning nothing.
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from dataclasses import dataclass
@@ -62,6 +63,18 @@ def allowed_ids(catalog: Catalog, filters: Filters) -> np.ndarray:
     where, params = where_clause(catalog, filters)
     rows = catalog.read().execute(f"SELECT p.id FROM photos p WHERE {where} ORDER BY p.id", params)
     return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+
+def passing(catalog: Catalog, filters: Filters, ids: np.ndarray) -> np.ndarray:
+    """Which of these ids (a ranked candidate list) are live photos passing every filter, as a mask."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=bool)
+    where, params = where_clause(catalog, filters)
+    rows = catalog.read().execute(
+        f"SELECT p.id FROM photos p WHERE p.id IN (SELECT value FROM json_each(?)) AND {where}",
+        [json.dumps(ids.tolist()), *params])
+    ok = np.fromiter((r[0] for r in rows), dtype=np.int64)
+    return np.isin(ids, ok)
 
 
 def where_clause(catalog: Catalog, filters: Filters) -> tuple[str, list[object]]:
