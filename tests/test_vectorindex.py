@@ -422,51 +422,53 @@ def read_only(ids) -> np.ndarray:  # type: ignore[no-untyped-def]
     return out
 
 
-def test_most_of_the_library_excluded_is_answered_without_a_filter_callback(catalog, tmp_path):
-    """An unplugged drive holding 80% of the photos: one plain walk, the excluded dropped after."""
-    vecs = unit_rows(2000, 11)
+def synced_graph(catalog: Catalog, tmp_path: Path, n: int, seed: int) -> tuple[np.ndarray, list[int], VectorIndex]:
+    vecs = unit_rows(n, seed)
     ids = fill(catalog, 1, vecs)
     index = make_index(catalog, tmp_path)
     index.sync()
+    assert index.stats().mode == "hnsw"
+    return vecs, ids, index
+
+
+def best_of_the_rest(ids: list[int], vecs: np.ndarray, excluded: np.ndarray, q: np.ndarray, k: int) -> list[int]:
+    pos = {pid: i for i, pid in enumerate(ids)}
+    live = sorted(set(ids) - set(excluded.tolist()))
+    return brute(live, vecs[[pos[p] for p in live]], q, k)
+
+
+def test_most_of_the_library_excluded_is_answered_without_a_filter_callback(catalog, tmp_path):
+    """An unplugged drive holding 80% of the photos: one plain walk, the excluded dropped after."""
+    vecs, ids, index = synced_graph(catalog, tmp_path, 2000, 11)
     spy = _Spy(index._graph)
     index._graph = spy
     rng = np.random.default_rng(12)
     excluded = read_only(rng.choice(np.array(ids), 1600, replace=False))
-    live = sorted(set(ids) - set(excluded.tolist()))
-    pos = {pid: i for i, pid in enumerate(ids)}
     found = 0
     for q in unit_rows(20, 13):
         got, cos = index.search(q, 10, excluded=excluded)
         assert len(got) == 10 and not set(got.tolist()) & set(excluded.tolist())
         assert np.all(np.diff(cos) <= 1e-6)
-        found += len(set(got.tolist()) & set(brute(live, vecs[[pos[p] for p in live]], q, 10)))
+        found += len(set(got.tolist()) & set(best_of_the_rest(ids, vecs, excluded, q, 10)))
     assert found / 200 >= 0.9
     assert spy.filtered <= 1, "a random 80% exclusion must not go through the per-candidate callback"
 
 
 def test_excluded_photos_crowding_the_top_still_give_the_exact_best_of_the_rest(catalog, tmp_path):
     """The query matches what is on the unplugged drive: its 300 best are all excluded."""
-    vecs = unit_rows(2000, 14)
-    ids = fill(catalog, 1, vecs)
-    index = make_index(catalog, tmp_path)
-    index.sync()
+    vecs, ids, index = synced_graph(catalog, tmp_path, 2000, 14)
     q = vecs[0]
     excluded = read_only(brute(ids, vecs, q, 300))
-    live = sorted(set(ids) - set(excluded.tolist()))
-    pos = {pid: i for i, pid in enumerate(ids)}
     got, _ = index.search(q, 10, excluded=excluded)
     assert len(got) == 10 and not set(got.tolist()) & set(excluded.tolist())
-    expected = brute(live, vecs[[pos[p] for p in live]], q, 10)
+    expected = best_of_the_rest(ids, vecs, excluded, q, 10)
     assert len(set(got.tolist()) & set(expected)) >= 9
 
 
 def test_an_exclusion_list_reused_across_changes_still_excludes_new_vectors(catalog, tmp_path):
     """The index keeps what it derived from a read-only exclusion list, but not across changes:
     a photo excluded before its vector arrived must stay out once it has one."""
-    vecs = unit_rows(400, 15)
-    fill(catalog, 1, vecs)
-    index = make_index(catalog, tmp_path)
-    index.sync()
+    _, _, index = synced_graph(catalog, tmp_path, 400, 15)
     newcomer_vec = unit_rows(1, 16)
     next_id = catalog.read().execute("SELECT MAX(id) FROM photos").fetchone()[0] + 1
     excluded = read_only([1, 2, 3, next_id])
