@@ -256,7 +256,7 @@ class VectorIndex:
         self._builder: threading.Thread | None = None
         self._build_error: BaseException | None = None
         self._closed = False
-        # What search() derived from the last read-only ``excluded`` array (see _excluded_view).
+        # What search() derived from the last read-only ``excluded`` array (see _excluded).
         self._excluded_key: tuple[np.ndarray, _Matrix, int] | None = None
         self._excluded_view: _Excluded | None = None
         self.version = 0  # bumped on every change, so callers can refresh derived caches
