@@ -29,6 +29,10 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from photoclip import hugepages
+
 DIM = 512
 K = 10
 
@@ -105,6 +109,24 @@ def pct(values: list[float], p: float) -> float:
     return float(np.percentile(np.asarray(values) * 1000.0, p))
 
 
+def sweep_ef(index: hnswlib.Index, query_sets: dict, truth: dict, efs: list[int]) -> dict:
+    """Recall@10 and one-query latency (p50/p95 ms) at each ef."""
+    sweep: dict = {}
+    for ef in efs:
+        index.set_ef(ef)
+        for name, qs in query_sets.items():
+            times, hits = [], 0
+            for q, exact in zip(qs, truth[name], strict=True):
+                t = time.perf_counter()
+                labels, _ = index.knn_query(q, k=K)
+                times.append(time.perf_counter() - t)
+                hits += len(set(labels[0].tolist()) & set(exact.tolist()))
+            sweep.setdefault(name, []).append({"ef": ef, "recall": round(hits / (K * len(qs)), 4),
+                                               "p50": round(pct(times, 50), 3),
+                                               "p95": round(pct(times, 95), 3)})
+    return sweep
+
+
 def run(kind: str, n: int, args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     data, query_sets = make_data(kind, n, args.queries)
@@ -148,20 +170,15 @@ def run(kind: str, n: int, args: argparse.Namespace) -> dict:
     out["index_mb"] = round(rss_mb() - before, 1)
     out["data_mb"] = round(data.nbytes / 2**20, 1)
     index.set_num_threads(1)
-    sweep = {}
-    for ef in args.ef:
-        index.set_ef(ef)
-        for name, qs in query_sets.items():
-            times, hits = [], 0
-            for q, exact in zip(qs, truth[name], strict=True):
-                t = time.perf_counter()
-                labels, _ = index.knn_query(q, k=K)
-                times.append(time.perf_counter() - t)
-                hits += len(set(labels[0].tolist()) & set(exact.tolist()))
-            sweep.setdefault(name, []).append({"ef": ef, "recall": round(hits / (K * len(qs)), 4),
-                                               "p50": round(pct(times, 50), 3),
-                                               "p95": round(pct(times, 95), 3)})
-    out["hnsw"] = sweep
+    out["hnsw"] = sweep_ef(index, query_sets, truth, args.ef)
+    if args.huge_pages:
+        # The same graph, in the same run, once the app's hugepages module moved it onto 2 MB pages.
+        t = time.perf_counter()
+        out["huge_pages_mb"] = round(hugepages.collapse_resident() / 2**20)
+        out["huge_pages_s"] = round(time.perf_counter() - t, 2)
+        out["hnsw_huge"] = sweep_ef(index, query_sets, truth, args.ef)
+        out["hnsw_again"] = sweep_ef(index, query_sets, truth, args.ef)
+
     if args.large_k:
         # Where one exact matmul beats a graph walk that must keep ef >= k (an album ranking everything).
         qs = query_sets["text"][:20]
@@ -185,13 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kinds", default="clip,uniform")
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--M", type=int, default=32)
-    p.add_argument("--ef-construction", type=int, default=200)
+    p.add_argument("--ef-construction", type=int, default=400)
     p.add_argument("--ef", default="32,64,128,256,512", help="search ef values to sweep")
     p.add_argument("--threads", type=int, default=-1, help="build threads (-1: all cores)")
     p.add_argument("--min-hnsw", type=int, default=5_000, help="skip the graph below this size")
     p.add_argument("--json", metavar="FILE", help="also write the results here")
     p.add_argument("--keep-graph", metavar="DIR", help="save each built graph here and reuse it next time")
     p.add_argument("--large-k", default="", help="also time graph walks for these k (e.g. 1000,10000) vs exact")
+    p.add_argument("--huge-pages", action="store_true",
+                   help="sweep again after moving the graph onto 2 MB pages (Linux), in the same run")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
     args.ef = [int(e) for e in args.ef.split(",")]

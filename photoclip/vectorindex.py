@@ -6,9 +6,10 @@ only rows with a higher one (and dropping ids no longer stored).
 
 Why two structures: one numpy matmul over a cached matrix is exact and, for small libraries, about
 as fast as a graph query while costing no build time and no second copy of the vectors. On an idle
-2-core AVX2 machine exact p95 is ~0.7 ms at 10k, ~17 ms at 100k, ~105 ms at 1M. The graph (M=32,
-ef_construction=200) on a CLIP-like set (bench/bench_index.py) reached text-query recall@10 0.994 at
-ef 128 and 1.0 at ef 256 at 100k (p50 1.2 / 2.7 ms on a loaded machine), image queries 1.0 at ef 64.
+2-core AVX2 machine exact p95 is ~0.7 ms at 10k, ~17 ms at 100k, ~150 ms at 1M. The graph (M=32) on
+a CLIP-like set (bench/bench_index.py) reached text-query recall@10 1.0 at ef 256 at 100k; at 1M,
+ef_construction 400 (not 200) is what lets ef 256 reach 0.994 (p95 ~3-4 ms on a quiet machine) where
+the ef_construction 200 graph needed ef 448 for 0.984. Image queries reach 1.0 at ef 64.
 Exact at 20k costs ~1.5 ms, about one graph query: hence ``DEFAULT_HNSW_THRESHOLD``. The
 matrix also serves filtered queries whose passing subset is small (scanning 20k rows costs about
 what a graph query does, while a graph filtered down to a few percent has to wander far), the
@@ -37,6 +38,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+from photoclip import hugepages
 from photoclip.catalog import Catalog
 from photoclip.errors import CatalogError
 
@@ -63,14 +65,17 @@ SAVE_AFTER_CHANGES = 2_000
 
 @dataclass(frozen=True)
 class HnswParams:
-    """Graph parameters. M=32/ef_construction=200 needs 2-3x less ef than M=16 at 1M vectors."""
+    """Graph parameters. M=32 needs 2-3x less ef than M=16 at 1M vectors; ef_construction 400 builds
+    about 1.9x slower than 200 (72 min for 1M on 2 cores, in the background) and lets text queries
+    use ef 256 there where 200 needed 448."""
 
     M: int = 32  # the name every HNSW paper and library uses
-    ef_construction: int = 200
-    # Text queries sit far from the image cloud and need a wider search than image queries: at 100k
-    # vectors ef 256 finds all of the exact top 10, at 1M it finds 96% and ef 448 98.4% (bench_index).
+    ef_construction: int = 400
+    # Text queries sit far from the image cloud and need a wider search than image queries. With
+    # ef_construction 400, ef 256 finds 99.4% of the exact top 10 at 1M (bench_index); ef_text_1m
+    # lets a library tune ef to grow with log(count) past 100k when its graphs need it.
     ef_text: int = 256
-    ef_text_1m: int = 448
+    ef_text_1m: int = 256
     ef_image: int = 80
     build_threads: int = -1
 
@@ -233,7 +238,7 @@ class VectorIndex:
     def __init__(self, catalog: Catalog, model_name: str, directory: str | os.PathLike[str], *,
                  hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
                  subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT, exact_k_share: int = EXACT_K_SHARE,
-                 params: HnswParams | None = None, background: bool = True) -> None:
+                 params: HnswParams | None = None, background: bool = True, huge_pages: bool = True) -> None:
         self.catalog = catalog
         self.model_name = model_name
         self.directory = Path(directory)
@@ -242,6 +247,7 @@ class VectorIndex:
         self.exact_k_share = exact_k_share  # 0: never answer exactly because k is large
         self.params = params or HnswParams()
         self.background = background
+        self.huge_pages = huge_pages  # back a big graph and matrix with 2 MB pages (Linux; hugepages.py)
         base = f"index-{_safe_name(model_name)}"
         self.graph_path = self.directory / f"{base}.hnsw"
         self.meta_path = self.directory / f"{base}.json"
@@ -370,6 +376,7 @@ class VectorIndex:
             return
         self._graph_apply(graph, ids[newer], vectors[newer], gone)
         self._graph_seq = self._seq
+        self._on_huge_pages(graph)
         if self._changes_since_save >= SAVE_AFTER_CHANGES:
             self._try_save(graph, self._graph_seq, self._graph_deleted)
 
@@ -518,6 +525,12 @@ class VectorIndex:
         self._graph_apply(graph, matrix.ids[newer], matrix.data[newer], gone)
         self._graph, self._graph_seq = graph, self._seq
         self.version += 1
+        self._on_huge_pages(graph)
+
+    def _on_huge_pages(self, graph: hnswlib.Index) -> None:
+        """When a big graph goes into service, move it and the matrix onto huge pages in the background."""
+        if self.huge_pages and graph.element_count * graph.dim * 4 >= hugepages.MIN_BYTES:
+            hugepages.in_background()
 
     def _resume_in_background(self, graph: hnswlib.Index, graph_seq: int) -> None:
         """Take the graph out of service and bring it up to date on a thread of its own.

@@ -283,8 +283,9 @@ def test_failed_build_keeps_answering_exactly(catalog, tmp_path, monkeypatch):
 
 
 def test_text_queries_search_wider_as_the_library_grows() -> None:
-    """Recall falls as a graph grows: ef for text queries rises with log(count) to its 1M value."""
-    p = HnswParams()
+    """Recall falls as a graph grows: ef for text queries can rise with log(count) to its 1M value."""
+    assert HnswParams().text_ef(1_000_000) >= 256, "the default measured 0.994 recall@10 at 1M with ef 256"
+    p = HnswParams(ef_text=128, ef_text_1m=256)
     sizes = [20_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000]
     efs = [p.text_ef(n) for n in sizes]
     assert efs[0] == efs[1] == p.ef_text and efs[4] == p.ef_text_1m
