@@ -53,19 +53,30 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def anonymous_mappings(min_size: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of this process's writable anonymous mappings of at least ``min_size`` bytes."""
+    """(start, end) of this process's writable anonymous memory (the heap included) in stretches of
+    at least ``min_size`` bytes. Neighbouring mappings are joined: asking for huge pages over part of
+    one splits it, so one big block can span several."""
     try:
         with open("/proc/self/maps", encoding="ascii") as fh:
             lines = fh.readlines()
     except OSError:
         return
+    run: list[int] | None = None
     for line in lines:
         fields = line.split()
-        if len(fields) != 5 or "rw" not in fields[1]:  # a sixth field names a file or [heap]/[stack]
+        # A sixth field names a file, [stack] or [heap]; malloc serves big blocks from the heap too
+        # when a library raised its mmap threshold.
+        if "rw" not in fields[1] or (len(fields) != 5 and fields[5:] != ["[heap]"]):
             continue
         lo, hi = (int(x, 16) for x in fields[0].split("-"))
-        if hi - lo >= min_size:
-            yield lo, hi
+        if run is not None and run[1] == lo:
+            run[1] = hi
+            continue
+        if run is not None and run[1] - run[0] >= min_size:
+            yield run[0], run[1]
+        run = [lo, hi]
+    if run is not None and run[1] - run[0] >= min_size:
+        yield run[0], run[1]
 
 
 def collapse_resident(min_size: int = MIN_BYTES) -> int:
@@ -96,9 +107,10 @@ def collapse_resident(min_size: int = MIN_BYTES) -> int:
             if libc.madvise(run_start, run_len, _MADV_HUGEPAGE) != 0:
                 continue
             if libc.madvise(run_start, run_len, _MADV_COLLAPSE) != 0:
-                # Older kernels lack MADV_COLLAPSE: khugepaged still moves the memory, only slowly.
+                # Kernels before 6.1 lack MADV_COLLAPSE (khugepaged still moves the memory, slowly),
+                # and some mappings refuse it (locked, or another library asked for small pages).
                 log.debug("MADV_COLLAPSE refused (errno %d)", ctypes.get_errno())
-                return moved
+                continue
             moved += run_len
     return moved
 
