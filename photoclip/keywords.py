@@ -169,19 +169,20 @@ class KeywordIndex:
         return [t for t in terms if 0 < self.count(t) <= cap]
 
     def search(self, any_of: Sequence[Term] = (), all_of: Sequence[Term] = (), *, limit: int = 500,
-               live_only: bool = True, only: Iterable[int] | None = None,
+               live_only: bool = True, within: tuple[str, Sequence[object]] | None = None,
                exclude: Iterable[int] = ()) -> list[KeywordHit]:
         """Photos matching every ``all_of`` term and, when given, at least one ``any_of`` term, best first.
 
         Relevance is FTS5's bm25 (more matched words, rarer words and shorter values rank higher).
-        ``only`` and ``exclude`` (search filters, excluded words) apply before ``limit``, so a filter
-        never hides matches that rank below the library-wide top ``limit``.
+        ``within`` (a search filter as an SQL condition on ``photos p`` with its parameters) and
+        ``exclude`` (photos with excluded words) apply before ``limit``, so a filter never hides
+        matches that rank below the library-wide top ``limit``.
         """
         if not any_of and not all_of:
             return []
         sql, params = self._match_sql("rowid, -bm25(keywords, " + ", ".join(str(w) for w in WEIGHTS)
                                       + ") AS relevance, text, place, file, tags, albums",
-                                      any_of, all_of, live_only, only, exclude)
+                                      any_of, all_of, live_only, within, exclude)
         sql += " ORDER BY relevance DESC, rowid LIMIT ?"
         params.append(int(limit))
         try:
@@ -214,7 +215,8 @@ class KeywordIndex:
 
     @staticmethod
     def _match_sql(columns: str, any_of: Sequence[Term], all_of: Sequence[Term], live_only: bool,
-                   only: Iterable[int] | None, exclude: Iterable[int]) -> tuple[str, list[object]]:
+                   within: tuple[str, Sequence[object]] | None,
+                   exclude: Iterable[int]) -> tuple[str, list[object]]:
         parts = [t.fts() for t in all_of]
         if any_of:
             parts.append("(" + " OR ".join(t.fts() for t in any_of) + ")")
@@ -223,9 +225,10 @@ class KeywordIndex:
         if live_only:
             sql += f" AND rowid IN (SELECT id FROM photos WHERE state IN ({','.join('?' * len(LIVE_STATES))}))"
             params += list(LIVE_STATES)
-        if only is not None:
-            sql += " AND rowid IN (SELECT value FROM json_each(?))"
-            params.append(_id_list(only))
+        if within is not None:
+            condition, values = within
+            sql += f" AND rowid IN (SELECT p.id FROM photos p WHERE {condition})"
+            params += list(values)
         excluded = _id_list(exclude)
         if excluded != "[]":
             sql += " AND rowid NOT IN (SELECT value FROM json_each(?))"

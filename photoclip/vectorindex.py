@@ -263,7 +263,7 @@ class VectorIndex:
         self._build_error: BaseException | None = None
         self._closed = False
         # What search() derived from the last read-only ``excluded`` array (see _excluded).
-        self._excluded_key: tuple[np.ndarray, _Matrix, int] | None = None
+        self._excluded_key: tuple[np.ndarray, int] | None = None
         self._excluded_view: _Excluded | None = None
         self.version = 0  # bumped on every change, so callers can refresh derived caches
 
@@ -733,11 +733,11 @@ class VectorIndex:
         """The excluded ids this index holds, their rows and a by-id mask; kept while the same
         read-only array comes back and the index did not change (the library's hidden photos)."""
         key = self._excluded_key
-        if (key is not None and key[0] is excluded and key[1] is matrix and key[2] == self.version
-                and self._excluded_view is not None):
+        # A new matrix always comes with a new version (sync catches it up from nothing).
+        if key is not None and key[0] is excluded and key[1] == self.version and self._excluded_view is not None:
             return self._excluded_view
         rows = matrix.rows_for(excluded)
         view = _Excluded(excluded, rows, np.sort(matrix.ids[rows]))
         if not excluded.flags.writeable:  # a writable array could change under the same identity
-            self._excluded_key, self._excluded_view = (excluded, matrix, self.version), view
+            self._excluded_key, self._excluded_view = (excluded, self.version), view
         return view

@@ -360,15 +360,27 @@ def _stuck_first_scan(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event,
     return entered, release, callers
 
 
-def test_a_restart_after_a_stop_that_timed_out_keeps_watching(library: Library, photos: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The old worker, ending late, must not stop the watcher the new worker is using."""
+@contextmanager
+def _stop_timed_out(library: Library, monkeypatch: pytest.MonkeyPatch
+                    ) -> Iterator[tuple[LiveSync, threading.Event, list[threading.Thread]]]:
+    """Live sync whose stop gave up while its worker hangs in the first rescan; cleaned up after."""
     entered, release, callers = _stuck_first_scan(monkeypatch)
     sync = LiveSync(library, **FAST)
     sync.start()
     try:
         assert entered.wait(10)
         sync.stop(timeout=0.05)  # gives up: the old worker is still in its rescan
+        yield sync, release, callers
+    finally:
+        release.set()
+        sync.stop()
+    assert not sync.running
+
+
+def test_a_restart_after_a_stop_that_timed_out_keeps_watching(library: Library, photos: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old worker, ending late, must not stop the watcher the new worker is using."""
+    with _stop_timed_out(library, monkeypatch) as (sync, release, callers):
         old = callers[0]
         assert old.is_alive()
         threading.Timer(0.3, release.set).start()  # the drive answers a moment later
@@ -377,22 +389,13 @@ def test_a_restart_after_a_stop_that_timed_out_keeps_watching(library: Library, 
         assert not old.is_alive()
         green = make_png(photos / "green.png", GREEN)
         wait_for(lambda: state(library, green) == "ok", timeout=5.0)
-    finally:
-        release.set()
-        sync.stop()
-    assert not sync.running
 
 
 def test_a_restart_is_refused_while_the_old_worker_will_not_end(library: Library, photos: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from photoclip.errors import PhotoClipError
 
-    entered, release, callers = _stuck_first_scan(monkeypatch)
-    sync = LiveSync(library, **FAST)
-    sync.start()
-    try:
-        assert entered.wait(10)
-        sync.stop(timeout=0.05)
+    with _stop_timed_out(library, monkeypatch) as (sync, release, callers):
         with pytest.raises(PhotoClipError, match="still finishing"):
             sync.start(timeout=0.2)
         assert not sync.running and len(callers) == 1  # no second worker was started
@@ -400,10 +403,6 @@ def test_a_restart_is_refused_while_the_old_worker_will_not_end(library: Library
         sync.start()  # once the old worker has ended, watching starts again
         wait_for(lambda: sync.ready, timeout=10)
         assert len(callers) == 2
-    finally:
-        release.set()
-        sync.stop()
-    assert not sync.running
 
 
 def test_a_request_for_words_and_places_made_as_the_enricher_ends_is_served(library: Library, photos: Path,

@@ -27,6 +27,9 @@ DEAD_STATES = (ERROR, MISSING, OFFLINE)
 # Bumped by catalog triggers whenever a photo enters or leaves one of DEAD_STATES (schema 4).
 HIDDEN_GENERATION_KEY = "hidden_generation"
 
+# An SQL condition on ``photos p`` with its parameters (see where_clause).
+Condition = tuple[str, list[object]]
+
 _dead_cache: weakref.WeakKeyDictionary[Catalog, tuple[str, np.ndarray]] = weakref.WeakKeyDictionary()
 _dead_lock = threading.Lock()
 
@@ -77,7 +80,7 @@ def passing(catalog: Catalog, filters: Filters, ids: np.ndarray) -> np.ndarray:
     return np.isin(ids, ok)
 
 
-def where_clause(catalog: Catalog, filters: Filters) -> tuple[str, list[object]]:
+def where_clause(catalog: Catalog, filters: Filters) -> Condition:
     """The SQL condition (on ``photos p``) for live photos passing every filter, with its parameters;
     shared by search and by the browsing view so both agree on what a filter means."""
     if filters.after and filters.before and filters.after > filters.before:

@@ -36,7 +36,7 @@ import numpy as np
 from photoclip.catalog import Catalog
 from photoclip.errors import QueryError
 from photoclip.keywords import KeywordHit, KeywordIndex, Match, Term, plain_terms, words
-from photoclip.search.filters import Filters, allowed_ids, dead_ids
+from photoclip.search.filters import Condition, Filters, dead_ids, where_clause
 from photoclip.search.query import looks_like_image, parse_query
 from photoclip.search.searcher import Searcher, SearchHit, SearchResult
 
@@ -177,37 +177,39 @@ class HybridSearcher:
                                  (*parsed.required, _phrase(place, "place", prefix=False, where="the place")),
                                  parsed.excluded)
         self.keywords.refresh()
-        allowed = allowed_ids(self.catalog, filters) if filters is not None and filters.active else None
+        # The filter goes into the keyword SQL as a condition: listing every photo it passes cost a
+        # scan of the library per query.
+        within = where_clause(self.catalog, filters) if filters is not None and filters.active else None
         banned = self._excluded(parsed)
         if parsed.semantic is None or self.searcher is None:
-            hits = self._words_only(parsed, allowed, banned, top)
+            hits = self._words_only(parsed, within, banned, top)
             return SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
         if parsed.required:
-            hits = self._within_required(parsed, allowed, banned, top, min_score)
+            hits = self._within_required(parsed, within, banned, top, min_score)
             return SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
-        return self._fused(parsed, filters, allowed, banned, top, min_score, show_all, start)
+        return self._fused(parsed, filters, within, banned, top, min_score, show_all, start)
 
     # -- the three kinds of query ------------------------------------------------------------
 
-    def _words_only(self, parsed: HybridQuery, allowed: np.ndarray | None, banned: set[int],
+    def _words_only(self, parsed: HybridQuery, within: Condition | None, banned: set[int],
                     top: int) -> list[SearchHit]:
         terms = list(parsed.words)
         if not parsed.required:
             terms = self.keywords.informative(terms) or terms
-        found = self.keywords.search(terms, parsed.required, limit=KEYWORD_DEPTH, only=allowed, exclude=banned)
+        found = self.keywords.search(terms, parsed.required, limit=KEYWORD_DEPTH, within=within, exclude=banned)
         candidates = [_Candidate(h.id, keyword=h, matches=list(h.matches)) for h in found[:top]]
         for c in candidates:
             c.score, c.cosine = TEXT_ONLY_SCORE, 0.0
             c.fused = 1.0 / (self.k + c.keyword.rank)  # type: ignore[union-attr]
         return self._hits(candidates)
 
-    def _within_required(self, parsed: HybridQuery, allowed: np.ndarray | None, banned: set[int],
+    def _within_required(self, parsed: HybridQuery, within: Condition | None, banned: set[int],
                          top: int, min_score: float | None = None) -> list[SearchHit]:
         """Photos that have the required words, ordered by meaning and by how well they match the words."""
         assert self.searcher is not None and parsed.semantic is not None
-        both = self.keywords.search(parsed.words, parsed.required, limit=KEYWORD_DEPTH, only=allowed,
+        both = self.keywords.search(parsed.words, parsed.required, limit=KEYWORD_DEPTH, within=within,
                                     exclude=banned) if parsed.words else []
-        only = self.keywords.search((), parsed.required, limit=KEYWORD_DEPTH, only=allowed, exclude=banned)
+        only = self.keywords.search((), parsed.required, limit=KEYWORD_DEPTH, within=within, exclude=banned)
         seen = {h.id for h in both}
         # photos that also have plain query words come first; the others follow in their own order
         found = both + [KeywordHit(h.id, len(both) + h.rank, h.relevance, h.matches) for h in only if h.id not in seen]
@@ -217,7 +219,7 @@ class HybridSearcher:
         self._semantic_for(parsed.semantic, candidates, rank_all=True)
         return self._rank(_at_least(candidates.values(), min_score), top)
 
-    def _fused(self, parsed: HybridQuery, filters: Filters | None, allowed: np.ndarray | None, banned: set[int],
+    def _fused(self, parsed: HybridQuery, filters: Filters | None, within: Condition | None, banned: set[int],
                top: int, min_score: float | None, show_all: bool, start: float) -> SearchResult:
         assert self.searcher is not None and parsed.semantic is not None
         depth = max(self.semantic_depth, 4 * top)
@@ -230,7 +232,7 @@ class HybridSearcher:
         informative = self.keywords.informative(parsed.words)
         if informative:
             wanted = {t.words for t in informative}
-            for hit in self.keywords.search(informative, limit=KEYWORD_DEPTH, only=allowed, exclude=banned):
+            for hit in self.keywords.search(informative, limit=KEYWORD_DEPTH, within=within, exclude=banned):
                 c = candidates.setdefault(hit.id, _Candidate(hit.id))
                 c.keyword, c.matches = hit, list(hit.matches)
                 c.coverage = _coverage(hit.matches, wanted)
