@@ -395,8 +395,7 @@ def score_vectors(model: _TagModel, vectors: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-np.clip(margin, -60.0, 60.0)))).astype(np.float32)
 
 
-def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors: np.ndarray,
-           top_k: int) -> int:
+def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors: np.ndarray) -> int:
     """Replace the auto tags of these photos inside the caller's transaction; returns tags written."""
     if len(ids) == 0:
         return 0
@@ -408,7 +407,7 @@ def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors:
         id_list).fetchall())
     conn.execute(f"DELETE FROM photo_tags WHERE source='auto' AND rejected=0 AND photo_id IN ({marks})",
                  id_list)
-    if len(model.tag_ids) == 0 or top_k <= 0:
+    if len(model.tag_ids) == 0 or model.top_k <= 0:
         return 0
     scores = score_vectors(model, vectors)
     passing = scores >= model.thresholds[None, :]
@@ -423,7 +422,7 @@ def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors:
                 continue
             rows.append((photo_id, tag_id, float(scores[row, col]), now))
             kept += 1
-            if kept >= top_k:
+            if kept >= model.top_k:
                 break
     conn.executemany("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
                      "VALUES(?, ?, ?, 'auto', 0, ?) ON CONFLICT(photo_id, tag_id) DO NOTHING", rows)
@@ -463,7 +462,7 @@ def tag_photos(catalog: Catalog, embedder: Embedder, photo_ids: Iterable[int], *
     written = 0
     for start in range(0, len(ids), BATCH):
         with catalog.write() as c:
-            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH], model.top_k)
+            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH])
     return written
 
 
@@ -486,7 +485,7 @@ def retag_all(catalog: Catalog, embedder: Embedder, *, progress: ProgressSink = 
         if cancel is not None:
             cancel.raise_if_cancelled()
         with catalog.write() as c:
-            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH], model.top_k)
+            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH])
         tracker.advance(len(ids[start:start + BATCH]))
     tracker.emit()
     catalog.set_meta(FINGERPRINT_KEY + embedder.model_name, model.fingerprint)
