@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_query import fill
 
-from photoclip import albums
-from photoclip.catalog import Catalog
 from photoclip.engine import ClipEngine
+from photoclip.index.vectorindex import EXACT_K_SHARE
+from photoclip.organize import albums
 from photoclip.search import Searcher
-from photoclip.vectorindex import EXACT_K_SHARE
+from photoclip.store.catalog import Catalog
 
 QUERIES = ["dog on the beach", "birthday party", "snowy mountains", "my grandmother", "red car", "fireworks",
            "a bowl of ramen", "kids playing football"]

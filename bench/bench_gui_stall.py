@@ -43,10 +43,10 @@ from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from photoclip.catalog import Catalog  # noqa: E402
 from photoclip.gui.main_window import MainWindow  # noqa: E402
 from photoclip.library import Library  # noqa: E402
-from photoclip.settings import Settings  # noqa: E402
+from photoclip.store.catalog import Catalog  # noqa: E402
+from photoclip.store.settings import Settings  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
 
 QUERIES = ("red car on the beach", "blue sky", "green forest at dawn")
@@ -113,8 +113,8 @@ def prefill(lib: Library) -> None:
     """Scan for real, then record every photo as decoded and embedded without decoding it."""
     import numpy as np
 
-    from photoclip.pipeline import taken_at_fields
-    from photoclip.scanner import scan
+    from photoclip.ingest.pipeline import taken_at_fields
+    from photoclip.ingest.scanner import scan
 
     scan(lib.catalog)
     embedder = FakeEmbedder()

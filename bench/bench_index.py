@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclip import hugepages
+from photoclip.index import hugepages
 
 DIM = 512
 K = 10

@@ -31,12 +31,12 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from photoclip import ocr  # noqa: E402
-from photoclip.catalog import Catalog  # noqa: E402
-from photoclip.enrich import Enricher  # noqa: E402
-from photoclip.pipeline import Indexer  # noqa: E402
-from photoclip.scanner import scan  # noqa: E402
+from photoclip.enrich import ocr  # noqa: E402
+from photoclip.enrich.stage import Enricher  # noqa: E402
+from photoclip.ingest.pipeline import Indexer  # noqa: E402
+from photoclip.ingest.scanner import scan  # noqa: E402
 from photoclip.search import Searcher  # noqa: E402
+from photoclip.store.catalog import Catalog  # noqa: E402
 from tests.test_ocr import WORDS, background, save, text_photo  # noqa: E402
 
 BIG = (4000, 3000)

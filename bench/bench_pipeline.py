@@ -27,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 from PIL import Image
 
-from photoclip import imaging, pipeline
-from photoclip.catalog import Catalog
+from photoclip import imaging
+from photoclip.ingest import pipeline
 from photoclip.library import Library
-from photoclip.settings import Settings
+from photoclip.store.catalog import Catalog
+from photoclip.store.settings import Settings
 
 WIDTH, HEIGHT = 4000, 3000
 

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_index import ClipLike
 
-from photoclip.catalog import Catalog
 from photoclip.engine import ClipEngine
 from photoclip.search import Filters, Searcher
 from photoclip.search.filters import dead_ids
+from photoclip.store.catalog import Catalog
 
 SUBJECTS = ["a dog", "two cats", "a red car", "my grandmother", "a birthday cake", "the beach", "a mountain lake",
             "kids playing", "a bicycle", "fireworks", "a snowy street", "a bowl of ramen"]

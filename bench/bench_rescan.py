@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
-from photoclip import scanner
-from photoclip.catalog import Catalog
+from photoclip.ingest import scanner
+from photoclip.store.catalog import Catalog
 
 
 def tiny_jpeg() -> bytes:

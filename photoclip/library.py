@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photoclip import imaging
-from photoclip.catalog import Catalog, Folder, Photo
 from photoclip.errors import DecodeError, NoModelError, NotFoundError
+from photoclip.ingest.pipeline import Indexer, IndexReport, taken_at_fields
+from photoclip.ingest.scanner import ScanReport, content_hash, scan
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
-from photoclip.pipeline import Indexer, IndexReport, taken_at_fields
-from photoclip.scanner import ScanReport, content_hash, scan
-from photoclip.settings import Settings, load_settings, save_settings
+from photoclip.store.catalog import Catalog, Folder, Photo
+from photoclip.store.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
     from photoclip.engine import Embedder, ModelStore
-    from photoclip.enrich import EnrichReport
+    from photoclip.enrich.stage import EnrichReport
     from photoclip.search import Filters, Searcher, SearchResult
     from photoclip.search.hybrid import HybridSearcher
 
@@ -294,8 +294,8 @@ class Library:
 
         Returns None without waiting when another enrichment is already running.
         """
-        from photoclip import ocr, places
-        from photoclip.enrich import Enricher
+        from photoclip.enrich import ocr, places
+        from photoclip.enrich.stage import Enricher
 
         if not self._enrich_lock.acquire(blocking=False):
             return None
@@ -345,13 +345,13 @@ class Library:
         return run
 
     def _tag(self, ids: list[int]) -> int:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         return tagging.tag_photos(self.catalog, self.engine, ids, top_k=self.settings.max_tags_per_photo)
 
     def refresh_albums(self, album_ids: list[int] | None = None) -> list[Any]:
         """Re-run smart albums' rules (after indexing, moves and deletions)."""
-        from photoclip import albums
+        from photoclip.organize import albums
 
         try:
             searcher: Searcher | None = self.searcher
@@ -395,7 +395,7 @@ class Library:
         known = self.catalog.photo_by_path(str(p.resolve()))
         ids: dict[str, Any] = {"photo_id": None, "state": None, "tags": ()}
         if known is not None:
-            from photoclip import tagging
+            from photoclip.organize import tagging
 
             carried = tagging.photo_tags(self.catalog, known.id, include_rejected=False)
             ids = {"photo_id": known.id, "state": known.state, "tags": tuple(t.name for t in carried)}
@@ -452,71 +452,71 @@ class Library:
     # -- tags --------------------------------------------------------------------------------
 
     def tags(self) -> list[Any]:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         return tagging.list_tags(self.catalog)
 
     def photo_tags(self, photo_id: int, *, include_rejected: bool = True) -> list[Any]:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         return tagging.photo_tags(self.catalog, photo_id, include_rejected=include_rejected)
 
     def accept_tag(self, photo_id: int, name: str) -> None:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         tagging.accept_tag(self.catalog, photo_id, name)
         self.notify("tags", (photo_id,))
 
     def reject_tag(self, photo_id: int, name: str) -> None:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         tagging.reject_tag(self.catalog, photo_id, name)
         self.notify("tags", (photo_id,))
 
     def add_tag(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> Any:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         info = tagging.add_tag(self.catalog, name, prompts=prompts, threshold=threshold)
         self.notify("tags")
         return info
 
     def remove_tag(self, name: str) -> None:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         tagging.remove_tag(self.catalog, name)
         self.notify("tags")
 
     def set_tag_threshold(self, name: str, threshold: float | None) -> None:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         tagging.set_threshold(self.catalog, name, threshold)
         self.notify("tags")
 
     def set_tag_prompts(self, name: str, prompts: list[str]) -> None:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         tagging.set_prompts(self.catalog, name, prompts)
         self.notify("tags")
 
     def set_tag_enabled(self, name: str, enabled: bool) -> None:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         tagging.set_enabled(self.catalog, name, enabled)
         self.notify("tags")
 
     def review_queue(self, tag: str | None = None, limit: int = 50) -> list[Any]:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         return tagging.review_queue(self.catalog, tag, limit)
 
     def needs_retag(self) -> bool:
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         return tagging.needs_retag(self.catalog, self.engine, top_k=self.settings.max_tags_per_photo)
 
     def retag(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> int:
         """Re-decide every photo's automatic tags from stored vectors (no re-embedding)."""
-        from photoclip import tagging
+        from photoclip.organize import tagging
 
         n = tagging.retag_all(self.catalog, self.engine, progress=progress, cancel=cancel,
                               top_k=self.settings.max_tags_per_photo)
@@ -527,13 +527,13 @@ class Library:
     # -- albums ------------------------------------------------------------------------------
 
     def albums(self) -> list[Any]:
-        from photoclip import albums
+        from photoclip.organize import albums
 
         return albums.list_albums(self.catalog)
 
     def create_album(self, name: str, *, query: str | None = None, tags: tuple[str, ...] = (),
                      filters: Filters | None = None, threshold: float | None = None) -> Any:
-        from photoclip import albums
+        from photoclip.organize import albums
 
         searcher = self.searcher if query else None
         album = albums.create_album(self.catalog, name, query=query, tags=tags, filters=filters,
@@ -542,17 +542,17 @@ class Library:
         return album
 
     def album_members(self, name: str) -> list[Photo]:
-        from photoclip import albums
+        from photoclip.organize import albums
 
         return albums.album_members(self.catalog, name)
 
     def album_entries(self, name: str, *, include_excluded: bool = False) -> list[Any]:
-        from photoclip import albums
+        from photoclip.organize import albums
 
         return albums.album_entries(self.catalog, name, include_excluded=include_excluded)
 
     def _album_change(self, action: str, name: str, photo_ids: list[int]) -> int:
-        from photoclip import albums
+        from photoclip.organize import albums
 
         n = getattr(albums, action)(self.catalog, name, photo_ids)
         self.notify("albums")
@@ -571,13 +571,13 @@ class Library:
         return self._album_change("exclude", name, photo_ids)
 
     def rename_album(self, name: str, new_name: str) -> None:
-        from photoclip import albums
+        from photoclip.organize import albums
 
         albums.rename_album(self.catalog, name, new_name)
         self.notify("albums")
 
     def delete_album(self, name: str) -> None:
-        from photoclip import albums
+        from photoclip.organize import albums
 
         albums.delete_album(self.catalog, name)
         self.notify("albums")
@@ -586,7 +586,7 @@ class Library:
                      xmp: bool = False, subfolder: bool = True, progress: ProgressSink = null_sink,
                      cancel: CancelToken | None = None) -> Any:
         """Copy or link an album's photos into a folder (originals are only read)."""
-        from photoclip import albumexport
+        from photoclip.organize import albumexport
 
         return albumexport.export_album(self.catalog, name, destination, mode=mode, xmp_sidecars=xmp,
                                         subfolder=subfolder, progress=progress, cancel=cancel)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from photoclip.catalog import Catalog
 from photoclip.errors import QueryError
+from photoclip.store.catalog import Catalog
 
 DIM = 8
 # Axis per concept: images get their mean colour on axes 0-2; texts name concepts.

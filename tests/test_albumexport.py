@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from photoclip import albumexport, albums, tagging
-from photoclip.albumexport import ExportError, export_album, safe_filename
-from photoclip.catalog import Catalog
-from photoclip.xmp import NS, read_keywords, sidecar_xml
+from photoclip.organize import albumexport, albums, tagging
+from photoclip.organize.albumexport import ExportError, export_album, safe_filename
+from photoclip.organize.xmp import NS, read_keywords, sidecar_xml
+from photoclip.store.catalog import Catalog
 from tests.fakes import add_photo, axis_vector
 
 RESERVED = ["CON", "con.jpg", "NUL", "nul.txt.jpg", "COM1.jpg", "LPT9", "AUX .jpg", "PRN", "CONOUT$"]

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from photoclip import albums, tagging
-from photoclip.catalog import Catalog
 from photoclip.errors import NotFoundError
+from photoclip.organize import albums, tagging
 from photoclip.search.filters import Filters, allowed_ids
+from photoclip.store.catalog import Catalog
 from tests.fakes import FakeEmbedder, add_photo, axis_vector, unit
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoclip.catalog import Catalog, _split_sql
 from photoclip.errors import CatalogError, DiskFullError, NotFoundError
-from photoclip.schema import MIGRATIONS, SCHEMA_VERSION
+from photoclip.store.catalog import Catalog, _split_sql
+from photoclip.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.fakes import FakeEmbedder, add_photo, axis_vector
 
 

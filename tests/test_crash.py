@@ -45,10 +45,10 @@ class SlowEmbedder(FakeEmbedder):
 DRIVER = """
 import json, sys, time
 from pathlib import Path
-from photoclip import scanner
-from photoclip.catalog import Catalog
+from photoclip.ingest import scanner
+from photoclip.store.catalog import Catalog
 from photoclip.library import Library
-from photoclip.settings import Settings
+from photoclip.store.settings import Settings
 from tests.test_crash import BATCH, SlowEmbedder
 
 library, folder, delay, hash_delay = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from photoclip import imaging
-from photoclip.catalog import Catalog
-from photoclip.enrich import Enricher, ocr_counts, photo_lines, photo_place, photos_needing_places
+from photoclip.enrich.ocr import OcrLine, OcrResult
+from photoclip.enrich.places import Place
+from photoclip.enrich.stage import Enricher, ocr_counts, photo_lines, photo_place, photos_needing_places
 from photoclip.imaging import _files
-from photoclip.ocr import OcrLine, OcrResult
-from photoclip.pipeline import Indexer
-from photoclip.places import Place
-from photoclip.scanner import scan
+from photoclip.ingest.pipeline import Indexer
+from photoclip.ingest.scanner import scan
+from photoclip.store.catalog import Catalog
 from tests.corpus import make_image
 
 GPS = {"lisbon.jpg": (38.7223, -9.1393), "tokyo.jpg": (35.6762, 139.6503)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import mmap
 import platform
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import hnswlib
 import numpy as np
 import pytest
 
-from photoclip import hugepages
+from photoclip.index import hugepages
 
 
 def _kernel_collapses() -> bool:
@@ -67,6 +68,15 @@ def huge_kb_over(array: np.ndarray) -> int:
     return total
 
 
+def collapse_or_skip(wanted: int) -> int:
+    """Collapse, skipping the test when the kernel has no free 2 MB pages to give (a busy machine)."""
+    refused: list[int] = []
+    moved = hugepages.collapse_resident(refused=refused)
+    if moved < wanted * 0.9 and refused and all(e in (errno.EAGAIN, errno.ENOMEM) for e in refused):
+        pytest.skip(f"the kernel had no free huge pages ({len(refused)} stretches refused)")
+    return moved
+
+
 def test_written_memory_is_collapsed_with_its_contents_intact_and_reserved_memory_is_not_touched(fresh) -> None:
     reserved = fresh(hugepages.MIN_BYTES // 8 + 300_000)  # never written
     data = fresh(hugepages.MIN_BYTES // 8 + 300_000)  # ~130 MB, all written
@@ -74,7 +84,7 @@ def test_written_memory_is_collapsed_with_its_contents_intact_and_reserved_memor
     before = data[::4096].copy()
     if not ALWAYS:
         assert huge_kb_over(data) * 1024 < data.nbytes // 2
-    moved = hugepages.collapse_resident()
+    moved = collapse_or_skip(data.nbytes)
     assert moved >= data.nbytes * 0.9
     assert huge_kb_over(data) * 1024 >= data.nbytes * 0.9
     assert np.array_equal(data[::4096], before)
@@ -91,7 +101,7 @@ def test_an_hnswlib_graph_keeps_answering_the_same_on_huge_pages() -> None:
     graph.set_ef(20)
     queries = np.random.default_rng(2).standard_normal((50, dim)).astype(np.float32)
     labels_before, dists_before = graph.knn_query(queries, k=5)
-    assert hugepages.collapse_resident() >= n * dim * 4 * 0.9
+    assert collapse_or_skip(n * dim * 4) >= n * dim * 4 * 0.9
     labels_after, dists_after = graph.knn_query(queries, k=5)
     assert np.array_equal(labels_before, labels_after) and np.array_equal(dists_before, dists_after)
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoclip.catalog import Catalog
-from photoclip.enrich import store_ocr, store_places
+from photoclip.enrich.ocr import OcrLine, OcrResult
+from photoclip.enrich.places import Place
+from photoclip.enrich.stage import store_ocr, store_places
 from photoclip.errors import QueryError
-from photoclip.keywords import KeywordIndex
-from photoclip.ocr import OcrLine, OcrResult
-from photoclip.places import Place
 from photoclip.search import Filters, Searcher
 from photoclip.search.hybrid import HybridHit, HybridSearcher, parse_hybrid
+from photoclip.search.keywords import KeywordIndex
+from photoclip.store.catalog import Catalog
 from tests.fakes import DIM, FakeEmbedder, add_photo, axis_vector
 
 LISBON = Place(38.72, -9.14, "Intendente", "Lisbon", None, "Portugal", "PT")
@@ -247,7 +247,7 @@ def test_results_and_hidden_never_count_a_photo_twice(lib, tmp_path: Path) -> No
 
 def test_filters_apply_before_the_word_match_depth(lib, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """More photos have the word than the keyword depth: an album's own matches must still be found."""
-    from photoclip import albums
+    from photoclip.organize import albums
     from photoclip.search import hybrid as hybrid_module
 
     catalog, fid, root = lib

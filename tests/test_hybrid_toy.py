@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from photoclip.catalog import Catalog
 from photoclip.engine import ClipEngine
 from photoclip.library import Library
-from photoclip.settings import Settings
+from photoclip.store.catalog import Catalog
+from photoclip.store.settings import Settings
 from tests.engine.test_toy_clip import FIXTURE, draw
 
 pytestmark = pytest.mark.skipif(not (FIXTURE / "photoclip.json").is_file(), reason="toy CLIP fixture missing")

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from photoclip import albums, tagging
-from photoclip.catalog import Catalog, _split_sql
-from photoclip.enrich import store_ocr, store_places
-from photoclip.keywords import KeywordIndex, Term, fold, plain_terms, words
-from photoclip.ocr import OcrLine, OcrResult
-from photoclip.places import Place
-from photoclip.schema import MIGRATIONS
+from photoclip.enrich.ocr import OcrLine, OcrResult
+from photoclip.enrich.places import Place
+from photoclip.enrich.stage import store_ocr, store_places
+from photoclip.organize import albums, tagging
+from photoclip.search.keywords import KeywordIndex, Term, fold, plain_terms, words
+from photoclip.store.catalog import Catalog, _split_sql
+from photoclip.store.schema import MIGRATIONS
 from tests.fakes import add_photo
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photoclip.catalog import Catalog
+from photoclip.ingest.livesync import LiveSync, SyncReport
 from photoclip.library import Library
-from photoclip.livesync import LiveSync, SyncReport
+from photoclip.store.catalog import Catalog
 from tests.fakes import FakeEmbedder
 
 RED, GREEN, BLUE = (220, 10, 10), (10, 220, 10), (10, 10, 220)
@@ -318,7 +318,7 @@ def test_files_whose_events_the_kernel_dropped_are_found_by_a_rescan(library: Li
     """The inotify queue overflows (an archive unpacked into the folder): the lost files still arrive."""
     from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, InotifyFD
 
-    from photoclip import watcher as watcher_module
+    from photoclip.ingest import watcher as watcher_module
 
     with syncing(library) as sync:
         wait_for(lambda: sync.reports)
@@ -341,7 +341,7 @@ def _stuck_first_scan(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event,
     Returns (entered, release, callers). Making later rescans wait for the first caller's thread turns
     "a restarted worker overlaps the old one" from a timing accident into a certainty.
     """
-    from photoclip import livesync
+    from photoclip.ingest import livesync
 
     entered, release = threading.Event(), threading.Event()
     callers: list[threading.Thread] = []
@@ -411,7 +411,7 @@ def test_a_request_for_words_and_places_made_as_the_enricher_ends_is_served(libr
     """The enricher has seen no more work and is ending when a batch asks for enrichment: it still runs."""
     import types
 
-    from photoclip import livesync
+    from photoclip.ingest import livesync
 
     runs: list[int] = []
     monkeypatch.setattr(library, "enrich", lambda **_kw: runs.append(1))

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from photoclip import ocr
-from photoclip.catalog import Catalog
-from photoclip.enrich import Enricher, ocr_counts, photo_lines
+from photoclip.enrich import ocr
+from photoclip.enrich.stage import Enricher, ocr_counts, photo_lines
 from photoclip.errors import ModelError
-from photoclip.keywords import KeywordIndex, plain_terms
-from photoclip.pipeline import Indexer
-from photoclip.scanner import scan
+from photoclip.ingest.pipeline import Indexer
+from photoclip.ingest.scanner import scan
+from photoclip.search.keywords import KeywordIndex, plain_terms
+from photoclip.store.catalog import Catalog
 
 needs_ocr = pytest.mark.skipif(not ocr.available(), reason=ocr.unavailable_reason() or "")
 

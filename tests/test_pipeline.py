@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoclip import pipeline
-from photoclip.catalog import Catalog
+from photoclip.ingest import pipeline
+from photoclip.ingest.pipeline import Indexer
+from photoclip.ingest.scanner import content_hash, scan
 from photoclip.jobs import CancelToken, Progress
-from photoclip.pipeline import Indexer
-from photoclip.scanner import content_hash, scan
+from photoclip.store.catalog import Catalog
 from tests.corpus import GOOD_IN_BAD_CORPUS, make_bad_corpus, make_image
 from tests.fakes import FakeEmbedder
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from photoclip import places
-from photoclip.catalog import Catalog
-from photoclip.enrich import Enricher, photo_place
-from photoclip.keywords import KeywordIndex, plain_terms
-from photoclip.pipeline import Indexer
-from photoclip.scanner import scan
+from photoclip.enrich import places
+from photoclip.enrich.stage import Enricher, photo_place
+from photoclip.ingest.pipeline import Indexer
+from photoclip.ingest.scanner import scan
 from photoclip.search.hybrid import HybridSearcher
+from photoclip.search.keywords import KeywordIndex, plain_terms
+from photoclip.store.catalog import Catalog
 from tests.corpus import make_image
 
 pytestmark = pytest.mark.skipif(not places.available(), reason=places.unavailable_reason() or "")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from photoclip import scanner
-from photoclip.catalog import Catalog, Folder
+from photoclip.ingest import scanner
+from photoclip.ingest.scanner import DiskFile, plan_folder, scan, scan_paths, walk_folder
 from photoclip.jobs import CancelToken
-from photoclip.scanner import DiskFile, plan_folder, scan, scan_paths, walk_folder
+from photoclip.store.catalog import Catalog, Folder
 from tests.fakes import axis_vector
 
 
@@ -390,7 +390,7 @@ def test_two_photos_swapped_through_a_temporary_name_keep_their_ids(catalog: Cat
     catalog.add_folder(photos)
     scan(catalog)
     a_id, b_id = ids(catalog)[str(a)], ids(catalog)[str(b)]
-    from photoclip import tagging
+    from photoclip.organize import tagging
 
     tagging.add_tag(catalog, "kept")
     tagging.accept_tag(catalog, a_id, "kept")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoclip.catalog import Catalog
 from photoclip.errors import NotFoundError, QueryError
+from photoclip.index.vectorindex import HnswParams
 from photoclip.search import Filters, Searcher
 from photoclip.search.relevance import HIDE_BELOW, calibrate
-from photoclip.vectorindex import HnswParams
+from photoclip.store.catalog import Catalog
 from tests.fakes import DIM, FakeEmbedder, add_photo, axis_vector, unit
 
 SMALL = HnswParams(M=16, ef_construction=100, ef_text=64, ef_image=64, build_threads=1)

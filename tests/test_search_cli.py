@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.catalog import Catalog
 from photoclip.cli import main, search_cmds
 from photoclip.search import Searcher
+from photoclip.store.catalog import Catalog
 from tests.fakes import FakeEmbedder, add_photo, axis_vector
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoclip import tagging
-from photoclip.catalog import Catalog
 from photoclip.errors import NotFoundError
 from photoclip.jobs import Cancelled, CancelToken, Progress
+from photoclip.organize import tagging
+from photoclip.store.catalog import Catalog
 from tests.fakes import DIM, FakeEmbedder, add_photo, unit
 
 

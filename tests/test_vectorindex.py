@@ -11,8 +11,8 @@ import hnswlib
 import numpy as np
 import pytest
 
-from photoclip.catalog import Catalog
-from photoclip.vectorindex import HnswParams, VectorIndex
+from photoclip.index.vectorindex import HnswParams, VectorIndex
+from photoclip.store.catalog import Catalog
 
 MODEL = "bench-model"
 DIM = 16
@@ -338,7 +338,7 @@ def test_a_graph_that_cannot_be_saved_is_still_used(catalog, tmp_path, monkeypat
 
 def test_a_large_backlog_is_added_to_the_graph_in_the_background(catalog, tmp_path, monkeypatch):
     """Another process indexed many photos since the graph was saved: searches answer exactly at once."""
-    from photoclip import vectorindex
+    from photoclip.index import vectorindex
 
     monkeypatch.setattr(vectorindex, "GRAPH_CATCH_UP_INLINE", 50)
     first = unit_rows(300, 21)
@@ -484,3 +484,17 @@ def test_an_exclusion_list_reused_across_changes_still_excludes_new_vectors(cata
         index.exact_k_share = 10_000 if exact else 0
         got, _ = index.search(newcomer_vec[0], 5, excluded=excluded)
         assert newcomer not in got.tolist() and len(got) == 5
+
+
+def test_huge_pages_are_opt_in(tmp_path, monkeypatch) -> None:
+    """Collapsing memory reaches the whole process (Qt, ONNX Runtime), so only an explicit request turns it on."""
+    from photoclip.index.vectorindex import VectorIndex
+    from photoclip.store.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    monkeypatch.delenv("PHOTOCLIP_HUGE_PAGES", raising=False)
+    assert VectorIndex(catalog, "m", tmp_path).huge_pages is False
+    monkeypatch.setenv("PHOTOCLIP_HUGE_PAGES", "1")
+    assert VectorIndex(catalog, "m", tmp_path).huge_pages is True
+    assert VectorIndex(catalog, "m", tmp_path, huge_pages=False).huge_pages is False
+    catalog.close()

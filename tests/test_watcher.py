@@ -23,8 +23,8 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.inotify_c import InotifyFD
 
-from photoclip import watcher as watcher_module
-from photoclip.watcher import (
+from photoclip.ingest import watcher as watcher_module
+from photoclip.ingest.watcher import (
     NATIVE,
     POLLING,
     ChangeBatch,
@@ -228,7 +228,7 @@ def test_watch_limit_at_start_falls_back_to_polling(tmp_path: Path, caplog: pyte
 
     root = tmp_path / "photos"
     root.mkdir()
-    caplog.set_level(logging.WARNING, logger="photoclip.watcher")
+    caplog.set_level(logging.WARNING, logger="photoclip.ingest.watcher")
     with fast_watcher(WatchedFolder(str(root)), native_observer=ExhaustedObserver) as w:
         assert w.modes() == {str(root): POLLING}
         assert "polling" in caplog.text and "limit" in caplog.text
@@ -250,7 +250,7 @@ def test_watch_limit_on_sub_folders_falls_back_to_polling(tmp_path: Path, monkey
     root = tmp_path / "photos"
     (root / "a" / "deep").mkdir(parents=True)
     (root / "b").mkdir()
-    caplog.set_level(logging.WARNING, logger="photoclip.watcher")
+    caplog.set_level(logging.WARNING, logger="photoclip.ingest.watcher")
     with fast_watcher(WatchedFolder(str(root))) as w:
         assert w.modes() == {str(root): POLLING}
         assert "only part of" in caplog.text

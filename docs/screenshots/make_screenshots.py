@@ -141,8 +141,8 @@ def main() -> int:
     if toy:
         library = Library.open()
     else:
-        from photoclip.catalog import Catalog
         from photoclip.paths import CATALOG_NAME, default_library_dir
+        from photoclip.store.catalog import Catalog
         from tests.fakes import FakeEmbedder
 
         folder = default_library_dir()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from photoclip import albumexport, albums
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
+from photoclip.organize import albumexport, albums
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ import time
 
 from photoclip.cli._common import cancel_on_interrupt, open_library
 from photoclip.errors import NotFoundError
-from photoclip.livesync import LiveSync, SyncReport
+from photoclip.ingest.livesync import LiveSync, SyncReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -20,7 +20,7 @@ from photoclip.jobs import Progress
 
 if TYPE_CHECKING:
     from photoclip.gui.main_window import MainWindow
-    from photoclip.livesync import LiveSync
+    from photoclip.ingest.livesync import LiveSync
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class IndexingController(QObject):
         """Keep results current while the app runs: new, changed and deleted files show up alone."""
         if self.live is not None:
             return
-        from photoclip.livesync import LiveSync
+        from photoclip.ingest.livesync import LiveSync
 
         try:
             self.live = LiveSync(self.w.library)

@@ -49,8 +49,8 @@ from photoclip.gui.window_menus import build_menus
 from photoclip.gui.workers import Latest, TaskRunner
 
 if TYPE_CHECKING:
+    from photoclip.ingest.livesync import LiveSync
     from photoclip.library import Library, LibraryEvent
-    from photoclip.livesync import LiveSync
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
-from photoclip.keywords import fold
-from photoclip.ocr import OcrLine
+from photoclip.enrich.ocr import OcrLine
+from photoclip.search.keywords import fold
 
 _WORD = re.compile(r"[^\W_]+")  # where the keyword tokenizer splits words
 HIGHLIGHT = QColor(255, 214, 0, 150)

@@ -33,17 +33,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip import enrich, imaging
+from photoclip import imaging
+from photoclip.enrich.stage import photo_lines, photo_place
 from photoclip.errors import NotFoundError
 from photoclip.gui.ocr_text import RecognisedText, draw_boxes, matching_lines
 from photoclip.gui.reveal import reveal_in_file_manager
 from photoclip.gui.workers import Latest, TaskRunner
 
 if TYPE_CHECKING:
+    from photoclip.enrich.ocr import OcrLine
+    from photoclip.enrich.places import Place
     from photoclip.gui.queries import GridItem
     from photoclip.library import FileInfo, Library
-    from photoclip.ocr import OcrLine
-    from photoclip.places import Place
 
 PREVIEW_SIDE = 900  # decode size: sharp in a wide pane, cheap compared with the full photo
 
@@ -70,8 +71,8 @@ def load_preview_data(library: Library, photo_id: int, path: str) -> PreviewData
     except ImportError:
         tags = []
     try:
-        lines = enrich.photo_lines(library.catalog, photo_id)
-        place = enrich.photo_place(library.catalog, photo_id)
+        lines = photo_lines(library.catalog, photo_id)
+        place = photo_place(library.catalog, photo_id)
     except sqlite3.Error:  # a catalog from before words and places: the pane just shows less
         lines, place = [], None
     size = (0, 0)

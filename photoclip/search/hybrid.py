@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photoclip.catalog import Catalog
 from photoclip.errors import QueryError
-from photoclip.keywords import KeywordHit, KeywordIndex, Match, Term, plain_terms, words
 from photoclip.search.filters import Condition, Filters, dead_ids, where_clause
+from photoclip.search.keywords import KeywordHit, KeywordIndex, Match, Term, plain_terms, words
 from photoclip.search.query import looks_like_image, parse_query
 from photoclip.search.searcher import Searcher, SearchHit, SearchResult
+from photoclip.store.catalog import Catalog
 
 RRF_K = 60
 SEMANTIC_DEPTH = 200  # semantic ranks fused: at least this many, or 4 x the results asked for

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from photoclip import imaging
-from photoclip.catalog import Catalog, Photo
 from photoclip.engine.protocol import Embedder
 from photoclip.errors import DecodeError, NotFoundError, QueryError
+from photoclip.index.vectorindex import DEFAULT_HNSW_THRESHOLD, DEFAULT_SUBSET_EXACT_LIMIT, HnswParams, VectorIndex
 from photoclip.search.filters import Filters, allowed_ids, dead_ids, passing
 from photoclip.search.query import Query, parse_query
 from photoclip.search.relevance import SAMPLE_SIZE, Calibration, calibrate, hide_threshold
-from photoclip.vectorindex import DEFAULT_HNSW_THRESHOLD, DEFAULT_SUBSET_EXACT_LIMIT, HnswParams, VectorIndex
+from photoclip.store.catalog import Catalog, Photo
 
 TEXT_CACHE_SIZE = 256
 # A filtered search first ranks this many times the asked number, unfiltered (at least the minimum).

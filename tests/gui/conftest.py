@@ -13,9 +13,9 @@ pytest.importorskip("pytestqt")
 from PIL import Image
 from PySide6.QtCore import QSettings, QThreadPool
 
-from photoclip.catalog import Catalog
 from photoclip.library import Library
-from photoclip.settings import Settings
+from photoclip.store.catalog import Catalog
+from photoclip.store.settings import Settings
 from tests.fakes import FakeEmbedder
 
 COLOURS = {"red": (220, 20, 20), "green": (20, 200, 30), "blue": (25, 30, 210)}

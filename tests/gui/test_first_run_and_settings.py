@@ -8,13 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
-from photoclip.catalog import Catalog
 from photoclip.engine import ModelStore
 from photoclip.gui import app as app_module
 from photoclip.gui import library_actions as main_window_module
 from photoclip.gui.settings_dialog import SettingsDialog
 from photoclip.gui.welcome_dialog import WelcomeDialog
 from photoclip.library import Library
+from photoclip.store.catalog import Catalog
 from tests.gui.conftest import quick_settings
 
 

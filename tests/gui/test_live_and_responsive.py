@@ -8,10 +8,10 @@ from pathlib import Path
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from photoclip.catalog import Catalog
 from photoclip.gui import app as app_module
 from photoclip.gui.main_window import MainWindow
 from photoclip.library import Library
+from photoclip.store.catalog import Catalog
 from tests.fakes import FakeEmbedder
 from tests.gui.conftest import make_photos, quick_settings
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from photoclip.catalog import Catalog
 from photoclip.errors import NotFoundError
 from photoclip.gui import library_actions as main_window_module
 from photoclip.gui import queries
 from photoclip.library import Library
+from photoclip.store.catalog import Catalog
 from tests.fakes import FakeEmbedder
 from tests.gui.conftest import make_photos, quick_settings
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-from photoclip.enrich import store_ocr
+from photoclip.enrich.ocr import OcrLine, OcrResult
+from photoclip.enrich.stage import store_ocr
 from photoclip.gui.ocr_text import BOX_PEN, match_spans
 from photoclip.library import Library
-from photoclip.ocr import OcrLine, OcrResult
 
 INVOICE_BOX = ((4.0, 4.0), (40.0, 4.0), (40.0, 14.0), (4.0, 14.0))  # in the 64 x 48 photo's pixels
 

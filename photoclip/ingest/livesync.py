@@ -18,11 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from photoclip.catalog import OFFLINE, Folder
 from photoclip.errors import CatalogError, NoModelError, NotFoundError, PhotoClipError
-from photoclip.jobs import Cancelled, CancelToken
-from photoclip.library import Library
-from photoclip.scanner import (
+from photoclip.ingest.scanner import (
     ScanReport,
     folder_is_reachable,
     is_photo_name,
@@ -31,7 +28,7 @@ from photoclip.scanner import (
     scan,
     scan_paths,
 )
-from photoclip.watcher import (
+from photoclip.ingest.watcher import (
     MAX_WAIT_SECONDS,
     POLLING_SECONDS,
     QUIET_SECONDS,
@@ -41,6 +38,9 @@ from photoclip.watcher import (
     WatchedFolder,
     Watcher,
 )
+from photoclip.jobs import Cancelled, CancelToken
+from photoclip.library import Library
+from photoclip.store.catalog import OFFLINE, Folder
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """Back the vector index's big arrays with 2 MB pages on Linux, so a graph walk stops missing the TLB.
 
-A graph query at a million photos jumps between ~2 GB of vectors at random: with 4 KB pages nearly
-every hop is a TLB miss: text-query p95 fell from 3.84 to 2.93 ms once the same graph was on huge
-pages (1M vectors, ef 256, M=32, one run of bench/bench_index.py --huge-pages). Linux gives huge pages to memory
+A graph query at a million photos jumps between gigabytes of vectors at random: with 4 KB pages nearly
+every hop is a TLB miss (`bench/bench_index.py --huge-pages` measures the same graph before and after the
+move, then again). Off unless asked for (``PHOTOCLIP_HUGE_PAGES=1``): the move reaches every big anonymous
+mapping of the process, not only the index's. Linux gives huge pages to memory
 that asks for them (transparent huge pages in "madvise" mode, the usual default); ``MADV_COLLAPSE``
 (kernel 6.1+) moves memory already written onto them at once instead of over tens of minutes.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -29,6 +31,11 @@ MIN_BYTES = 128 << 20
 _MADV_HUGEPAGE = 14
 _MADV_COLLAPSE = 25
 THP_SETTING = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def requested() -> bool:
+    """Whether the user asked for huge pages (``PHOTOCLIP_HUGE_PAGES=1``)."""
+    return os.environ.get("PHOTOCLIP_HUGE_PAGES", "").strip().lower() in {"1", "yes", "true", "on"}
 
 
 def available() -> bool:
@@ -79,13 +86,14 @@ def anonymous_mappings(min_size: int) -> Iterator[tuple[int, int]]:
         yield run[0], run[1]
 
 
-def collapse_resident(min_size: int = MIN_BYTES) -> int:
+def collapse_resident(min_size: int = MIN_BYTES, refused: list[int] | None = None) -> int:
     """Move the written parts of every big anonymous mapping (the hnswlib graph, the vector matrix)
     onto huge pages; returns the bytes moved.
 
     The kernel merges neighbouring mappings, so the graph's block cannot be told apart by its size;
     instead every 2 MB stretch whose 4 KB pages are all resident is collapsed, and nothing that was
-    only reserved (room for growth) is made resident.
+    only reserved (room for growth) is made resident. ``refused`` collects the errno of each stretch the
+    kernel would not move (EAGAIN or ENOMEM when it has no free 2 MB pages at the moment).
     """
     if not available():
         return 0
@@ -109,7 +117,10 @@ def collapse_resident(min_size: int = MIN_BYTES) -> int:
             if libc.madvise(run_start, run_len, _MADV_COLLAPSE) != 0:
                 # Kernels before 6.1 lack MADV_COLLAPSE (khugepaged still moves the memory, slowly),
                 # and some mappings refuse it (locked, or another library asked for small pages).
-                log.debug("MADV_COLLAPSE refused (errno %d)", ctypes.get_errno())
+                err = ctypes.get_errno()
+                log.debug("MADV_COLLAPSE refused (errno %d)", err)
+                if refused is not None:
+                    refused.append(err)
                 continue
             moved += run_len
     return moved

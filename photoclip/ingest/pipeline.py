@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photoclip import imaging
-from photoclip.catalog import Catalog, Photo
 from photoclip.errors import DecodeError, ModelError
 from photoclip.imaging import is_transient
+from photoclip.ingest.scanner import content_hash
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
-from photoclip.scanner import content_hash
+from photoclip.store.catalog import Catalog, Photo
 
 if TYPE_CHECKING:
     from photoclip.engine import Embedder

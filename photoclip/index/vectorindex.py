@@ -38,9 +38,9 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from photoclip import hugepages
-from photoclip.catalog import Catalog
 from photoclip.errors import CatalogError
+from photoclip.index import hugepages
+from photoclip.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class VectorIndex:
     def __init__(self, catalog: Catalog, model_name: str, directory: str | os.PathLike[str], *,
                  hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
                  subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT, exact_k_share: int = EXACT_K_SHARE,
-                 params: HnswParams | None = None, background: bool = True, huge_pages: bool = True) -> None:
+                 params: HnswParams | None = None, background: bool = True, huge_pages: bool | None = None) -> None:
         self.catalog = catalog
         self.model_name = model_name
         self.directory = Path(directory)
@@ -247,7 +247,9 @@ class VectorIndex:
         self.exact_k_share = exact_k_share  # 0: never answer exactly because k is large
         self.params = params or HnswParams()
         self.background = background
-        self.huge_pages = huge_pages  # back a big graph and matrix with 2 MB pages (Linux; hugepages.py)
+        # Moving memory onto 2 MB pages collapses every big anonymous mapping of the process (Qt's and ONNX
+        # Runtime's too), so it is opt-in: PHOTOCLIP_HUGE_PAGES=1, for very large libraries on Linux.
+        self.huge_pages = hugepages.requested() if huge_pages is None else huge_pages
         base = f"index-{_safe_name(model_name)}"
         self.graph_path = self.directory / f"{base}.hnsw"
         self.meta_path = self.directory / f"{base}.json"

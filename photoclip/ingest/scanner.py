@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoclip.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
 from photoclip.imaging import SUPPORTED_EXTENSIONS
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.store.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
 
 HASH_BLOCK = 64 * 1024
 WRITE_BATCH = 500

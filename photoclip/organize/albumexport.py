@@ -18,10 +18,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoclip import albums, tagging, xmp
-from photoclip.catalog import Catalog, Photo
 from photoclip.errors import PhotoClipError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.organize import albums, tagging, xmp
+from photoclip.store.catalog import Catalog, Photo
 
 MODES = ("copy", "hardlink", "symlink")
 MAX_NAME_BYTES = 200  # below the usual 255-byte limit, leaving room for " (123)" and ".xmp"

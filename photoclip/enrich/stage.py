@@ -3,7 +3,7 @@
 It runs after the indexer, on photos already readable (state ``ok``), so a new library is searchable by
 meaning first and gains places and words as this stage gets through it. Places are cheap (a header read
 and a batched lookup); OCR costs about a second per photo that has text, and a fraction of that per
-photo without (see ``photoclip.ocr``). Each photo's result is committed on its own, with the content
+photo without (see ``photoclip.enrich.ocr``). Each photo's result is committed on its own, with the content
 hash it was read from, so a cancelled or killed run resumes where it stopped, a changed file is read
 again, and a photo that fails is recorded with its reason and not retried until it changes (or the OCR
 engine does). A file that cannot be read at all (a drive or share unreachable for a moment) is a
@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from photoclip import imaging
-from photoclip.catalog import Catalog, Photo
+from photoclip.enrich.ocr import OcrEngine, OcrLine, OcrResult
+from photoclip.enrich.places import Geocoder, Place
 from photoclip.errors import DecodeError
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
-from photoclip.keywords import KeywordIndex
-from photoclip.ocr import OcrEngine, OcrLine, OcrResult
-from photoclip.places import Geocoder, Place
+from photoclip.search.keywords import KeywordIndex
+from photoclip.store.catalog import Catalog, Photo
 
 log = logging.getLogger(__name__)
 

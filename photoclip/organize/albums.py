@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from photoclip.catalog import LIVE_STATES, PHOTO_COLUMNS, Catalog, Photo
 from photoclip.errors import NotFoundError, PhotoClipError
 from photoclip.search.filters import Filters, allowed_ids
+from photoclip.store.catalog import LIVE_STATES, PHOTO_COLUMNS, Catalog, Photo
 
 DEFAULT_THRESHOLD = 0.5  # the calibrated score from which search calls a photo clearly related
 MAX_NAME = 200

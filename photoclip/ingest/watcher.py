@@ -6,7 +6,7 @@ only after a short quiet spell (or every few seconds under a continuous burst), 
 file whose size or modification time is still moving, so a photo is read once, after it is complete.
 It also checks folder roots now and then: a folder that vanishes is reported offline and its
 observer dropped, and a folder that returns is watched again and reported online. The watcher never
-touches the catalog; its consumer (``photoclip.livesync``) pulls batches with ``next_batch``.
+touches the catalog; its consumer (``photoclip.ingest.livesync``) pulls batches with ``next_batch``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from photoclip.scanner import SKIP_DIR_NAMES, is_photo_name, walk_folder
+from photoclip.ingest.scanner import SKIP_DIR_NAMES, is_photo_name, walk_folder
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from photoclip.catalog import Catalog, vector_to_blob
 from photoclip.engine.protocol import Embedder
 from photoclip.errors import NotFoundError, PhotoClipError, QueryError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, null_sink
 from photoclip.paths import resources_dir
+from photoclip.store.catalog import Catalog, vector_to_blob
 
 VOCABULARY_FILE = "tags.json"
 SEEDED_KEY = "tags.seeded_version"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.errors import CatalogError, DiskFullError, NotFoundError
-from photoclip.schema import MIGRATIONS, SCHEMA_VERSION
+from photoclip.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 # States a photo can be in. "pending" means found on disk but not yet read and embedded.
 OK, PENDING, ERROR, MISSING, OFFLINE = "ok", "pending", "error", "missing", "offline"

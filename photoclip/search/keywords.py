@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from photoclip.catalog import LIVE_STATES, Catalog
+from photoclip.store.catalog import LIVE_STATES, Catalog
 
 COLUMNS = ("text", "place", "file", "tags", "albums")
 COLUMN_LABELS = {"text": "text", "place": "place", "file": "file", "tags": "tag", "albums": "album"}

@@ -1,0 +1,1 @@
+"""Enrichment after embedding: places from GPS and words inside photos."""

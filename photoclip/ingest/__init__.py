@@ -1,0 +1,1 @@
+"""Ingest: find photos on disk (scanner, watcher, live sync) and bring them into the catalog (pipeline)."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLite catalog (the source of truth), its schema and the library's settings."""
