@@ -79,6 +79,17 @@ def safe_filename(name: str, *, fallback: str = "untitled", max_bytes: int = MAX
     return (stem or fallback) + ext
 
 
+def numbered_name(stem: str, n: int, ext: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """``stem (n)ext`` within ``max_bytes``, from the parts of a safe name: the stem is shortened, never
+    the number, so each n gives another name (trimming the whole name cut the number off a long name,
+    and the same taken name came back forever)."""
+    suffix = f" ({n}){ext}"
+    room = max_bytes - len(suffix.encode("utf-8"))
+    while len(stem.encode("utf-8")) > room and len(stem) > 1:
+        stem = stem[:-1]
+    return (stem.rstrip(" .\u200d") or "untitled") + suffix
+
+
 class _Namer:
     """Hands out names unique in one folder, comparing case-insensitively (as Windows and macOS do)."""
 
@@ -90,7 +101,7 @@ class _Namer:
         stem, ext = os.path.splitext(wanted)
         n = 1
         while True:
-            name = wanted if n == 1 else safe_filename(f"{stem} ({n}){ext}")
+            name = wanted if n == 1 else numbered_name(stem, n, ext)
             keys = {name.casefold(), f"{name}.xmp".casefold()} if self.with_sidecar else {name.casefold()}
             if not keys & self.used:
                 self.used |= keys
