@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoclip import albums, tagging, xmp
+from photoclip import albums, pathtext, tagging, xmp
 from photoclip.catalog import Catalog, Photo
 from photoclip.errors import PhotoClipError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
@@ -186,7 +186,7 @@ def export_album(catalog: Catalog, name: str, destination: str | os.PathLike[str
             tracker.advance(skipped=report.skipped[-1])
             continue
         while True:
-            target = folder / namer.next(safe_filename(source.name))
+            target = folder / namer.next(safe_filename(pathtext.display(source.name)))
             if target.parent != folder:  # cannot happen with safe names; never write elsewhere
                 raise ExportError(f"refusing to write outside {folder}")
             try:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photoclip import imaging
+from photoclip import imaging, pathtext
 from photoclip.catalog import Catalog, Photo
 from photoclip.errors import DecodeError, ModelError
 from photoclip.imaging import is_transient
@@ -232,8 +232,8 @@ class Indexer:
                     "width=:width, height=:height, format=:format, taken_at=:taken_at, "
                     "taken_at_source=:taken_at_source, camera_make=:camera_make, camera_model=:camera_model, "
                     "state='ok', error=NULL, updated_at=:now "
-                    "WHERE id=:id AND path=:path AND content_hash=:scanned AND state IN ('pending', 'ok')",
-                    {**d.row, "now": now, "id": d.photo.id, "path": d.photo.path,
+                    "WHERE id=:id AND path=CAST(:path AS TEXT) AND content_hash=:scanned AND state IN ('pending', 'ok')",
+                    {**d.row, "now": now, "id": d.photo.id, "path": pathtext.to_sql(d.photo.path),
                      "scanned": d.photo.content_hash})
                 if cur.rowcount:
                     stored.add(d.photo.id)
@@ -241,7 +241,7 @@ class Indexer:
             if self.model_id is not None:
                 self.catalog.put_embeddings(c, self.model_id, [v for v in vectors if v[0] in stored])
             c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",
-                          [(reason, now, p.id) for p, reason in errors])
+                          [(pathtext.display(reason), now, p.id) for p, reason in errors])
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
                           [(now, p.id) for p in vanished])
         report.embedded += len(oks)

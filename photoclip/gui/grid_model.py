@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QTimer, QUrl
 
 from photoclip.gui.queries import GridItem, GridRows
+from photoclip.pathtext import display
 from photoclip.gui.thumbnails import ThumbnailLoader
 
 PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -30,7 +31,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 def file_name(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
+    """The name as shown: a byte that is not UTF-8 as U+FFFD (Qt would drop it without a trace)."""
+    return display(path).replace("\\", "/").rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -178,7 +180,7 @@ class PhotoListModel(QStringListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             score = f"\nmatch {item.score:.2f}" if item.score is not None else ""
             taken = f"\n{item.taken_at.replace('T', ' ')}" if item.taken_at else ""
-            return f"{item.path}{taken}{score}"
+            return f"{display(item.path)}{taken}{score}"
         if role == PHOTO_ID_ROLE:
             return item.id
         if role == PATH_ROLE:
