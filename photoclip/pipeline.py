@@ -231,8 +231,8 @@ class Indexer:
                     "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, "
                     "width=:width, height=:height, format=:format, taken_at=:taken_at, "
                     "taken_at_source=:taken_at_source, camera_make=:camera_make, camera_model=:camera_model, "
-                    "state='ok', error=NULL, updated_at=:now "
-                    "WHERE id=:id AND path=CAST(:path AS TEXT) AND content_hash=:scanned AND state IN ('pending', 'ok')",
+                    "state='ok', error=NULL, updated_at=:now WHERE id=:id AND path=CAST(:path AS TEXT) "
+                    "AND content_hash=:scanned AND state IN ('pending', 'ok')",
                     {**d.row, "now": now, "id": d.photo.id, "path": pathtext.to_sql(d.photo.path),
                      "scanned": d.photo.content_hash})
                 if cur.rowcount:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QTimer, QUrl
 
 from photoclip.gui.queries import GridItem, GridRows
-from photoclip.pathtext import display
 from photoclip.gui.thumbnails import ThumbnailLoader
+from photoclip.pathtext import display
 
 PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
