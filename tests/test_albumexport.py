@@ -164,3 +164,32 @@ def test_sidecar_xml_dedupes_and_parses() -> None:
     data = sidecar_xml(["Beach", "beach", "  sea  ", "\x01"])
     assert read_keywords(data) == ["Beach", "sea"]
     assert data.startswith(b"<?xpacket begin=")
+
+
+def test_reexport_of_a_long_name_gets_a_numbered_name_and_ends(catalog: Catalog, originals: Path,
+                                                                 tmp_path: Path) -> None:
+    """A name of 196+ bytes used to lose its `` (n)`` to trimming, so the namer never found a free name."""
+    import threading
+
+    name = "x" * 200 + ".jpg"
+    make_album(catalog, originals, {name: b"long"})
+    dest = tmp_path / "out"
+    reports: list = []
+    errors: list = []
+
+    def run() -> None:
+        try:
+            for _ in range(3):
+                reports.append(export_album(catalog, "Trip", dest, subfolder=False))
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), "re-exporting a long name never ended"
+    assert not errors
+    names = sorted(p.name for p in dest.iterdir())
+    assert len(names) == 3 and len(set(names)) == 3
+    assert all(len(n.encode()) <= albumexport.MAX_NAME_BYTES for n in names)
+    assert sum(" (2)" in n for n in names) == 1 and sum(" (3)" in n for n in names) == 1

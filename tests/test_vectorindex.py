@@ -498,3 +498,29 @@ def test_huge_pages_are_opt_in(tmp_path, monkeypatch) -> None:
     assert VectorIndex(catalog, "m", tmp_path).huge_pages is True
     assert VectorIndex(catalog, "m", tmp_path, huge_pages=False).huge_pages is False
     catalog.close()
+
+
+@pytest.mark.parametrize("damage", [{"seq": "abc"}, {"seq": None}, {"max_elements": None},
+                                    {"max_elements": -5}, {"max_elements": 3}, {"deleted": "x"},
+                                    {"deleted": -1}, {"seq": 1.5}, {"size": "big"}, {"crc32": []},
+                                    {"seq": True}])
+def test_a_malformed_metadata_field_means_rebuild(catalog, tmp_path, damage):
+    """Each field of the metadata file is checked: any damage makes the cache rebuild, never fail a search."""
+    vecs = unit_rows(200, 21)
+    ids = fill(catalog, 1, vecs)
+    first = make_index(catalog, tmp_path)
+    first.sync()
+    first.close()
+    meta = json.loads(first.meta_path.read_text())
+    for key, value in damage.items():
+        if value is None:
+            del meta[key]
+        else:
+            meta[key] = value
+    first.meta_path.write_text(json.dumps(meta))
+    index = make_index(catalog, tmp_path)
+    index.sync()
+    assert index.search(vecs[5], 1)[0].tolist() == [ids[5]]
+    assert index.stats().mode == "hnsw"
+    repaired = json.loads(index.meta_path.read_text())
+    assert isinstance(repaired["seq"], int) and repaired["max_elements"] >= 200

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from photoclip import __version__
 from photoclip.errors import PhotoClipError
+from photoclip.store.pathtext import show_on_console
 
 # Command modules, in the order their commands appear in --help.
 COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "tags_cmds", "albums_cmds")
@@ -52,6 +53,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    show_on_console()  # a file name that is not UTF-8 prints with U+FFFD instead of stopping the command
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,

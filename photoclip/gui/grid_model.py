@@ -19,6 +19,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStrin
 
 from photoclip.gui.queries import GridItem, GridRows
 from photoclip.gui.thumbnails import ThumbnailLoader
+from photoclip.store.pathtext import display
 
 PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -30,7 +31,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 def file_name(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
+    """The name as shown: a byte that is not UTF-8 as U+FFFD (Qt would drop it without a trace)."""
+    return display(path).replace("\\", "/").rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -178,7 +180,7 @@ class PhotoListModel(QStringListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             score = f"\nmatch {item.score:.2f}" if item.score is not None else ""
             taken = f"\n{item.taken_at.replace('T', ' ')}" if item.taken_at else ""
-            return f"{item.path}{taken}{score}"
+            return f"{display(item.path)}{taken}{score}"
         if role == PHOTO_ID_ROLE:
             return item.id
         if role == PATH_ROLE:

@@ -39,6 +39,7 @@ from photoclip.errors import NotFoundError
 from photoclip.gui.ocr_text import RecognisedText, draw_boxes, matching_lines
 from photoclip.gui.reveal import reveal_in_file_manager
 from photoclip.gui.workers import Latest, TaskRunner
+from photoclip.store import pathtext
 
 if TYPE_CHECKING:
     from photoclip.enrich.ocr import OcrLine
@@ -276,7 +277,7 @@ class PreviewPaneWidget(QWidget):
             self.title.setText("")
             self.image.set_image(None, "Select a photo to see it here")
             return
-        self.title.setText(Path(path).name)
+        self.title.setText(pathtext.display(Path(path).name))
         self.image.set_image(None, "Loading\u2026")
         self.runner.run(lambda: load_preview_image(path),
                         lambda img: self._latest.is_current(ticket) and self._on_image(img),

@@ -97,6 +97,21 @@ class IndexStats:
     build_error: str | None = None  # why the last background build failed, if it did
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _meta_fault(meta: dict) -> str | None:
+    """What is wrong with the numbers of an index metadata file, if anything: the file is a cache that
+    anyone (or a bad disk) may have edited, and a wrong count must mean a rebuild, not a failed search."""
+    for key in ("seq", "count", "deleted", "max_elements", "size", "crc32"):
+        if not _is_count(meta.get(key)):
+            return f"{key} is {meta.get(key)!r}, not a count"
+    if meta["max_elements"] < meta["count"] + meta["deleted"] or meta["max_elements"] < 1:
+        return f"max_elements {meta['max_elements']} is below the {meta['count'] + meta['deleted']} vectors it holds"
+    return None
+
+
 def _safe_name(model_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model_name) or "model"
 
@@ -354,14 +369,14 @@ class VectorIndex:
             return
         graph = hnswlib.Index(space="ip", dim=dim)
         try:
-            graph.load_index(str(self.graph_path), max_elements=int(meta["max_elements"]))
+            graph.load_index(str(self.graph_path), max_elements=meta["max_elements"])
         except (RuntimeError, MemoryError, ValueError) as exc:
             log.warning("the saved index %s cannot be loaded (%s); rebuilding it", self.graph_path, exc)
             return
         graph.set_num_threads(1)
         # The graph replays everything newer than its own sequence, then drops ids that left.
-        self._graph, self._graph_seq = graph, int(meta["seq"])
-        self._graph_deleted = int(meta.get("deleted", 0))
+        self._graph, self._graph_seq = graph, meta["seq"]
+        self._graph_deleted = meta["deleted"]
         self._seq = self._graph_seq
         model = self._model_row()
         assert model is not None and self._matrix is not None
@@ -396,8 +411,12 @@ class VectorIndex:
         if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
             log.info("index %s was made with other settings; rebuilding", self.graph_path)
             return None
+        fault = _meta_fault(meta)
+        if fault:
+            log.warning("index metadata %s is damaged (%s); rebuilding", self.meta_path, fault)
+            return None
         model = self._model_row()
-        if model is None or int(meta.get("seq", -1)) > int(model[2]):
+        if model is None or meta["seq"] > int(model[2]):
             # Saved from a later state than this catalog has ever reached: a catalog restored from a
             # backup. Its vectors may sit under ids that now mean other photos.
             log.info("index %s is ahead of the catalog; rebuilding", self.graph_path)
@@ -407,7 +426,7 @@ class VectorIndex:
             if size != meta["size"] or file_crc32(self.graph_path) != meta["crc32"]:
                 log.warning("index %s is truncated or corrupt; rebuilding", self.graph_path)
                 return None
-        except (OSError, KeyError):
+        except OSError:
             return None
         return meta
 

@@ -40,6 +40,7 @@ from photoclip.ingest.watcher import (
 )
 from photoclip.jobs import Cancelled, CancelToken
 from photoclip.library import Library
+from photoclip.store import pathtext
 from photoclip.store.catalog import OFFLINE, Folder
 
 log = logging.getLogger(__name__)
@@ -411,8 +412,9 @@ class LiveSync:
         conn = self.catalog.conn
         for start in range(0, len(wanted), 900):
             chunk = wanted[start:start + 900]
-            marks = ",".join("?" * len(chunk))
-            for photo_id, path in conn.execute(f"SELECT id, path FROM photos WHERE path IN ({marks})", chunk):
+            marks = ",".join([pathtext.PARAM] * len(chunk))
+            for photo_id, path in conn.execute(f"SELECT id, path FROM photos WHERE path IN ({marks})",
+                                               [pathtext.to_sql(p) for p in chunk]):
                 ids.add(photo_id)
                 found.add(path)
         for path in wanted:
@@ -422,7 +424,8 @@ class LiveSync:
             prefix = path.rstrip("/\\") + "/"
             upper = prefix[:-1] + chr(ord("/") + 1)
             ids.update(r[0] for r in conn.execute(
-                "SELECT id FROM photos WHERE path >= ? AND path < ?", (prefix, upper)))
+                f"SELECT id FROM photos WHERE path >= {pathtext.PARAM} AND path < {pathtext.PARAM}",
+                (pathtext.to_sql(prefix), pathtext.to_sql(upper))))
         return ids
 
 __all__ = ["LiveSync", "SyncReport", "SyncStats"]

@@ -25,6 +25,7 @@ from photoclip.errors import DecodeError, ModelError
 from photoclip.imaging import is_transient
 from photoclip.ingest.scanner import content_hash
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.store import pathtext
 from photoclip.store.catalog import Catalog, Photo
 
 if TYPE_CHECKING:
@@ -231,9 +232,9 @@ class Indexer:
                     "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, "
                     "width=:width, height=:height, format=:format, taken_at=:taken_at, "
                     "taken_at_source=:taken_at_source, camera_make=:camera_make, camera_model=:camera_model, "
-                    "state='ok', error=NULL, updated_at=:now "
-                    "WHERE id=:id AND path=:path AND content_hash=:scanned AND state IN ('pending', 'ok')",
-                    {**d.row, "now": now, "id": d.photo.id, "path": d.photo.path,
+                    "state='ok', error=NULL, updated_at=:now WHERE id=:id AND path=CAST(:path AS TEXT) "
+                    "AND content_hash=:scanned AND state IN ('pending', 'ok')",
+                    {**d.row, "now": now, "id": d.photo.id, "path": pathtext.to_sql(d.photo.path),
                      "scanned": d.photo.content_hash})
                 if cur.rowcount:
                     stored.add(d.photo.id)
@@ -241,7 +242,7 @@ class Indexer:
             if self.model_id is not None:
                 self.catalog.put_embeddings(c, self.model_id, [v for v in vectors if v[0] in stored])
             c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",
-                          [(reason, now, p.id) for p, reason in errors])
+                          [(pathtext.display(reason), now, p.id) for p, reason in errors])
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
                           [(now, p.id) for p in vanished])
         report.embedded += len(oks)

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from photoclip.imaging import SUPPORTED_EXTENSIONS
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.store import pathtext
 from photoclip.store.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
 
 HASH_BLOCK = 64 * 1024
+PATH = pathtext.PARAM  # every path bound in SQL goes through pathtext.to_sql
 WRITE_BATCH = 500
 DISPLACED_SUFFIX = "#replaced-"  # path of a photo whose file another was moved onto, until it is found again
 # Folders that hold caches or trash of other tools, never photos of the user's own.
@@ -310,19 +312,19 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
             if match:
                 photo_id = match.pop(0)
                 gone.discard(photo_id)
-                moves.append((folder.id, f.path, f.mtime_ns, now, photo_id))
+                moves.append((folder.id, pathtext.to_sql(f.path), f.mtime_ns, now, photo_id))
             else:
-                inserts.append((folder.id, f.path, f.size, f.mtime_ns, digest, PENDING, now, now))
+                inserts.append((folder.id, pathtext.to_sql(f.path), f.size, f.mtime_ns, digest, PENDING, now, now))
         with catalog.write() as c:
             # A moved photo keeps its id; its state returns to ok when its vector is still current.
             c.executemany(
-                "UPDATE photos SET folder_id=?, path=?, mtime_ns=?, updated_at=?, "
+                f"UPDATE photos SET folder_id=?, path={PATH}, mtime_ns=?, updated_at=?, "
                 "state=CASE WHEN state='error' THEN 'error' WHEN EXISTS (SELECT 1 FROM embeddings e "
                 "WHERE e.photo_id=photos.id AND e.content_hash=photos.content_hash) THEN 'ok' "
                 "ELSE 'pending' END WHERE id=?", moves)
             c.executemany(
                 "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, state, added_at, updated_at) "
-                "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(path) DO NOTHING", inserts)
+                f"VALUES(?,{PATH},?,?,?,?,?,?) ON CONFLICT(path) DO NOTHING", inserts)
         report.moved += len(moves)
         report.added += len(inserts)
     now = time.time()
@@ -337,8 +339,8 @@ def _vanished_twins(catalog: Catalog, digest: str, size: int, new_path: str) -> 
     """Catalogued photos with this content whose files are gone: other halves of moves whose
     deletions have not been reported yet (watch events for one rename can arrive in two batches)."""
     rows = catalog.conn.execute(
-        "SELECT id, path FROM photos WHERE content_hash=? AND size=? AND path != ? AND state IN ('ok','pending')",
-        (digest, size, new_path)).fetchall()
+        f"SELECT id, path FROM photos WHERE content_hash=? AND size=? AND path != {PATH} "
+        "AND state IN ('ok','pending')", (digest, size, pathtext.to_sql(new_path))).fetchall()
     return [photo_id for photo_id, path in rows if not os.path.exists(path)]
 
 
@@ -383,6 +385,10 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
     return report
 
 
+def _sql_paths(*paths: str) -> tuple[str | bytes, ...]:
+    return tuple(pathtext.to_sql(p) for p in paths)
+
+
 def path_prefix_range(path: str) -> tuple[str, str]:
     """Bounds such that ``lo <= p < hi`` holds exactly for paths below ``path``: a range the path
     index answers, where ``substr(path, ...) = prefix`` would read the whole table."""
@@ -394,7 +400,8 @@ def _ids_under(catalog: Catalog, path: str) -> list[int]:
     """Live photo ids at ``path`` or below it (a removed sub-folder takes its photos with it)."""
     lo, hi = path_prefix_range(path)
     rows = catalog.conn.execute(
-        "SELECT id FROM photos WHERE (path=? OR (path >= ? AND path < ?)) AND state != 'missing'", (path, lo, hi))
+        f"SELECT id FROM photos WHERE (path={PATH} OR (path >= {PATH} AND path < {PATH})) AND state != 'missing'",
+        _sql_paths(path, lo, hi))
     return [r[0] for r in rows]
 
 
@@ -410,8 +417,8 @@ def move_path(catalog: Catalog, src: str, dest: str) -> int:
     src_prefix, src_end = path_prefix_range(src)
     dest_prefix = dest.rstrip("/\\") + os.sep
     rows = catalog.conn.execute(
-        "SELECT id, path FROM photos WHERE path=? OR (path >= ? AND path < ?)", (src, src_prefix, src_end)
-    ).fetchall()
+        f"SELECT id, path FROM photos WHERE path={PATH} OR (path >= {PATH} AND path < {PATH})",
+        _sql_paths(src, src_prefix, src_end)).fetchall()
     now = time.time()
     updates = []
     for photo_id, old in rows:
@@ -422,15 +429,15 @@ def move_path(catalog: Catalog, src: str, dest: str) -> int:
             mtime_ns = os.stat(new).st_mtime_ns
         except OSError:
             continue
-        updates.append((dest_folder.id, new, mtime_ns, now, photo_id))
+        updates.append((dest_folder.id, pathtext.to_sql(new), mtime_ns, now, photo_id))
     with catalog.write() as c:
         for folder_id, new, mtime_ns, when, photo_id in updates:
             # Whatever sat at the destination before was replaced on disk. It is parked as missing, not
             # deleted: in a swap through a temporary name (a -> a.tmp, b -> a, a.tmp -> b) it reappears
             # under another name a moment later, and its content hash then brings back its tags.
             c.execute("UPDATE photos SET path=path || ? || id, state='missing', updated_at=? "
-                      "WHERE path=? AND id != ?", (DISPLACED_SUFFIX, when, new, photo_id))
-            c.execute("UPDATE photos SET folder_id=?, path=?, mtime_ns=?, updated_at=?, "
+                      f"WHERE path={PATH} AND id != ?", (DISPLACED_SUFFIX, when, new, photo_id))
+            c.execute(f"UPDATE photos SET folder_id=?, path={PATH}, mtime_ns=?, updated_at=?, "
                       "state=CASE WHEN state IN ('missing','offline') THEN 'pending' ELSE state END "
                       "WHERE id=?", (folder_id, new, mtime_ns, when, photo_id))
     return len(updates)

@@ -21,6 +21,7 @@ from pathlib import Path
 from photoclip.errors import PhotoClipError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.organize import albums, tagging, xmp
+from photoclip.store import pathtext
 from photoclip.store.catalog import Catalog, Photo
 
 MODES = ("copy", "hardlink", "symlink")
@@ -79,6 +80,17 @@ def safe_filename(name: str, *, fallback: str = "untitled", max_bytes: int = MAX
     return (stem or fallback) + ext
 
 
+def numbered_name(stem: str, n: int, ext: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """``stem (n)ext`` within ``max_bytes``, from the parts of a safe name: the stem is shortened, never
+    the number, so each n gives another name (trimming the whole name cut the number off a long name,
+    and the same taken name came back forever)."""
+    suffix = f" ({n}){ext}"
+    room = max_bytes - len(suffix.encode("utf-8"))
+    while len(stem.encode("utf-8")) > room and len(stem) > 1:
+        stem = stem[:-1]
+    return (stem.rstrip(" .\u200d") or "untitled") + suffix
+
+
 class _Namer:
     """Hands out names unique in one folder, comparing case-insensitively (as Windows and macOS do)."""
 
@@ -90,7 +102,7 @@ class _Namer:
         stem, ext = os.path.splitext(wanted)
         n = 1
         while True:
-            name = wanted if n == 1 else safe_filename(f"{stem} ({n}){ext}")
+            name = wanted if n == 1 else numbered_name(stem, n, ext)
             keys = {name.casefold(), f"{name}.xmp".casefold()} if self.with_sidecar else {name.casefold()}
             if not keys & self.used:
                 self.used |= keys
@@ -175,7 +187,7 @@ def export_album(catalog: Catalog, name: str, destination: str | os.PathLike[str
             tracker.advance(skipped=report.skipped[-1])
             continue
         while True:
-            target = folder / namer.next(safe_filename(source.name))
+            target = folder / namer.next(safe_filename(pathtext.display(source.name)))
             if target.parent != folder:  # cannot happen with safe names; never write elsewhere
                 raise ExportError(f"refusing to write outside {folder}")
             try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from photoclip.store.catalog import LIVE_STATES, Catalog
+from photoclip.store.pathtext import display
 
 COLUMNS = ("text", "place", "file", "tags", "albums")
 COLUMN_LABELS = {"text": "text", "place": "place", "file": "file", "tags": "tag", "albums": "album"}
@@ -300,9 +301,9 @@ def _documents(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[
 
 def _file_values(path: str, folder: str | None) -> list[str]:
     """The file name, then each folder from the photo's own up to (and including) the library folder."""
-    p = PurePath(path)
+    p = PurePath(display(path))  # a name that is not UTF-8 is indexed as it is shown
     values = [p.name]
-    stop = PurePath(folder).parent if folder else None
+    stop = PurePath(display(folder)).parent if folder else None
     for parent in p.parents:
         if (stop is not None and parent == stop) or not parent.name:
             break

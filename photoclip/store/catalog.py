@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.errors import CatalogError, DiskFullError, NotFoundError
+from photoclip.store import pathtext
 from photoclip.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 # States a photo can be in. "pending" means found on disk but not yet read and embedded.
@@ -149,6 +150,7 @@ class Catalog:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
+        pathtext.use_for(conn)  # paths that are not UTF-8 come back exactly as they were stored
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -260,8 +262,8 @@ class Catalog:
             if _is_inside(folder_path, existing.path):
                 raise CatalogError(f"{folder_path} is already in the library, inside {existing.path}")
         with self.write() as c:
-            cur = c.execute("INSERT INTO folders(path, added_at, polling) VALUES(?, ?, ?)",
-                            (folder_path, time.time(), int(polling)))
+            cur = c.execute(f"INSERT INTO folders(path, added_at, polling) VALUES({pathtext.PARAM}, ?, ?)",
+                            (pathtext.to_sql(folder_path), time.time(), int(polling)))
             new_id = cur.lastrowid
             for existing in self.folders():
                 if existing.id != new_id and _is_inside(existing.path, folder_path):
@@ -338,7 +340,8 @@ class Catalog:
         return _photo(r)
 
     def photo_by_path(self, path: str | Path) -> Photo | None:
-        r = self.conn.execute(f"SELECT {PHOTO_COLUMNS} FROM photos WHERE path=?", (str(path),)).fetchone()
+        r = self.conn.execute(f"SELECT {PHOTO_COLUMNS} FROM photos WHERE path={pathtext.PARAM}",
+                              (pathtext.to_sql(str(path)),)).fetchone()
         return _photo(r) if r else None
 
     def photos(self, ids: Iterable[int]) -> dict[int, Photo]:
