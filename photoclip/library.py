@@ -138,7 +138,9 @@ class Library:
 
         root = resolve_library_dir(directory)
         catalog = Catalog(root / CATALOG_NAME)
-        return cls(root, catalog, models=ModelStore(Path(models_folder) if models_folder else models_dir()))
+        store = ModelStore(Path(models_folder) if models_folder else models_dir())
+        store.cleanup()  # an install killed midway left its temporary folder behind
+        return cls(root, catalog, models=store)
 
     def close(self) -> None:
         with self._lock:
@@ -207,6 +209,7 @@ class Library:
                                "or `photoclip models import DIR`")
         from photoclip.engine import ClipEngine
 
+        self.models.verify(info)  # a model whose files changed since install is refused, not used silently
         return ClipEngine.load(info.path, device=self.settings.device, threads=self.settings.threads or None)
 
     def reload_engine(self) -> None:

@@ -19,6 +19,7 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("list", help="installed models and the devices they can run on")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--verify", action="store_true", help="re-read every model file and check its sha256")
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser("download", help="download a known model (default: clip-vit-b32)")
@@ -74,7 +75,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _store() -> Any:
     from photoclip.engine import ModelStore
 
-    return ModelStore()
+    store = ModelStore()
+    store.cleanup()  # an install killed midway left its temporary folder behind
+    return store
 
 
 def _say(text: str) -> None:
@@ -88,21 +91,35 @@ def cmd_list(args: argparse.Namespace) -> int:
     models = store.list()
     active = store.active()
     devices = available_devices()
+    problems: dict[str, str] = {}
+    if getattr(args, "verify", False):
+        for m in models:
+            try:
+                store.verify(m, full=True)
+            except ModelError as exc:
+                problems[m.name] = str(exc)
     if getattr(args, "json", False):
         data = {
             "active": active.name if active else None,
-            "models": [{k: v for k, v in m.as_dict().items() if k not in ("extra_files", "files")} for m in models],
+            "models": [
+                {k: v for k, v in m.as_dict().items() if k not in ("extra_files", "files")}
+                | ({"verified": m.name not in problems, "problem": problems.get(m.name)} if args.verify else {})
+                for m in models
+            ],
             "devices": devices,
         }
         json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return 0
+        return 1 if problems else 0
     if not models:
         _say("no models installed: run 'photoclip models download' or 'photoclip models import DIR'")
     for m in models:
         mark = "*" if active and m.name == active.name else " "
         random = "  RANDOM WEIGHTS (tests only)" if m.random else ""
-        _say(f"{mark} {m.name:24} dim {m.dim:<5} {m.image_size} px  {m.precision:5} {m.source}{random}")
+        check = ("  DAMAGED" if m.name in problems else "  verified") if args.verify else ""
+        _say(f"{mark} {m.name:24} dim {m.dim:<5} {m.image_size} px  {m.precision:5} {m.source}{random}{check}")
+    for problem in problems.values():
+        sys.stderr.write(f"error: {problem}\n")
     providers = ", ".join(devices["providers"]) or "none"
     _say(
         f"runtime: {devices['runtime'] or 'missing'} {devices['version'] or ''}  providers: {providers}  "
@@ -110,7 +127,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     )
     if devices.get("problem"):
         _say(f"warning: {devices['problem']}")
-    return 0
+    return 1 if problems else 0
 
 
 def _progress_bar() -> Any:

@@ -137,6 +137,8 @@ def _triple(value: Any, what: str, path: Path) -> tuple[float, float, float]:
 
 def _require(folder: Path, relative: str) -> Path:
     path = folder / relative
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        raise ModelError(f"The model bundle {folder} names a file outside its folder ({relative}).")
     if not path.is_file():
         raise ModelError(f"The model bundle {folder} is missing {relative}.")
     return path

@@ -53,7 +53,12 @@ def conflict_message() -> str | None:
     )
 
 
+TELEMETRY_SWITCH = "ORT_DISABLE_TELEMETRY"
+
+
 def import_onnxruntime() -> ModuleType:
+    """onnxruntime with its telemetry off (``photoclip/__init__`` sets the switch; this re-checks it)."""
+    os.environ.setdefault(TELEMETRY_SWITCH, "1")
     try:
         import onnxruntime
     except ImportError as exc:

@@ -70,7 +70,7 @@ def test_unknown_names_and_duplicates(tmp_path: Path) -> None:
     ("breakage", "message"),
     [
         ("missing_text", "missing text.onnx"),
-        ("corrupt_image", "Cannot load image.onnx"),
+        ("corrupt_image", "image.onnx is not an ONNX model"),
         ("declared_dim", "declares 12"),
         ("channels", "takes 4 channels"),
         ("tampered", "does not match the sha256"),
@@ -92,9 +92,10 @@ def test_broken_bundles_are_refused_without_leftovers(tmp_path: Path, breakage: 
         manifest = json.loads((src / "photoclip.json").read_text())
         manifest["files"].pop("image.onnx")
         (src / "photoclip.json").write_text(json.dumps(manifest))
-    elif breakage == "tampered":
-        with open(src / "text.onnx", "ab") as fh:
-            fh.write(b"\0")
+    elif breakage == "tampered":  # a weight byte changed: still an ONNX file, but not the exported one
+        data = bytearray((src / "text.onnx").read_bytes())
+        data[len(data) // 2] ^= 0x01
+        (src / "text.onnx").write_bytes(bytes(data))
     elif breakage == "not_a_bundle":
         (src / "photoclip.json").unlink()
     store = ModelStore(tmp_path / "models")
