@@ -53,6 +53,9 @@ class Photo:
     camera_model: str | None
     state: str
     error: str | None
+    taken_offset: int | None = None  # minutes east of UTC, when the photo states it
+    rating: int | None = None  # from XMP (embedded or sidecar)
+    companion: str | None = None  # the RAW file of a RAW+JPEG pair (this photo being the JPEG)
 
     @property
     def name(self) -> str:
@@ -61,7 +64,7 @@ class Photo:
 
 PHOTO_COLUMNS = (
     "id, folder_id, path, size, mtime_ns, content_hash, width, height, format, taken_at, "
-    "taken_at_source, camera_make, camera_model, state, error"
+    "taken_at_source, camera_make, camera_model, state, error, taken_offset, rating, companion"
 )
 
 

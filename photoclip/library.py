@@ -20,7 +20,7 @@ from photoclip.catalog import Catalog, Folder, Photo
 from photoclip.errors import DecodeError, NoModelError, NotFoundError
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
-from photoclip.pipeline import Indexer, IndexReport, taken_at_fields
+from photoclip.pipeline import Indexer, IndexReport, capture_row
 from photoclip.scanner import ScanReport, content_hash, scan
 from photoclip.settings import Settings, load_settings, save_settings
 
@@ -108,6 +108,14 @@ class FileInfo:
     photo_id: int | None = None
     state: str | None = None
     tags: tuple[str, ...] = ()  # tags the photo carries in the catalog (auto and accepted)
+    taken_offset: int | None = None  # minutes east of UTC, when the photo states it
+    rating: int | None = None  # XMP rating (embedded or sidecar)
+    keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar)
+
+    @property
+    def taken_text(self) -> str:
+        """The capture date with its offset and where it came from, as shown to a person."""
+        return imaging.describe(self.taken_at, self.taken_offset, self.taken_at_source)
 
 
 class Library:
@@ -408,9 +416,12 @@ class Library:
             _, meta = imaging.load_image(p, min_side=224)
         except DecodeError as exc:
             return FileInfo(str(p), st.st_size, digest, error=str(exc), **ids)
-        taken, source = taken_at_fields(meta, st.st_mtime)
-        return FileInfo(str(p), st.st_size, digest, meta.format, meta.width, meta.height, taken, source,
-                        meta.camera_make, meta.camera_model, meta.gps, **ids)
+        sidecar = imaging.read_sidecar(p)
+        dates = capture_row(meta, st.st_mtime, sidecar)
+        return FileInfo(str(p), st.st_size, digest, meta.format, meta.width, meta.height, dates["taken_at"],
+                        dates["taken_at_source"], meta.camera_make, meta.camera_model, meta.gps, **ids,
+                        taken_offset=dates["taken_offset"], rating=dates["rating"],
+                        keywords=tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords))))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -422,7 +433,7 @@ class Library:
         order = "DESC" if newest_first else "ASC"
         rows = self.catalog.read().execute(
             f"SELECT p.id, p.path, p.content_hash, p.taken_at FROM photos p WHERE {where} "
-            f"ORDER BY p.taken_at IS NULL, p.taken_at {order}, p.id {order}", params)
+            f"ORDER BY p.taken_order IS NULL, p.taken_order {order}, p.id {order}", params)
         return [BrowseItem(*r) for r in rows]
 
     @property

@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +22,8 @@ import numpy as np
 from photoclip import imaging
 from photoclip.catalog import Catalog, Photo
 from photoclip.errors import DecodeError, ModelError
-from photoclip.imaging import is_transient
+from photoclip.imaging import CaptureDate, XmpFacts, is_transient
+from photoclip.imaging._dates import best, file_date
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.scanner import content_hash
 
@@ -36,11 +36,26 @@ BATCH_SIZE = 8
 PAGE = 512
 
 
+def capture_date(meta: imaging.PhotoMeta, mtime: float, sidecar: XmpFacts | None = None) -> CaptureDate:
+    """The best date the photo (or its XMP sidecar) states, else the file's modification time."""
+    dates = [*meta.dates, *(sidecar.dates if sidecar else ()), file_date(mtime)]
+    found = best(dates)
+    assert found is not None  # the file date is always there
+    return found
+
+
 def taken_at_fields(meta: imaging.PhotoMeta, mtime: float) -> tuple[str, str]:
-    """EXIF capture time when the photo has one, else the file's modification time (local)."""
-    if meta.taken_at is not None:
-        return meta.taken_at.replace(microsecond=0).isoformat(), "exif"
-    return datetime.fromtimestamp(mtime).replace(microsecond=0).isoformat(), "file"
+    """Local capture time to the second, and the name of the source it came from."""
+    taken = capture_date(meta, mtime)
+    return taken.local_iso, taken.source
+
+
+def capture_row(meta: imaging.PhotoMeta, mtime: float, sidecar: XmpFacts) -> dict:
+    """The date columns of a photo, with its rating (the sidecar's rating wins: it is the newer edit)."""
+    taken = capture_date(meta, mtime, sidecar)
+    return {"taken_at": taken.local_iso, "taken_at_source": taken.source, "taken_offset": taken.offset,
+            "taken_order": taken.order_key,
+            "rating": sidecar.rating if sidecar.rating is not None else meta.rating}
 
 
 @dataclass
@@ -53,6 +68,7 @@ class Decoded:
     error: str | None = None
     vanished: bool = False
     retry: str | None = None  # a read failure that may pass: left pending for the next run
+    keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar), accepted as tags once stored
 
 
 @dataclass
@@ -101,14 +117,15 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
     except Exception as exc:  # a decoder bug must cost one photo, not the run
         log.exception("unexpected failure decoding %s", path)
         return Decoded(photo, error=f"cannot decode: {type(exc).__name__}: {exc}")
-    taken, source = taken_at_fields(meta, st.st_mtime)
+    sidecar = imaging.read_sidecar(path)
     row = {
         "size": st.st_size, "mtime_ns": st.st_mtime_ns, "content_hash": digest,
         "width": meta.width, "height": meta.height, "format": meta.format,
-        "taken_at": taken, "taken_at_source": source,
+        **capture_row(meta, st.st_mtime, sidecar),
         "camera_make": meta.camera_make, "camera_model": meta.camera_model,
     }
-    return Decoded(photo, pixels=pixels, row=row)
+    keywords = tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))
+    return Decoded(photo, pixels=pixels, row=row, keywords=keywords)
 
 
 def _unreadable(photo: Photo, exc: OSError) -> Decoded:
@@ -230,8 +247,9 @@ class Indexer:
                 cur = c.execute(
                     "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, "
                     "width=:width, height=:height, format=:format, taken_at=:taken_at, "
-                    "taken_at_source=:taken_at_source, camera_make=:camera_make, camera_model=:camera_model, "
-                    "state='ok', error=NULL, updated_at=:now "
+                    "taken_at_source=:taken_at_source, taken_offset=:taken_offset, taken_order=:taken_order, "
+                    "rating=:rating, camera_make=:camera_make, camera_model=:camera_model, state='ok', "
+                    "error=NULL, updated_at=:now "
                     "WHERE id=:id AND path=:path AND content_hash=:scanned AND state IN ('pending', 'ok')",
                     {**d.row, "now": now, "id": d.photo.id, "path": d.photo.path,
                      "scanned": d.photo.content_hash})
@@ -244,6 +262,7 @@ class Indexer:
                           [(reason, now, p.id) for p, reason in errors])
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
                           [(now, p.id) for p in vanished])
+        _accept_keywords(self.catalog, oks)
         report.embedded += len(oks)
         report.failed += len(errors)
         report.vanished += len(vanished)
@@ -259,3 +278,15 @@ class Indexer:
         tracker.advance(len(oks) + len(vanished), current=batch[-1].photo.path)
         if self.after_batch is not None and oks:
             self.after_batch([d.photo.id for d in oks])
+
+
+def _accept_keywords(catalog: Catalog, stored: list[Decoded]) -> None:
+    """XMP keywords become accepted tags: a person chose them, so auto-tagging never takes them away."""
+    from photoclip import tagging
+
+    for d in stored:
+        for word in d.keywords:
+            try:
+                tagging.accept_tag(catalog, d.photo.id, word)
+            except Exception as exc:  # a keyword the tag rules refuse costs that keyword only
+                log.warning("keyword %r of %s not kept as a tag: %s", word, d.photo.path, exc)

@@ -133,10 +133,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows.append(("error", info.error))
     else:
         rows += [("format", info.format), ("size (oriented)", f"{info.width} x {info.height}"),
-                 ("taken", f"{info.taken_at} (from {info.taken_at_source})"),
+                 ("taken", info.taken_text),
                  ("camera", " ".join(x for x in (info.camera_make, info.camera_model) if x) or "-")]
         if info.gps:
             rows.append(("gps", f"{info.gps[0]:.6f}, {info.gps[1]:.6f}"))
+        if info.rating is not None:
+            rows.append(("rating", str(info.rating)))
+        if info.keywords:
+            rows.append(("keywords", ", ".join(info.keywords)))
     if info.photo_id is not None:
         rows.append(("catalog", f"photo {info.photo_id}, {info.state}"))
         rows.append(("tags", ", ".join(info.tags) or "-"))

@@ -7,17 +7,22 @@ a photo, how big a file may be, and how every failure is worded: callers only ev
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from PIL import Image
 
+from photoclip.imaging._container import container_date
+from photoclip.imaging._dates import RANK, CaptureDate, best, describe, source_label
 from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
+from photoclip.imaging._sidecar import read_sidecar, sidecar_paths
+from photoclip.imaging._xmp_read import XmpFacts
 from photoclip.imaging._pixels import Colour, draft, embedded_colour, to_rgb, to_srgb, transpose
 
-__all__ = ["MAX_PIXELS", "SUPPORTED_EXTENSIONS", "PhotoMeta", "is_supported", "is_transient", "load_image", "read_meta",
-           "thumbnail"]
+__all__ = ["MAX_PIXELS", "SUPPORTED_EXTENSIONS", "CaptureDate", "PhotoMeta", "describe", "is_supported", "is_transient", "load_image", "read_meta",
+           "read_sidecar", "sidecar_paths", "source_label", "thumbnail", "XmpFacts"]
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".dib",
@@ -34,7 +39,8 @@ def is_supported(path: str | os.PathLike[str]) -> bool:
 def read_meta(path: str | os.PathLike[str]) -> PhotoMeta:
     """Format, oriented size and EXIF facts from the header only (no pixel decode)."""
     with open_image(path) as (im, fmt):
-        return photo_meta(im, fmt, im.size, loaded=False)
+        meta = photo_meta(im, fmt, im.size, loaded=False)
+    return _with_container_date(meta, path)
 
 
 def load_image(
@@ -52,7 +58,19 @@ def load_image(
         scale = 2 * min_side / short
         target = (max(2 * min_side, round(rgb.width * scale)), max(2 * min_side, round(rgb.height * scale)))
         rgb = rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return transpose(to_srgb(rgb, colour), orientation), meta
+    return transpose(to_srgb(rgb, colour), orientation), _with_container_date(meta, path)
+
+
+def _with_container_date(meta: PhotoMeta, path: str | os.PathLike[str]) -> PhotoMeta:
+    """Add an ISO-media container's creation time when nothing better dates the photo."""
+    taken = meta.taken
+    if meta.format not in ("heic", "heif", "avif") or (taken and RANK[taken.source] < RANK["container"]):
+        return meta
+    found = container_date(path)
+    if found is None:
+        return meta
+    dates = (*meta.dates, found)
+    return dataclasses.replace(meta, dates=dates, taken_at=best(dates).local)  # type: ignore[union-attr]
 
 
 def thumbnail(path: str | os.PathLike[str], size: int) -> Image.Image:

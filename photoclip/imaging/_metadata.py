@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from PIL import Image
+from PIL import Image, IptcImagePlugin
+
+from photoclip.imaging._dates import CaptureDate, best, exif_date, iptc_date
+from photoclip.imaging._xmp_read import read_xmp
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,17 @@ class PhotoMeta:
     width: int  # after EXIF orientation
     height: int
     orientation: int  # EXIF orientation 1-8 (1 when absent)
-    taken_at: datetime | None  # DateTimeOriginal, then DateTimeDigitized, then DateTime; naive local time
+    taken_at: datetime | None  # local time of the best of ``dates``
     camera_make: str | None
     camera_model: str | None
     gps: tuple[float, float] | None = None  # (lat, lon) in decimal degrees
+    dates: tuple[CaptureDate, ...] = ()  # every capture date the file states (EXIF, XMP, IPTC, container)
+    rating: int | None = None  # XMP rating
+    keywords: tuple[str, ...] = ()  # XMP dc:subject
+
+    @property
+    def taken(self) -> CaptureDate | None:
+        return best(self.dates)
 
 
 def photo_meta(im: Image.Image, fmt: str, size: tuple[int, int], loaded: bool) -> PhotoMeta:
@@ -39,10 +48,14 @@ def photo_meta(im: Image.Image, fmt: str, size: tuple[int, int], loaded: bool) -
         width, height = tags.get(256, width), tags.get(257, height)
     if orientation >= 5 and fmt not in ("heic", "heif"):
         width, height = height, width
-    if exif is None:
-        return PhotoMeta(fmt, width, height, orientation, None, None, None, None)
-    return PhotoMeta(fmt, width, height, orientation, _taken_at(exif), _text(exif.get(0x010F)),
-                     _text(exif.get(0x0110)), _gps(exif))
+    xmp = read_xmp(_xmp_bytes(im))
+    dates = [*(_exif_dates(exif) if exif is not None else ()), *xmp.dates, *_iptc_dates(im)]
+    taken = best(dates)
+    make = model = gps = None
+    if exif is not None:
+        make, model, gps = _text(exif.get(0x010F)), _text(exif.get(0x0110)), _gps(exif)
+    return PhotoMeta(fmt, width, height, orientation, taken.local if taken else None, make, model, gps,
+                     tuple(dates), xmp.rating, xmp.keywords)
 
 
 def _exif(im: Image.Image, loaded: bool) -> Image.Exif | None:
@@ -66,25 +79,49 @@ def _text(value: object) -> str | None:
     return value or None
 
 
-_DATE = re.compile(r"(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):?(\d{2})?")
-
-
-def _taken_at(exif: Image.Exif) -> datetime | None:
+def _exif_dates(exif: Image.Exif) -> list[CaptureDate]:
+    """DateTimeOriginal, DateTimeDigitized and DateTime, each with its sub-seconds and UTC offset."""
     try:
         sub = exif.get_ifd(0x8769)
     except Exception:
         sub = {}
-    for tag, subsec_tag, source in ((0x9003, 0x9291, sub), (0x9004, 0x9292, sub), (0x0132, 0x9290, exif)):
-        found = _DATE.match(_text(source.get(tag)) or "")
-        if not found:
-            continue
-        y, mo, d, h, mi, s = (int(g) if g else 0 for g in found.groups())
-        digits = re.sub(r"\D", "", _text(sub.get(subsec_tag)) or "")[:6]
+    found = []
+    for tag, subsec, offset, where, source in ((0x9003, 0x9291, 0x9011, sub, "exif"),
+                                               (0x9004, 0x9292, 0x9012, sub, "exif-digitized"),
+                                               (0x0132, 0x9290, 0x9010, exif, "exif-modified")):
+        date = exif_date(_text(where.get(tag)), _text(sub.get(subsec)), _text(sub.get(offset)), source)
+        if date is not None:
+            found.append(date)
+    return found
+
+
+def _xmp_bytes(im: Image.Image) -> bytes | str | None:
+    """The embedded XMP packet, wherever this format's reader left it."""
+    for key in ("xmp", "XML:com.adobe.xmp"):
+        value = im.info.get(key)
+        if value:
+            return value
+    tags = getattr(im, "tag_v2", None)
+    if tags is not None:
         try:
-            return datetime(y, mo, d, h, mi, s, int(digits.ljust(6, "0")) if digits else 0)
-        except ValueError:  # "0000:00:00 00:00:00" and other placeholders
-            continue
+            value = tags.get(700)  # TIFF XMLPacket
+        except Exception:
+            return None
+        if isinstance(value, bytes | str) and value:
+            return value
     return None
+
+
+def _iptc_dates(im: Image.Image) -> list[CaptureDate]:
+    """IPTC IIM DateCreated + TimeCreated (2:55, 2:60) from a JPEG's Photoshop block or a TIFF tag."""
+    if im.format not in ("JPEG", "MPO", "TIFF"):
+        return []
+    try:
+        info = IptcImagePlugin.getiptcinfo(im) or {}
+    except Exception:  # a damaged IPTC block never makes a readable photo unreadable
+        return []
+    found = iptc_date(info.get((2, 55)), info.get((2, 60)))
+    return [found] if found is not None else []
 
 
 def _gps(exif: Image.Exif) -> tuple[float, float] | None:
