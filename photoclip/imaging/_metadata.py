@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from PIL import Image, IptcImagePlugin
 
@@ -48,12 +50,34 @@ def photo_meta(im: Image.Image, fmt: str, size: tuple[int, int], loaded: bool) -
         width, height = tags.get(256, width), tags.get(257, height)
     if orientation >= 5 and fmt not in ("heic", "heif"):
         width, height = height, width
-    xmp = read_xmp(_xmp_bytes(im))
-    dates = [*(_exif_dates(exif) if exif is not None else ()), *xmp.dates, *_iptc_dates(im)]
+    return assemble(fmt, width, height, orientation, exif_dirs(exif) if exif is not None else None,
+                    _xmp_bytes(im), _iptc_dates(im))
+
+
+# IFD0, the EXIF sub-IFD and the GPS sub-IFD, as tag -> value mappings.
+ExifDirs = tuple[Mapping[int, Any], Mapping[int, Any], Mapping[int, Any]]
+
+
+def exif_dirs(exif: Image.Exif) -> ExifDirs:
+    """The three directories the catalog reads from; a broken sub-IFD reads as empty."""
+    found = []
+    for tag in (0x8769, 0x8825):
+        try:
+            found.append(dict(exif.get_ifd(tag)))
+        except Exception:
+            found.append({})
+    return dict(exif), found[0], found[1]
+
+
+def assemble(fmt: str, width: int, height: int, orientation: int, dirs: ExifDirs | None,
+             xmp_data: bytes | str | None, iptc: list[CaptureDate]) -> PhotoMeta:
+    """PhotoMeta from the EXIF directories, the XMP packet and the IPTC dates, wherever they were read."""
+    xmp = read_xmp(xmp_data)
+    dates = [*(_exif_dates(dirs) if dirs is not None else ()), *xmp.dates, *iptc]
     taken = best(dates)
     make = model = gps = None
-    if exif is not None:
-        make, model, gps = _text(exif.get(0x010F)), _text(exif.get(0x0110)), _gps(exif)
+    if dirs is not None:
+        make, model, gps = _text(dirs[0].get(0x010F)), _text(dirs[0].get(0x0110)), _gps(dirs[2])
     return PhotoMeta(fmt, width, height, orientation, taken.local if taken else None, make, model, gps,
                      tuple(dates), xmp.rating, xmp.keywords)
 
@@ -79,12 +103,9 @@ def _text(value: object) -> str | None:
     return value or None
 
 
-def _exif_dates(exif: Image.Exif) -> list[CaptureDate]:
+def _exif_dates(dirs: ExifDirs) -> list[CaptureDate]:
     """DateTimeOriginal, DateTimeDigitized and DateTime, each with its sub-seconds and UTC offset."""
-    try:
-        sub = exif.get_ifd(0x8769)
-    except Exception:
-        sub = {}
+    exif, sub, _ = dirs
     found = []
     for tag, subsec, offset, where, source in ((0x9003, 0x9291, 0x9011, sub, "exif"),
                                                (0x9004, 0x9292, 0x9012, sub, "exif-digitized"),
@@ -124,9 +145,8 @@ def _iptc_dates(im: Image.Image) -> list[CaptureDate]:
     return [found] if found is not None else []
 
 
-def _gps(exif: Image.Exif) -> tuple[float, float] | None:
+def _gps(info: Mapping[int, Any]) -> tuple[float, float] | None:
     try:
-        info = exif.get_ifd(0x8825)
         lat = _degrees(info.get(2), info.get(1), "S")
         lon = _degrees(info.get(4), info.get(3), "W")
     except Exception:
