@@ -477,6 +477,10 @@ class Catalog:
             "GROUP BY m.id ORDER BY m.name")
         return {name: n for name, n in rows}
 
+    def uncatalogued(self) -> list[tuple[str, str]]:
+        """Files the last scan saw but could not catalogue, with the reason (see scanner)."""
+        return [(p, r) for p, r in self.conn.execute("SELECT path, reason FROM uncatalogued ORDER BY path")]
+
     def errors(self) -> list[tuple[str, str]]:
         return [(r[0], r[1] or "unknown error") for r in
                 self.conn.execute("SELECT path, error FROM photos WHERE state='error' ORDER BY path")]

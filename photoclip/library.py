@@ -87,6 +87,7 @@ class Status:
     active_model: str | None
     error_list: list[tuple[str, str]] = field(default_factory=list)
     folders: list[FolderInfo] = field(default_factory=list)
+    uncatalogued: list[tuple[str, str]] = field(default_factory=list)  # files seen but not catalogued, why
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,7 @@ class Library:
             active_model=self.model_name,
             error_list=self.catalog.errors(),
             folders=self.folders(),
+            uncatalogued=self.catalog.uncatalogued(),
         )
 
     def photo(self, photo_id: int) -> Photo:

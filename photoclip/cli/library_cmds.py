@@ -105,6 +105,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "errors": st.errors, "missing": st.missing, "offline": st.offline,
             "embedded": st.embedded, "active_model": st.active_model,
             "error_list": [{"path": p, "reason": r} for p, r in st.error_list],
+            "not_catalogued": [{"path": p, "reason": r} for p, r in st.uncatalogued],
             "folders": [{"path": f.folder.path, "state": f.folder.state, "polling": f.folder.polling,
                          "photos": f.total} for f in st.folders],
         })
@@ -119,6 +120,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"folder: {f.folder.path} ({f.total} photos{', offline' if f.folder.state == 'offline' else ''})")
     for path, reason in st.error_list:
         print(f"error: {path}: {reason}")
+    for path, reason in st.uncatalogued:
+        print(f"not catalogued: {path}: {reason}")
     return 0
 
 
