@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import warnings
 
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
@@ -44,6 +45,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             print("the library has no folders yet: run `photoclip index FOLDER`", file=sys.stderr)
             return 1
         sink = TqdmSink()
+        started = time.monotonic()
         with cancel_on_interrupt() as cancel, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if args.no_embed:
@@ -65,13 +67,15 @@ def cmd_index(args: argparse.Namespace) -> int:
             "unchanged": scan.unchanged, "offline_folders": scan.offline_folders,
             "embedded": embed.embedded if embed and run and run.model else 0,
             "read": embed.embedded if embed else 0, "failed": embed.failed if embed else 0,
-            "seconds": round(scan.seconds + (embed.seconds if embed else 0.0), 3),
+            "seconds": round(time.monotonic() - started, 3),  # every stage: scan, embedding, tags, words
             "photos_per_second": round(embed.rate, 2) if embed else 0.0,
             "cancelled": bool(embed and embed.cancelled) or cancel.cancelled,
             "skipped": [{"path": s.path, "reason": s.reason} for s in scan.skipped + (embed.skipped if embed else [])],
             "model": run.model if run else None,
-            "words": ({"with_text": run.enrich.ocr_text, "without_text": run.enrich.ocr_no_text + run.enrich.gated,
-                       "places": run.enrich.places, "failed": run.enrich.ocr_failed}
+            # Photos the quick detector screened out are among those without text, not beside them.
+            "words": ({"with_text": run.enrich.ocr_text, "without_text": run.enrich.ocr_no_text,
+                       "screened_out": run.enrich.gated, "places": run.enrich.places,
+                       "failed": run.enrich.ocr_failed}
                       if run and run.enrich else None),
         }
         if args.json:
