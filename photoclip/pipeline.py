@@ -281,11 +281,18 @@ class Indexer:
 
 
 def _accept_keywords(catalog: Catalog, stored: list[Decoded]) -> None:
-    """XMP keywords become accepted tags: a person chose them, so auto-tagging never takes them away."""
+    """XMP keywords become accepted tags: a person chose them, so auto-tagging never takes them away.
+    Read again whenever the photo is, they never undo a tag the user rejected in PhotoClip."""
     from photoclip import tagging
 
     for d in stored:
+        if not d.keywords:
+            continue
+        # A person's own decision on the photo (a rejected keyword included) outranks the file's keywords.
+        decided = {t.name.casefold() for t in tagging.photo_tags(catalog, d.photo.id) if t.source == "manual"}
         for word in d.keywords:
+            if word.casefold() in decided:
+                continue
             try:
                 tagging.accept_tag(catalog, d.photo.id, word)
             except Exception as exc:  # a keyword the tag rules refuse costs that keyword only

@@ -215,3 +215,49 @@ def test_info_names_the_source(tmp_path: Path) -> None:
     with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
         info = Library(tmp_path / "lib", catalog).file_info(photo)
     assert info.taken_text == "2018-03-04 05:06:07 +05:30 (XMP date created)"
+
+
+def test_keywords_and_rating_are_kept_when_catalogued_and_the_sidecar_is_untouched(tmp_path: Path) -> None:
+    from photoclip import tagging
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = write_jpeg(folder / "a.jpg", xmp=xmp_packet(xmp_Rating="2").replace(
+        b"/></rdf:RDF>", b"><dc:subject><rdf:Bag><rdf:li>Lisbon</rdf:li></rdf:Bag></dc:subject>"
+        b"</rdf:Description></rdf:RDF>"))
+    sidecar = folder / "a.xmp"
+    sidecar.write_bytes(xmp_packet(xmp_Rating="5").replace(
+        b"/></rdf:RDF>", b"><dc:subject><rdf:Bag><rdf:li>Tram</rdf:li><rdf:li>lisbon</rdf:li></rdf:Bag>"
+        b"</dc:subject></rdf:Description></rdf:RDF>"))
+    before = (sidecar.read_bytes(), sidecar.stat().st_mtime_ns, photo.read_bytes())
+    with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
+        catalog.add_folder(folder)
+        scan(catalog)
+        Indexer(catalog, None).run()
+        stored = catalog.photo_by_path(str(photo))
+        assert stored is not None and stored.rating == 5  # the sidecar is the later edit
+        tags = tagging.photo_tags(catalog, stored.id)
+    assert sorted((t.name.casefold(), t.source, t.rejected) for t in tags) == [
+        ("lisbon", "manual", False), ("tram", "manual", False)]
+    assert (sidecar.read_bytes(), sidecar.stat().st_mtime_ns, photo.read_bytes()) == before
+
+
+def test_a_rejected_keyword_stays_rejected_when_the_photo_is_read_again(tmp_path: Path) -> None:
+    from photoclip import tagging
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = write_jpeg(folder / "a.jpg")
+    (folder / "a.jpg.xmp").write_bytes(xmp_packet(dc_subject="Sunset"))
+    with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
+        catalog.add_folder(folder)
+        scan(catalog)
+        Indexer(catalog, None).run()
+        photo_id = catalog.photo_by_path(str(photo)).id  # type: ignore[union-attr]
+        tagging.reject_tag(catalog, photo_id, "Sunset")
+        write_jpeg(photo, colour=(1, 2, 3))  # new content: read again
+        os.utime(photo, (FILE_TIME + 60, FILE_TIME + 60))
+        scan(catalog)
+        Indexer(catalog, None).run()
+        tags = [(t.name.casefold(), t.rejected) for t in tagging.photo_tags(catalog, photo_id)]
+    assert tags == [("sunset", True)]
