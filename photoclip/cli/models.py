@@ -11,7 +11,6 @@ from typing import Any
 
 from photoclip.errors import ModelError
 
-
 _PER_USER = ("Validate a model folder and install a copy of it. Models are installed per user, not per library: "
              "they go to {where} (set PHOTOCLIP_MODELS to choose another folder) and every library of this user "
              "can use them, so --library does not apply here; --use makes the model the active one for this user.")

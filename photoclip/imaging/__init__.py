@@ -19,13 +19,16 @@ from photoclip.imaging._dates import RANK, CaptureDate, best, describe, source_l
 from photoclip.imaging._filekinds import raw_companions, shown_partner, uncatalogued_reason
 from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
+from photoclip.imaging._pixels import Colour, draft, embedded_colour, to_rgb, to_srgb, transpose
 from photoclip.imaging._raw import RAW_EXTENSIONS, is_raw
 from photoclip.imaging._sidecar import read_sidecar, sidecar_paths
 from photoclip.imaging._xmp_read import XmpFacts
-from photoclip.imaging._pixels import Colour, draft, embedded_colour, to_rgb, to_srgb, transpose
 
-__all__ = ["MAX_PIXELS", "RAW_EXTENSIONS", "SUPPORTED_EXTENSIONS", "CaptureDate", "PhotoMeta", "describe", "is_supported", "is_transient", "load_image", "read_meta",
-           "raw_companions", "read_sidecar", "shown_partner", "sidecar_paths", "uncatalogued_reason", "source_label", "thumbnail", "XmpFacts"]
+__all__ = [
+    "MAX_PIXELS", "RAW_EXTENSIONS", "SUPPORTED_EXTENSIONS", "CaptureDate", "PhotoMeta", "XmpFacts",
+    "describe", "is_supported", "is_transient", "load_image", "raw_companions", "read_meta", "read_sidecar",
+    "shown_partner", "sidecar_paths", "source_label", "thumbnail", "uncatalogued_reason",
+]
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".dib",
