@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SETTINGS_NAME = "settings.json"
+# The absolute capture moment when known; rows dated before it was stored sort by their local time.
+_TAKEN_ORDER = "COALESCE(p.taken_order, p.taken_at)"
 TAG_CHUNK = 256
 
 
@@ -435,7 +437,7 @@ class Library:
         order = "DESC" if newest_first else "ASC"
         rows = self.catalog.read().execute(
             f"SELECT p.id, p.path, p.content_hash, p.taken_at FROM photos p WHERE {where} "
-            f"ORDER BY p.taken_order IS NULL, p.taken_order {order}, p.id {order}", params)
+            f"ORDER BY {_TAKEN_ORDER} IS NULL, {_TAKEN_ORDER} {order}, p.id {order}", params)
         return [BrowseItem(*r) for r in rows]
 
     @property

@@ -250,8 +250,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN taken_order TEXT;
     ALTER TABLE photos ADD COLUMN rating INTEGER;
     ALTER TABLE photos ADD COLUMN companion TEXT;
-    UPDATE photos SET taken_order = taken_at;
-    CREATE INDEX photos_taken_order ON photos(taken_order);
+    CREATE INDEX photos_taken_order ON photos(COALESCE(taken_order, taken_at));
     CREATE TABLE uncatalogued (
         path TEXT PRIMARY KEY,
         folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
