@@ -22,8 +22,7 @@ import numpy as np
 from photoclip import imaging
 from photoclip.catalog import Catalog, Photo
 from photoclip.errors import DecodeError, ModelError
-from photoclip.imaging import CaptureDate, XmpFacts, is_transient
-from photoclip.imaging._dates import best, file_date
+from photoclip.imaging import CaptureDate, XmpFacts, best_date, file_date, is_transient
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.scanner import content_hash
 
@@ -39,15 +38,9 @@ PAGE = 512
 def capture_date(meta: imaging.PhotoMeta, mtime: float, sidecar: XmpFacts | None = None) -> CaptureDate:
     """The best date the photo (or its XMP sidecar) states, else the file's modification time."""
     dates = [*meta.dates, *(sidecar.dates if sidecar else ()), file_date(mtime)]
-    found = best(dates)
+    found = best_date(dates)
     assert found is not None  # the file date is always there
     return found
-
-
-def taken_at_fields(meta: imaging.PhotoMeta, mtime: float) -> tuple[str, str]:
-    """Local capture time to the second, and the name of the source it came from."""
-    taken = capture_date(meta, mtime)
-    return taken.local_iso, taken.source
 
 
 def capture_row(meta: imaging.PhotoMeta, mtime: float, sidecar: XmpFacts) -> dict:

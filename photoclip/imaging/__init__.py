@@ -15,7 +15,7 @@ from PIL import Image
 
 from photoclip.imaging import _raw
 from photoclip.imaging._container import container_date
-from photoclip.imaging._dates import RANK, CaptureDate, best, describe, source_label
+from photoclip.imaging._dates import RANK, CaptureDate, best, describe, file_date, source_label
 from photoclip.imaging._filekinds import raw_companions, shown_partner, uncatalogued_reason
 from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
@@ -26,9 +26,11 @@ from photoclip.imaging._xmp_read import XmpFacts
 
 __all__ = [
     "MAX_PIXELS", "RAW_EXTENSIONS", "SUPPORTED_EXTENSIONS", "CaptureDate", "PhotoMeta", "XmpFacts",
-    "describe", "is_supported", "is_transient", "load_image", "raw_companions", "read_meta", "read_sidecar",
-    "shown_partner", "sidecar_paths", "source_label", "thumbnail", "uncatalogued_reason",
+    "best_date", "describe", "file_date", "is_supported", "is_transient", "load_image", "raw_companions",
+    "read_meta", "read_sidecar", "shown_partner", "sidecar_paths", "source_label", "thumbnail", "uncatalogued_reason",
 ]
+
+best_date = best
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".dib",
