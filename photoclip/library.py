@@ -20,7 +20,7 @@ from photoclip.catalog import Catalog, Folder, Photo
 from photoclip.errors import DecodeError, NoModelError, NotFoundError
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
-from photoclip.pipeline import Indexer, IndexReport, capture_row
+from photoclip.pipeline import Indexer, IndexReport, capture_row, redate_catalogued
 from photoclip.scanner import ScanReport, content_hash, scan
 from photoclip.settings import Settings, load_settings, save_settings
 
@@ -351,6 +351,10 @@ class Library:
             run.embed = indexer.run(progress=progress, cancel=cancel)
         finally:
             flush_tags()
+        if not run.embed.cancelled:  # once, for photos catalogued before every date source was read
+            redated = redate_catalogued(self.catalog, progress=progress, cancel=cancel)
+            if redated:
+                self.notify("photos", tuple(redated))
         if engine is not None and (run.embed.embedded or report.touched):
             self.refresh_albums()
         return run

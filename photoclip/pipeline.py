@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photoclip import imaging
-from photoclip.catalog import Catalog, Photo
+from photoclip.catalog import PHOTO_COLUMNS, Catalog, Photo
 from photoclip.errors import DecodeError, ModelError
 from photoclip.imaging import CaptureDate, XmpFacts, best_date, file_date, is_transient
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
@@ -290,3 +290,59 @@ def _accept_keywords(catalog: Catalog, stored: list[Decoded]) -> None:
                 tagging.accept_tag(catalog, d.photo.id, word)
             except Exception as exc:  # a keyword the tag rules refuse costs that keyword only
                 log.warning("keyword %r of %s not kept as a tag: %s", word, d.photo.path, exc)
+
+
+def redate_catalogued(catalog: Catalog, *, progress: ProgressSink = null_sink,
+                      cancel: CancelToken | None = None) -> list[int]:
+    """Photos catalogued before dates were read from every source (their sort key is unset): their
+    dates, rating and keywords read again from the header and sidecar, with no decode and no embedding.
+    Returns the ids whose rows were updated; a file that cannot be read now keeps what it had."""
+    where = "state='ok' AND taken_order IS NULL"
+    total = catalog.conn.execute(f"SELECT COUNT(*) FROM photos WHERE {where}").fetchone()[0]
+    if not total:
+        return []
+    tracker = ProgressTracker(progress, "dates", total=total)
+    updated: list[int] = []
+    try:
+        _redate_pages(catalog, where, tracker, updated, cancel)
+    except Cancelled:
+        pass  # what was written stays; the rest is read on the next run
+    tracker.emit()
+    return updated
+
+
+def _redate_pages(catalog: Catalog, where: str, tracker: ProgressTracker, updated: list[int],
+                  cancel: CancelToken | None) -> None:
+    last_id = 0
+    while True:
+        rows = catalog.conn.execute(f"SELECT {PHOTO_COLUMNS} FROM photos WHERE {where} AND id>? ORDER BY id LIMIT ?",
+                                    (last_id, PAGE)).fetchall()
+        if not rows:
+            break
+        page = [Photo(*r) for r in rows]
+        last_id = page[-1].id
+        done: list[Decoded] = []
+        for photo in page:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                meta = imaging.read_meta(photo.path)
+                mtime = os.stat(photo.path).st_mtime
+            except (DecodeError, OSError):
+                continue
+            sidecar = imaging.read_sidecar(photo.path)
+            done.append(Decoded(photo, row=capture_row(meta, mtime, sidecar),
+                                keywords=tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))))
+        fresh: set[int] = set()
+        with catalog.write() as c:
+            for d in done:
+                assert d.row is not None
+                cur = c.execute("UPDATE photos SET taken_at=:taken_at, taken_at_source=:taken_at_source, "
+                                "taken_offset=:taken_offset, taken_order=:taken_order, rating=:rating "
+                                "WHERE id=:id AND content_hash=:hash AND taken_order IS NULL",
+                                {**d.row, "id": d.photo.id, "hash": d.photo.content_hash})
+                if cur.rowcount:
+                    fresh.add(d.photo.id)
+        updated.extend(sorted(fresh))
+        _accept_keywords(catalog, [d for d in done if d.photo.id in fresh])
+        tracker.advance(len(page), current=page[-1].path)

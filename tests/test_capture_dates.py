@@ -261,3 +261,28 @@ def test_a_rejected_keyword_stays_rejected_when_the_photo_is_read_again(tmp_path
         Indexer(catalog, None).run()
         tags = [(t.name.casefold(), t.rejected) for t in tagging.photo_tags(catalog, photo_id)]
     assert tags == [("sunset", True)]
+
+
+def test_photos_catalogued_before_are_dated_again_without_embedding(tmp_path: Path) -> None:
+    from photoclip.library import Library
+    from tests.fakes import FakeEmbedder
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = write_jpeg(folder / "a.jpg", **everything(original=True))
+    with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
+        lib = Library(tmp_path / "lib", catalog, engine_factory=FakeEmbedder)
+        lib.settings.auto_tag = lib.settings.ocr = lib.settings.places = False
+        catalog.add_folder(folder)
+        lib.index(enrich=False)
+        # As an older PhotoClip stored it: the edit date, called "exif", and no sort key.
+        with catalog.write() as c:
+            c.execute("UPDATE photos SET taken_at='2024-02-01T18:45:00', taken_at_source='exif', "
+                      "taken_order=NULL, taken_offset=NULL")
+        seq = catalog.model_seq(lib.model_name)
+        run = lib.index(enrich=False)
+        stored = catalog.photo_by_path(str(photo))
+        assert run.embed is not None and run.embed.embedded == 0
+        assert catalog.model_seq(lib.model_name) == seq
+    assert stored is not None and (stored.taken_at, stored.taken_at_source, stored.taken_offset) == (
+        "2018-03-04T05:06:07", "xmp", 330)
