@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from photoclip import imaging
 from photoclip.errors import DecodeError, NoModelError, NotFoundError
-from photoclip.ingest.pipeline import Indexer, IndexReport, taken_at_fields
+from photoclip.ingest.pipeline import Indexer, IndexReport, capture_row, redate_catalogued
 from photoclip.ingest.scanner import ScanReport, content_hash, scan
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SETTINGS_NAME = "settings.json"
+# The absolute capture moment when known; rows dated before it was stored sort by their local time.
+_TAKEN_ORDER = "COALESCE(p.taken_order, p.taken_at)"
 TAG_CHUNK = 256
 
 
@@ -87,6 +89,7 @@ class Status:
     active_model: str | None
     error_list: list[tuple[str, str]] = field(default_factory=list)
     folders: list[FolderInfo] = field(default_factory=list)
+    uncatalogued: list[tuple[str, str]] = field(default_factory=list)  # files seen but not catalogued, why
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,14 @@ class FileInfo:
     photo_id: int | None = None
     state: str | None = None
     tags: tuple[str, ...] = ()  # tags the photo carries in the catalog (auto and accepted)
+    taken_offset: int | None = None  # minutes east of UTC, when the photo states it
+    rating: int | None = None  # XMP rating (embedded or sidecar)
+    keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar)
+
+    @property
+    def taken_text(self) -> str:
+        """The capture date with its offset and where it came from, as shown to a person."""
+        return imaging.describe(self.taken_at, self.taken_offset, self.taken_at_source)
 
 
 class Library:
@@ -343,6 +354,10 @@ class Library:
             run.embed = indexer.run(progress=progress, cancel=cancel)
         finally:
             flush_tags()
+        if not run.embed.cancelled:  # once, for photos catalogued before every date source was read
+            redated = redate_catalogued(self.catalog, progress=progress, cancel=cancel)
+            if redated:
+                self.notify("photos", tuple(redated))
         if engine is not None and (run.embed.embedded or report.touched):
             self.refresh_albums()
         return run
@@ -381,6 +396,7 @@ class Library:
             active_model=self.model_name,
             error_list=self.catalog.errors(),
             folders=self.folders(),
+            uncatalogued=self.catalog.uncatalogued(),
         )
 
     def photo(self, photo_id: int) -> Photo:
@@ -411,9 +427,12 @@ class Library:
             _, meta = imaging.load_image(p, min_side=224)
         except DecodeError as exc:
             return FileInfo(str(p), st.st_size, digest, error=str(exc), **ids)
-        taken, source = taken_at_fields(meta, st.st_mtime)
-        return FileInfo(str(p), st.st_size, digest, meta.format, meta.width, meta.height, taken, source,
-                        meta.camera_make, meta.camera_model, meta.gps, **ids)
+        sidecar = imaging.read_sidecar(p)
+        dates = capture_row(meta, st.st_mtime, sidecar)
+        return FileInfo(str(p), st.st_size, digest, meta.format, meta.width, meta.height, dates["taken_at"],
+                        dates["taken_at_source"], meta.camera_make, meta.camera_model, meta.gps, **ids,
+                        taken_offset=dates["taken_offset"], rating=dates["rating"],
+                        keywords=tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords))))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -425,7 +444,7 @@ class Library:
         order = "DESC" if newest_first else "ASC"
         rows = self.catalog.read().execute(
             f"SELECT p.id, p.path, p.content_hash, p.taken_at FROM photos p WHERE {where} "
-            f"ORDER BY p.taken_at IS NULL, p.taken_at {order}, p.id {order}", params)
+            f"ORDER BY {_TAKEN_ORDER} IS NULL, {_TAKEN_ORDER} {order}, p.id {order}", params)
         return [BrowseItem(*r) for r in rows]
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import warnings
 
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
@@ -44,6 +45,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             print("the library has no folders yet: run `photoclip index FOLDER`", file=sys.stderr)
             return 1
         sink = TqdmSink()
+        started = time.monotonic()
         with cancel_on_interrupt() as cancel, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if args.no_embed:
@@ -65,13 +67,15 @@ def cmd_index(args: argparse.Namespace) -> int:
             "unchanged": scan.unchanged, "offline_folders": scan.offline_folders,
             "embedded": embed.embedded if embed and run and run.model else 0,
             "read": embed.embedded if embed else 0, "failed": embed.failed if embed else 0,
-            "seconds": round(scan.seconds + (embed.seconds if embed else 0.0), 3),
+            "seconds": round(time.monotonic() - started, 3),  # every stage: scan, embedding, tags, words
             "photos_per_second": round(embed.rate, 2) if embed else 0.0,
             "cancelled": bool(embed and embed.cancelled) or cancel.cancelled,
             "skipped": [{"path": s.path, "reason": s.reason} for s in scan.skipped + (embed.skipped if embed else [])],
             "model": run.model if run else None,
-            "words": ({"with_text": run.enrich.ocr_text, "without_text": run.enrich.ocr_no_text + run.enrich.gated,
-                       "places": run.enrich.places, "failed": run.enrich.ocr_failed}
+            # Photos the quick detector screened out are among those without text, not beside them.
+            "words": ({"with_text": run.enrich.ocr_text, "without_text": run.enrich.ocr_no_text,
+                       "screened_out": run.enrich.gated, "places": run.enrich.places,
+                       "failed": run.enrich.ocr_failed}
                       if run and run.enrich else None),
         }
         if args.json:
@@ -105,6 +109,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "errors": st.errors, "missing": st.missing, "offline": st.offline,
             "embedded": st.embedded, "active_model": st.active_model,
             "error_list": [{"path": p, "reason": r} for p, r in st.error_list],
+            "not_catalogued": [{"path": p, "reason": r} for p, r in st.uncatalogued],
             "folders": [{"path": f.folder.path, "state": f.folder.state, "polling": f.folder.polling,
                          "photos": f.total} for f in st.folders],
         })
@@ -119,6 +124,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"folder: {f.folder.path} ({f.total} photos{', offline' if f.folder.state == 'offline' else ''})")
     for path, reason in st.error_list:
         print(f"error: {path}: {reason}")
+    for path, reason in st.uncatalogued:
+        print(f"not catalogued: {path}: {reason}")
     return 0
 
 
@@ -133,10 +140,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows.append(("error", info.error))
     else:
         rows += [("format", info.format), ("size (oriented)", f"{info.width} x {info.height}"),
-                 ("taken", f"{info.taken_at} (from {info.taken_at_source})"),
+                 ("taken", info.taken_text),
                  ("camera", " ".join(x for x in (info.camera_make, info.camera_model) if x) or "-")]
         if info.gps:
             rows.append(("gps", f"{info.gps[0]:.6f}, {info.gps[1]:.6f}"))
+        if info.rating is not None:
+            rows.append(("rating", str(info.rating)))
+        if info.keywords:
+            rows.append(("keywords", ", ".join(info.keywords)))
     if info.photo_id is not None:
         rows.append(("catalog", f"photo {info.photo_id}, {info.state}"))
         rows.append(("tags", ", ".join(info.tags) or "-"))

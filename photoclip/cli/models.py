@@ -11,6 +11,19 @@ from typing import Any
 
 from photoclip.errors import ModelError
 
+_PER_USER = ("Validate a model folder and install a copy of it. Models are installed per user, not per library: "
+             "they go to {where} (set PHOTOCLIP_MODELS to choose another folder) and every library of this user "
+             "can use them, so --library does not apply here; --use makes the model the active one for this user.")
+
+
+def _models_home() -> str:
+    from photoclip.paths import models_dir
+
+    try:
+        return str(models_dir())
+    except Exception:  # help must print even where the user's data folder cannot be found
+        return "the user's PhotoClip data folder"
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("models", help="manage CLIP models (list, download, import, export, use)")
@@ -29,7 +42,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--catalogue", type=Path, default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_download)
 
-    p = sub.add_parser("import", help="validate and install a model folder (PhotoClip or Hugging Face ONNX layout)")
+    p = sub.add_parser(
+        "import", help="validate and install a model folder (PhotoClip or Hugging Face ONNX layout)",
+        description=_PER_USER.format(where=_models_home()))
     p.add_argument("dir", type=Path)
     p.add_argument("--name", help="name to install it under (default: the folder's or manifest's name)")
     p.add_argument(

@@ -43,7 +43,7 @@ class EnrichReport:
     ocr_text: int = 0  # photos with at least one line of text
     ocr_no_text: int = 0
     ocr_failed: int = 0
-    gated: int = 0  # photos the cheap detector pass ruled out
+    gated: int = 0  # of the ocr_no_text photos, those the cheap detector pass ruled out
     unreadable: int = 0  # files that could not be read this time: nothing stored, read again next run
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0

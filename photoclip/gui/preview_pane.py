@@ -317,8 +317,7 @@ class PreviewPaneWidget(QWidget):
                 rows.append(("Size", f"{info.width} \u00d7 {info.height}  {info.format or ''}".strip()))
             rows.append(("File", _human_size(info.size)))
             if info.taken_at:
-                source = " (file date)" if info.taken_at_source == "file" else ""
-                rows.append(("Taken", info.taken_at.replace("T", " ") + source))
+                rows.append(("Taken", info.taken_text))
             camera = " ".join(x for x in (info.camera_make, info.camera_model) if x)
             if camera:
                 rows.append(("Camera", camera))

@@ -86,13 +86,14 @@ def _os_reason(exc: OSError) -> str:
     return f"cannot read the file ({exc.strerror or exc})"
 
 
-@contextmanager
-def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[Image.Image, str]]:
-    """Open lazily (header only) and check the claimed size; yields the image and our format name."""
-    register_plugins()
-    p = os.fspath(path)
+def read_error(exc: OSError) -> DecodeError:
+    return _read_error(exc)
+
+
+def check_regular_file(path: str | os.PathLike[str]) -> None:
+    """A DecodeError unless ``path`` is a non-empty regular file (a pipe or device would block)."""
     try:
-        st = os.stat(p)
+        st = os.stat(path)
     except OSError as exc:
         raise _read_error(exc) from None
     if stat.S_ISDIR(st.st_mode):
@@ -101,6 +102,14 @@ def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[Image.Image, str]
         raise DecodeError("not a regular file")
     if st.st_size == 0:
         raise DecodeError("empty file")
+
+
+@contextmanager
+def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[Image.Image, str]]:
+    """Open lazily (header only) and check the claimed size; yields the image and our format name."""
+    register_plugins()
+    p = os.fspath(path)
+    check_regular_file(p)
     try:
         f: IO[bytes] = open(p, "rb")  # noqa: SIM115 - closed by the with-block below
     except OSError as exc:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from PIL import Image
+from PIL import Image, IptcImagePlugin
+
+from photoclip.imaging._dates import CaptureDate, best, exif_date, iptc_date
+from photoclip.imaging._xmp_read import read_xmp
 
 
 @dataclass(frozen=True)
@@ -17,10 +21,17 @@ class PhotoMeta:
     width: int  # after EXIF orientation
     height: int
     orientation: int  # EXIF orientation 1-8 (1 when absent)
-    taken_at: datetime | None  # DateTimeOriginal, then DateTimeDigitized, then DateTime; naive local time
+    taken_at: datetime | None  # local time of the best of ``dates``
     camera_make: str | None
     camera_model: str | None
     gps: tuple[float, float] | None = None  # (lat, lon) in decimal degrees
+    dates: tuple[CaptureDate, ...] = ()  # every capture date the file states (EXIF, XMP, IPTC, container)
+    rating: int | None = None  # XMP rating
+    keywords: tuple[str, ...] = ()  # XMP dc:subject
+
+    @property
+    def taken(self) -> CaptureDate | None:
+        return best(self.dates)
 
 
 def photo_meta(im: Image.Image, fmt: str, size: tuple[int, int], loaded: bool) -> PhotoMeta:
@@ -39,10 +50,36 @@ def photo_meta(im: Image.Image, fmt: str, size: tuple[int, int], loaded: bool) -
         width, height = tags.get(256, width), tags.get(257, height)
     if orientation >= 5 and fmt not in ("heic", "heif"):
         width, height = height, width
-    if exif is None:
-        return PhotoMeta(fmt, width, height, orientation, None, None, None, None)
-    return PhotoMeta(fmt, width, height, orientation, _taken_at(exif), _text(exif.get(0x010F)),
-                     _text(exif.get(0x0110)), _gps(exif))
+    return assemble(fmt, width, height, orientation, exif_dirs(exif) if exif is not None else None,
+                    _xmp_bytes(im), _iptc_dates(im))
+
+
+# IFD0, the EXIF sub-IFD and the GPS sub-IFD, as tag -> value mappings.
+ExifDirs = tuple[Mapping[int, Any], Mapping[int, Any], Mapping[int, Any]]
+
+
+def exif_dirs(exif: Image.Exif) -> ExifDirs:
+    """The three directories the catalog reads from; a broken sub-IFD reads as empty."""
+    found = []
+    for tag in (0x8769, 0x8825):
+        try:
+            found.append(dict(exif.get_ifd(tag)))
+        except Exception:
+            found.append({})
+    return dict(exif), found[0], found[1]
+
+
+def assemble(fmt: str, width: int, height: int, orientation: int, dirs: ExifDirs | None,
+             xmp_data: bytes | str | None, iptc: list[CaptureDate]) -> PhotoMeta:
+    """PhotoMeta from the EXIF directories, the XMP packet and the IPTC dates, wherever they were read."""
+    xmp = read_xmp(xmp_data)
+    dates = [*(_exif_dates(dirs) if dirs is not None else ()), *xmp.dates, *iptc]
+    taken = best(dates)
+    make = model = gps = None
+    if dirs is not None:
+        make, model, gps = _text(dirs[0].get(0x010F)), _text(dirs[0].get(0x0110)), _gps(dirs[2])
+    return PhotoMeta(fmt, width, height, orientation, taken.local if taken else None, make, model, gps,
+                     tuple(dates), xmp.rating, xmp.keywords)
 
 
 def _exif(im: Image.Image, loaded: bool) -> Image.Exif | None:
@@ -66,30 +103,50 @@ def _text(value: object) -> str | None:
     return value or None
 
 
-_DATE = re.compile(r"(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):?(\d{2})?")
+def _exif_dates(dirs: ExifDirs) -> list[CaptureDate]:
+    """DateTimeOriginal, DateTimeDigitized and DateTime, each with its sub-seconds and UTC offset."""
+    exif, sub, _ = dirs
+    found = []
+    for tag, subsec, offset, where, source in ((0x9003, 0x9291, 0x9011, sub, "exif"),
+                                               (0x9004, 0x9292, 0x9012, sub, "exif-digitized"),
+                                               (0x0132, 0x9290, 0x9010, exif, "exif-modified")):
+        date = exif_date(_text(where.get(tag)), _text(sub.get(subsec)), _text(sub.get(offset)), source)
+        if date is not None:
+            found.append(date)
+    return found
 
 
-def _taken_at(exif: Image.Exif) -> datetime | None:
-    try:
-        sub = exif.get_ifd(0x8769)
-    except Exception:
-        sub = {}
-    for tag, subsec_tag, source in ((0x9003, 0x9291, sub), (0x9004, 0x9292, sub), (0x0132, 0x9290, exif)):
-        found = _DATE.match(_text(source.get(tag)) or "")
-        if not found:
-            continue
-        y, mo, d, h, mi, s = (int(g) if g else 0 for g in found.groups())
-        digits = re.sub(r"\D", "", _text(sub.get(subsec_tag)) or "")[:6]
+def _xmp_bytes(im: Image.Image) -> bytes | str | None:
+    """The embedded XMP packet, wherever this format's reader left it."""
+    for key in ("xmp", "XML:com.adobe.xmp"):
+        value = im.info.get(key)
+        if value:
+            return value
+    tags = getattr(im, "tag_v2", None)
+    if tags is not None:
         try:
-            return datetime(y, mo, d, h, mi, s, int(digits.ljust(6, "0")) if digits else 0)
-        except ValueError:  # "0000:00:00 00:00:00" and other placeholders
-            continue
+            value = tags.get(700)  # TIFF XMLPacket
+        except Exception:
+            return None
+        if isinstance(value, bytes | str) and value:
+            return value
     return None
 
 
-def _gps(exif: Image.Exif) -> tuple[float, float] | None:
+def _iptc_dates(im: Image.Image) -> list[CaptureDate]:
+    """IPTC IIM DateCreated + TimeCreated (2:55, 2:60) from a JPEG's Photoshop block or a TIFF tag."""
+    if im.format not in ("JPEG", "MPO", "TIFF"):
+        return []
     try:
-        info = exif.get_ifd(0x8825)
+        info = IptcImagePlugin.getiptcinfo(im) or {}
+    except Exception:  # a damaged IPTC block never makes a readable photo unreadable
+        return []
+    found = iptc_date(info.get((2, 55)), info.get((2, 60)))
+    return [found] if found is not None else []
+
+
+def _gps(info: Mapping[int, Any]) -> tuple[float, float] | None:
+    try:
         lat = _degrees(info.get(2), info.get(1), "S")
         lon = _degrees(info.get(4), info.get(3), "W")
     except Exception:

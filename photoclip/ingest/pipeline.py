@@ -15,18 +15,17 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photoclip import imaging
 from photoclip.errors import DecodeError, ModelError
-from photoclip.imaging import is_transient
+from photoclip.imaging import CaptureDate, XmpFacts, best_date, file_date, is_transient
 from photoclip.ingest.scanner import content_hash
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.store import pathtext
-from photoclip.store.catalog import Catalog, Photo
+from photoclip.store.catalog import PHOTO_COLUMNS, Catalog, Photo
 
 if TYPE_CHECKING:
     from photoclip.engine import Embedder
@@ -37,11 +36,20 @@ BATCH_SIZE = 8
 PAGE = 512
 
 
-def taken_at_fields(meta: imaging.PhotoMeta, mtime: float) -> tuple[str, str]:
-    """EXIF capture time when the photo has one, else the file's modification time (local)."""
-    if meta.taken_at is not None:
-        return meta.taken_at.replace(microsecond=0).isoformat(), "exif"
-    return datetime.fromtimestamp(mtime).replace(microsecond=0).isoformat(), "file"
+def capture_date(meta: imaging.PhotoMeta, mtime: float, sidecar: XmpFacts | None = None) -> CaptureDate:
+    """The best date the photo (or its XMP sidecar) states, else the file's modification time."""
+    dates = [*meta.dates, *(sidecar.dates if sidecar else ()), file_date(mtime)]
+    found = best_date(dates)
+    assert found is not None  # the file date is always there
+    return found
+
+
+def capture_row(meta: imaging.PhotoMeta, mtime: float, sidecar: XmpFacts) -> dict:
+    """The date columns of a photo, with its rating (the sidecar's rating wins: it is the newer edit)."""
+    taken = capture_date(meta, mtime, sidecar)
+    return {"taken_at": taken.local_iso, "taken_at_source": taken.source, "taken_offset": taken.offset,
+            "taken_order": taken.order_key,
+            "rating": sidecar.rating if sidecar.rating is not None else meta.rating}
 
 
 @dataclass
@@ -54,6 +62,7 @@ class Decoded:
     error: str | None = None
     vanished: bool = False
     retry: str | None = None  # a read failure that may pass: left pending for the next run
+    keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar), accepted as tags once stored
 
 
 @dataclass
@@ -102,14 +111,15 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
     except Exception as exc:  # a decoder bug must cost one photo, not the run
         log.exception("unexpected failure decoding %s", path)
         return Decoded(photo, error=f"cannot decode: {type(exc).__name__}: {exc}")
-    taken, source = taken_at_fields(meta, st.st_mtime)
+    sidecar = imaging.read_sidecar(path)
     row = {
         "size": st.st_size, "mtime_ns": st.st_mtime_ns, "content_hash": digest,
         "width": meta.width, "height": meta.height, "format": meta.format,
-        "taken_at": taken, "taken_at_source": source,
+        **capture_row(meta, st.st_mtime, sidecar),
         "camera_make": meta.camera_make, "camera_model": meta.camera_model,
     }
-    return Decoded(photo, pixels=pixels, row=row)
+    keywords = tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))
+    return Decoded(photo, pixels=pixels, row=row, keywords=keywords)
 
 
 def _unreadable(photo: Photo, exc: OSError) -> Decoded:
@@ -231,8 +241,9 @@ class Indexer:
                 cur = c.execute(
                     "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, "
                     "width=:width, height=:height, format=:format, taken_at=:taken_at, "
-                    "taken_at_source=:taken_at_source, camera_make=:camera_make, camera_model=:camera_model, "
-                    "state='ok', error=NULL, updated_at=:now WHERE id=:id AND path=CAST(:path AS TEXT) "
+                    "taken_at_source=:taken_at_source, taken_offset=:taken_offset, taken_order=:taken_order, "
+                    "rating=:rating, camera_make=:camera_make, camera_model=:camera_model, state='ok', "
+                    "error=NULL, updated_at=:now WHERE id=:id AND path=CAST(:path AS TEXT) "
                     "AND content_hash=:scanned AND state IN ('pending', 'ok')",
                     {**d.row, "now": now, "id": d.photo.id, "path": pathtext.to_sql(d.photo.path),
                      "scanned": d.photo.content_hash})
@@ -245,6 +256,7 @@ class Indexer:
                           [(pathtext.display(reason), now, p.id) for p, reason in errors])
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
                           [(now, p.id) for p in vanished])
+        _accept_keywords(self.catalog, oks)
         report.embedded += len(oks)
         report.failed += len(errors)
         report.vanished += len(vanished)
@@ -260,3 +272,78 @@ class Indexer:
         tracker.advance(len(oks) + len(vanished), current=batch[-1].photo.path)
         if self.after_batch is not None and oks:
             self.after_batch([d.photo.id for d in oks])
+
+
+def _accept_keywords(catalog: Catalog, stored: list[Decoded]) -> None:
+    """XMP keywords become accepted tags: a person chose them, so auto-tagging never takes them away.
+    Read again whenever the photo is, they never undo a tag the user rejected in PhotoClip."""
+    from photoclip.organize import tagging
+
+    for d in stored:
+        if not d.keywords:
+            continue
+        # A person's own decision on the photo (a rejected keyword included) outranks the file's keywords.
+        decided = {t.name.casefold() for t in tagging.photo_tags(catalog, d.photo.id) if t.source == "manual"}
+        for word in d.keywords:
+            if word.casefold() in decided:
+                continue
+            try:
+                tagging.accept_tag(catalog, d.photo.id, word)
+            except Exception as exc:  # a keyword the tag rules refuse costs that keyword only
+                log.warning("keyword %r of %s not kept as a tag: %s", word, d.photo.path, exc)
+
+
+def redate_catalogued(catalog: Catalog, *, progress: ProgressSink = null_sink,
+                      cancel: CancelToken | None = None) -> list[int]:
+    """Photos catalogued before dates were read from every source (their sort key is unset): their
+    dates, rating and keywords read again from the header and sidecar, with no decode and no embedding.
+    Returns the ids whose rows were updated; a file that cannot be read now keeps what it had."""
+    where = "state='ok' AND taken_order IS NULL"
+    total = catalog.conn.execute(f"SELECT COUNT(*) FROM photos WHERE {where}").fetchone()[0]
+    if not total:
+        return []
+    tracker = ProgressTracker(progress, "dates", total=total)
+    updated: list[int] = []
+    try:
+        _redate_pages(catalog, where, tracker, updated, cancel)
+    except Cancelled:
+        pass  # what was written stays; the rest is read on the next run
+    tracker.emit()
+    return updated
+
+
+def _redate_pages(catalog: Catalog, where: str, tracker: ProgressTracker, updated: list[int],
+                  cancel: CancelToken | None) -> None:
+    last_id = 0
+    while True:
+        rows = catalog.conn.execute(f"SELECT {PHOTO_COLUMNS} FROM photos WHERE {where} AND id>? ORDER BY id LIMIT ?",
+                                    (last_id, PAGE)).fetchall()
+        if not rows:
+            break
+        page = [Photo(*r) for r in rows]
+        last_id = page[-1].id
+        done: list[Decoded] = []
+        for photo in page:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                meta = imaging.read_meta(photo.path)
+                mtime = os.stat(photo.path).st_mtime
+            except (DecodeError, OSError):
+                continue
+            sidecar = imaging.read_sidecar(photo.path)
+            done.append(Decoded(photo, row=capture_row(meta, mtime, sidecar),
+                                keywords=tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))))
+        fresh: set[int] = set()
+        with catalog.write() as c:
+            for d in done:
+                assert d.row is not None
+                cur = c.execute("UPDATE photos SET taken_at=:taken_at, taken_at_source=:taken_at_source, "
+                                "taken_offset=:taken_offset, taken_order=:taken_order, rating=:rating "
+                                "WHERE id=:id AND content_hash=:hash AND taken_order IS NULL",
+                                {**d.row, "id": d.photo.id, "hash": d.photo.content_hash})
+                if cur.rowcount:
+                    fresh.add(d.photo.id)
+        updated.extend(sorted(fresh))
+        _accept_keywords(catalog, [d for d in done if d.photo.id in fresh])
+        tracker.advance(len(page), current=page[-1].path)

@@ -8,6 +8,7 @@ function of the two listings; applying the plan writes the catalog in batches. F
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import stat
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoclip.imaging import SUPPORTED_EXTENSIONS
+from photoclip.imaging import SUPPORTED_EXTENSIONS, raw_companions, shown_partner, uncatalogued_reason
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.store import pathtext
 from photoclip.store.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
@@ -56,12 +57,14 @@ class DiskFile:
     path: str
     size: int
     mtime_ns: int
+    companion: str | None = None  # the RAW file of a RAW+JPEG pair, this being the JPEG
 
 
 @dataclass
 class WalkResult:
     files: list[DiskFile] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    uncatalogued: list[Skipped] = field(default_factory=list)  # images under names the catalog does not read
 
 
 def walk_folder(root: str, cancel: CancelToken | None = None) -> WalkResult:
@@ -87,6 +90,7 @@ def walk_folder(root: str, cancel: CancelToken | None = None) -> WalkResult:
         except OSError as exc:
             result.skipped.append(Skipped(directory, f"folder unreadable: {exc.strerror or exc}"))
             continue
+        listed = len(result.files)
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=True):
@@ -94,6 +98,7 @@ def walk_folder(root: str, cancel: CancelToken | None = None) -> WalkResult:
                         stack.append(entry.path)
                     continue
                 if not is_photo_name(entry.name):
+                    _note_uncatalogued(entry, result)
                     continue
                 est = entry.stat(follow_symlinks=True)
                 if not stat.S_ISREG(est.st_mode):
@@ -102,7 +107,25 @@ def walk_folder(root: str, cancel: CancelToken | None = None) -> WalkResult:
             except OSError as exc:
                 # A dangling symlink or a file that vanished between listing and stat.
                 result.skipped.append(Skipped(entry.path, f"cannot read file information: {exc.strerror or exc}"))
+        result.files[listed:] = _fold_raw_pairs(result.files[listed:])
     return result
+
+
+def _fold_raw_pairs(files: list[DiskFile]) -> list[DiskFile]:
+    """One folder's files with each RAW+JPEG pair made one photo: the JPEG, carrying its RAW along."""
+    pairs = raw_companions([f.path for f in files])
+    if not pairs:
+        return files
+    raws = set(pairs.values())
+    return [dataclasses.replace(f, companion=pairs.get(f.path)) for f in files if f.path not in raws]
+
+
+def _note_uncatalogued(entry: os.DirEntry[str], result: WalkResult) -> None:
+    if entry.name.startswith(".") or not entry.is_file(follow_symlinks=True):
+        return
+    reason = uncatalogued_reason(entry.path)
+    if reason is not None:
+        result.uncatalogued.append(Skipped(entry.path, reason))
 
 
 @dataclass
@@ -157,6 +180,7 @@ class ScanReport:
     offline_folders: list[str] = field(default_factory=list)
     online_folders: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    uncatalogued: list[Skipped] = field(default_factory=list)  # images under names the catalog does not read
     seconds: float = 0.0
     cancelled: bool = False
 
@@ -235,12 +259,37 @@ def _scan_folders(catalog: Catalog, folder_list: list[Folder], report: ScanRepor
         if walked.files:
             _remember_mount_point(catalog, folder)
         plan = plan_folder(snapshot, walked.files, (s.path for s in walked.skipped))
+        absorbed = _record_walk_extras(catalog, folder, walked, report)
+        plan.gone = [i for i in plan.gone if i not in absorbed]
         report.unchanged += plan.unchanged
         tracker.advance(len(walked.files), current=folder.path)
         _apply_changed(catalog, plan, report, cancel)
         new_files.extend((folder, f) for f in plan.new)
         gone_ids.extend(plan.gone)
     _apply_new_and_gone(catalog, new_files, gone_ids, report, tracker, cancel)
+
+
+def _record_walk_extras(catalog: Catalog, folder: Folder, walked: WalkResult, report: ScanReport) -> set[int]:
+    """Keep the folder's list of uncatalogued files current, and each JPEG's RAW companion: a RAW that
+    was catalogued alone before its JPEG arrived is now part of that photo, not a photo of its own.
+    Returns the ids of such RAW photos, now removed."""
+    report.uncatalogued.extend(walked.uncatalogued)
+    now = time.time()
+    pairs = [(f.companion, f.path) for f in walked.files if f.companion]
+    listed = catalog.conn.execute("SELECT 1 FROM uncatalogued WHERE folder_id=? LIMIT 1", (folder.id,)).fetchone()
+    if not (pairs or walked.uncatalogued or listed):
+        return set()
+    absorbed: set[int] = set()
+    with catalog.write() as c:
+        c.execute("DELETE FROM uncatalogued WHERE folder_id=?", (folder.id,))
+        c.executemany(f"INSERT OR REPLACE INTO uncatalogued(path, folder_id, reason, seen_at) VALUES({PATH},?,?,?)",
+                      [(pathtext.to_sql(s.path), folder.id, s.reason, now) for s in walked.uncatalogued])
+        c.executemany(f"UPDATE photos SET companion={PATH} WHERE path={PATH} AND companion IS NOT {PATH}",
+                      [_sql_paths(raw, path, raw) for raw, path in pairs])
+        for raw, _ in pairs:
+            absorbed.update(r[0] for r in c.execute(f"DELETE FROM photos WHERE path={PATH} RETURNING id",
+                                                    _sql_paths(raw)))
+    return absorbed
 
 
 def _hash_or_skip(f: DiskFile, report: ScanReport) -> str | None:
@@ -314,7 +363,8 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
                 gone.discard(photo_id)
                 moves.append((folder.id, pathtext.to_sql(f.path), f.mtime_ns, now, photo_id))
             else:
-                inserts.append((folder.id, pathtext.to_sql(f.path), f.size, f.mtime_ns, digest, PENDING, now, now))
+                inserts.append((folder.id, pathtext.to_sql(f.path), f.size, f.mtime_ns, digest, PENDING, now, now,
+                                None if f.companion is None else pathtext.to_sql(f.companion)))
         with catalog.write() as c:
             # A moved photo keeps its id; its state returns to ok when its vector is still current.
             c.executemany(
@@ -323,8 +373,8 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
                 "WHERE e.photo_id=photos.id AND e.content_hash=photos.content_hash) THEN 'ok' "
                 "ELSE 'pending' END WHERE id=?", moves)
             c.executemany(
-                "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, state, added_at, updated_at) "
-                f"VALUES(?,{PATH},?,?,?,?,?,?) ON CONFLICT(path) DO NOTHING", inserts)
+                "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, state, added_at, updated_at, "
+                f"companion) VALUES(?,{PATH},?,?,?,?,?,?,{PATH}) ON CONFLICT(path) DO NOTHING", inserts)
         report.moved += len(moves)
         report.added += len(inserts)
     now = time.time()
@@ -358,7 +408,8 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
         try:
             st = os.stat(path)
             if stat.S_ISREG(st.st_mode) and is_photo_name(os.path.basename(path)):
-                entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns))
+                if shown_partner(path) is None:  # a RAW beside its JPEG is that photo's companion
+                    entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns))
             elif stat.S_ISDIR(st.st_mode):
                 walked = walk_folder(path)
                 entry[1].extend(walked.files)
@@ -440,6 +491,11 @@ def move_path(catalog: Catalog, src: str, dest: str) -> int:
             c.execute(f"UPDATE photos SET folder_id=?, path={PATH}, mtime_ns=?, updated_at=?, "
                       "state=CASE WHEN state IN ('missing','offline') THEN 'pending' ELSE state END "
                       "WHERE id=?", (folder_id, new, mtime_ns, when, photo_id))
+        # A RAW companion moved on its own (or with its folder): its JPEG keeps pointing at it.
+        c.execute(f"UPDATE photos SET companion={PATH} WHERE companion={PATH}", _sql_paths(dest, src))
+        c.execute(f"UPDATE photos SET companion={PATH} || substr(companion, ?) "
+                  f"WHERE companion >= {PATH} AND companion < {PATH}",
+                  (pathtext.to_sql(dest_prefix), len(src_prefix) + 1, *_sql_paths(src_prefix, src_end)))
     return len(updates)
 
 

@@ -54,6 +54,9 @@ class Photo:
     camera_model: str | None
     state: str
     error: str | None
+    taken_offset: int | None = None  # minutes east of UTC, when the photo states it
+    rating: int | None = None  # from XMP (embedded or sidecar)
+    companion: str | None = None  # the RAW file of a RAW+JPEG pair (this photo being the JPEG)
 
     @property
     def name(self) -> str:
@@ -62,7 +65,7 @@ class Photo:
 
 PHOTO_COLUMNS = (
     "id, folder_id, path, size, mtime_ns, content_hash, width, height, format, taken_at, "
-    "taken_at_source, camera_make, camera_model, state, error"
+    "taken_at_source, camera_make, camera_model, state, error, taken_offset, rating, companion"
 )
 
 
@@ -476,6 +479,10 @@ class Catalog:
             "SELECT m.name, COUNT(e.photo_id) FROM models m LEFT JOIN embeddings e ON e.model_id=m.id "
             "GROUP BY m.id ORDER BY m.name")
         return {name: n for name, n in rows}
+
+    def uncatalogued(self) -> list[tuple[str, str]]:
+        """Files the last scan saw but could not catalogue, with the reason (see scanner)."""
+        return [(p, r) for p, r in self.conn.execute("SELECT path, reason FROM uncatalogued ORDER BY path")]
 
     def errors(self) -> list[tuple[str, str]]:
         return [(r[0], r[1] or "unknown error") for r in

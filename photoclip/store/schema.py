@@ -241,6 +241,24 @@ MIGRATIONS: list[str] = [
         UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'hidden_generation';
     END;
     """,
+    # 5: capture dates with their UTC offset (minutes, NULL when the photo does not say) and a sort key
+    # (the UTC instant when the offset is known, else the local time; sub-seconds kept for bursts); the
+    # XMP rating; the RAW file paired with a JPEG of the same name; and files a scan saw but could not
+    # catalogue, with the reason, so that nothing is skipped silently.
+    """
+    ALTER TABLE photos ADD COLUMN taken_offset INTEGER;
+    ALTER TABLE photos ADD COLUMN taken_order TEXT;
+    ALTER TABLE photos ADD COLUMN rating INTEGER;
+    ALTER TABLE photos ADD COLUMN companion TEXT;
+    CREATE INDEX photos_taken_order ON photos(COALESCE(taken_order, taken_at));
+    CREATE TABLE uncatalogued (
+        path TEXT PRIMARY KEY,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        reason TEXT NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX uncatalogued_folder ON uncatalogued(folder_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

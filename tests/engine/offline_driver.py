@@ -49,8 +49,8 @@ def main(workdir: Path, linger: float) -> int:
     assert cli(["--library", library, "index", str(photos)]) == 0, "index failed"
     assert cli(["--library", library, "search", "a red circle"]) == 0, "search failed"
 
+    from photoclip.ingest.livesync import LiveSync
     from photoclip.library import Library
-    from photoclip.livesync import LiveSync
 
     lib = Library.open(library)
     added = threading.Event()
