@@ -24,7 +24,9 @@ from photoclip import imaging
 from photoclip.catalog import Catalog, Photo
 from photoclip.errors import DecodeError, ModelError
 from photoclip.imaging import is_transient
+from photoclip.imaging.phash import phash
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.organize.duplicates_find import store_hashes
 from photoclip.scanner import content_hash
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ class Decoded:
     error: str | None = None
     vanished: bool = False
     retry: str | None = None  # a read failure that may pass: left pending for the next run
+    phash: int | None = None  # perceptual hash of the decoded pixels, for finding the same picture
 
 
 @dataclass
@@ -88,6 +91,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
             digest = content_hash(path, st.st_size)  # changed since the scan: vector must match content
         image, meta = imaging.load_image(path, min_side=embedder.image_size if embedder else 224)
         pixels = embedder.preprocess(image) if embedder else np.zeros(0, dtype=np.float32)
+        hashed = phash(image)
     except FileNotFoundError:
         return Decoded(photo, vanished=True)
     except DecodeError as exc:
@@ -108,7 +112,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
         "taken_at": taken, "taken_at_source": source,
         "camera_make": meta.camera_make, "camera_model": meta.camera_model,
     }
-    return Decoded(photo, pixels=pixels, row=row)
+    return Decoded(photo, pixels=pixels, row=row, phash=hashed)
 
 
 def _unreadable(photo: Photo, exc: OSError) -> Decoded:
@@ -238,6 +242,7 @@ class Indexer:
                 if cur.rowcount:
                     stored.add(d.photo.id)
             oks = [d for d in oks if d.photo.id in stored]
+            store_hashes(c, [(d.photo.id, d.row["content_hash"], d.phash) for d in oks if d.phash is not None])
             if self.model_id is not None:
                 self.catalog.put_embeddings(c, self.model_id, [v for v in vectors if v[0] in stored])
             c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",

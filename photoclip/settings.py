@@ -32,6 +32,7 @@ class Settings:
     thumbnail_cache_mb: int = 512
     default_top: int = 200
     show_all_results: bool = False  # False hides results that are plainly unrelated
+    hide_duplicates: bool = False  # search and albums show only the keeper of each group of copies
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> Settings:
