@@ -642,14 +642,18 @@ class Library:
                           full: bool = False) -> list[Any]:
         """Hash photos catalogued before hashes were kept, then check them (the whole library on the first
         run, or with ``full``). Returns the photos that could not be read, as skipped."""
+        from photoclip.jobs import Cancelled
         from photoclip.organize import duplicates_find
 
-        model = self.model_name
+        model = self.model_name or duplicates_find.stored_model(self.catalog)
         hashed, skipped = duplicates_find.hash_missing(self.catalog, progress=progress, cancel=cancel)
         if cancel is not None and cancel.cancelled:
             return skipped
         if full or self.catalog.get_meta("duplicates_pass") is None:
-            duplicates_find.full_pass(self.catalog, model, progress=progress, cancel=cancel)
+            try:
+                duplicates_find.full_pass(self.catalog, model, progress=progress, cancel=cancel)
+            except Cancelled:
+                return skipped
         elif hashed:
             duplicates_find.check_photos(self.catalog, hashed, model)
         self.refresh_duplicates()

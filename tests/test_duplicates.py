@@ -8,6 +8,7 @@ byte-for-byte copy. Look-alikes are distinct photos of one kind (three textures,
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -255,3 +256,51 @@ def test_trash_and_undo_are_followed(tmp_path: Path, engine: ClipEngine) -> None
     finally:
         lib.close()
 
+
+
+def test_confirmation_by_vector(tmp_path: Path) -> None:
+    """Close hashes make the same picture only when the vectors agree; nearer hashes need only no veto."""
+    from tests.fakes import add_photo, axis_vector, unit
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    try:
+        folder = catalog.add_folder(tmp_path)
+        base = 0x0F0F_3C3C_5A5A_A5A5
+        twelve = base ^ 0xFFF  # 12 bits apart: beyond what the hash decides alone
+        four = base ^ 0xF  # 4 bits apart
+        red, blue = axis_vector("red"), axis_vector("blue")
+        also_red = unit(red + 0.2 * axis_vector("beach"))
+        ids = {}
+        for name, value, vector in [("a", base, red), ("b", twelve, also_red), ("c", twelve, blue), ("d", four, blue)]:
+            ids[name] = add_photo(catalog, folder.id, tmp_path / f"{name}.jpg", vector, content_hash=name)
+            with catalog.write() as c:
+                duplicates_find.store_hashes(c, [(ids[name], name, duplicates_find.ph.to_signed(value))])
+        found = {(p.a, p.b): p.kind for p in duplicates_find.check_photos(catalog, [ids["a"]], FakeEmbedder.model_name)}
+        assert found == {(ids["a"], ids["b"]): "same"}  # c: hash close, vectors apart; d: vectors opposed
+        no_model = {(p.a, p.b) for p in duplicates_find.check_photos(catalog, [ids["a"]], None)}
+        assert no_model == {(ids["a"], ids["d"])}  # without vectors only near-equal hashes count
+    finally:
+        catalog.close()
+
+
+def test_cli_lists_groups_as_json_and_changes_nothing(indexed: tuple[Library, Set, Path],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from photoclip.cli import main
+
+    _, photos, base = indexed
+    before = {p: p.stat().st_mtime_ns for p in photos.all_paths()}
+    assert main(["--library", str(base / "lib"), "duplicates", "--json"]) == 0
+    groups = json.loads(capsys.readouterr().out)
+    assert groups and all(set(g) == {"kind", "keep", "photos"} for g in groups)
+    assert all(set(p) == {"path", "reason"} for g in groups for p in g["photos"])
+    assert all(g["keep"] == g["photos"][0]["path"] for g in groups)
+    keeps = {g["keep"] for g in groups if g["kind"] == "same"}
+    assert {str(p) for p in photos.originals.values()} <= keeps
+    assert {p: p.stat().st_mtime_ns for p in photos.all_paths() if p.exists()} == before  # nothing moved
+    assert main(["--library", str(base / "lib"), "duplicates", "--json", "--kind", "identical"]) == 0
+    assert all(g["kind"] == "identical" for g in json.loads(capsys.readouterr().out))
+    assert main(["--library", str(base / "lib"), "duplicates", "--json", "--folder", str(base / "pics" / "other")]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # the look-alikes have no copies
+    assert main(["--library", str(base / "lib"), "duplicates"]) == 0
+    text = capsys.readouterr().out
+    assert "same picture" in text and f"keep  {photos.originals['rocket']}" in text

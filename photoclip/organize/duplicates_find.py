@@ -170,6 +170,15 @@ def _seconds(taken: str | None) -> float | None:
         return None
 
 
+def stored_model(catalog: Catalog) -> str | None:
+    """The model with the most stored vectors: what confirms pairs while no model is loaded (the CLI
+    without one installed still reads the vectors an earlier model left)."""
+    row = catalog.read().execute(
+        "SELECT m.name FROM models m JOIN embeddings e ON e.model_id=m.id GROUP BY m.id "
+        "ORDER BY COUNT(*) DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
 def load_vectors(conn: sqlite3.Connection, model_name: str | None, ids: Iterable[int]) -> dict[int, np.ndarray]:
     """Unit vectors of the given photos for one model (those of their current content only)."""
     if model_name is None:
