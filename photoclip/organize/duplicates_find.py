@@ -155,7 +155,7 @@ def _facts(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, Facts]:
         for pid, path, digest, w, h, taken, source, value in conn.execute(
                 "SELECT p.id, p.path, p.content_hash, p.width, p.height, p.taken_at, p.taken_at_source, h.phash "
                 "FROM photos p LEFT JOIN photo_hashes h ON h.photo_id=p.id AND h.content_hash=p.content_hash "
-                f"WHERE p.id IN ({marks}) AND p.state='ok'", chunk):
+                f"WHERE p.id IN ({marks}) AND +p.state='ok'", chunk):
             aspect = float(np.log(w / h)) if w and h else None
             out[pid] = Facts(path, digest, aspect, _seconds(taken) if source == "exif" else None, value)
     return out
@@ -294,25 +294,22 @@ def store_pairs(conn: sqlite3.Connection, pairs: Iterable[Pair]) -> int:
 
 def _candidates(conn: sqlite3.Connection, photo_id: int, facts: Facts) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {}
-    for (other,) in conn.execute("SELECT id FROM photos WHERE content_hash=? AND id!=? AND state='ok'",
+    for (other,) in conn.execute("SELECT id FROM photos WHERE content_hash=? AND id!=? AND +state='ok'",
                                  (facts.content_hash, photo_id)):
         found.setdefault(other, set()).add("identical")
     if facts.phash is not None:
-        parts = ph.bands(facts.phash)
-        clauses, params = [], []
-        for i, band in enumerate(parts):
-            probes = sorted({int(band ^ int(m)) for m in PROBES})
-            clauses.append(f"b{i} IN ({','.join('?' * len(probes))})")
-            params += probes
-        for (other,) in conn.execute(f"SELECT photo_id FROM photo_hashes WHERE ({' OR '.join(clauses)}) "
-                                     "AND photo_id!=?", [*params, photo_id]):
-            found.setdefault(other, set()).add("same")
+        for i, band in enumerate(ph.bands(facts.phash)):
+            probes = (PROBES ^ band).tolist()
+            for other, value in conn.execute(f"SELECT photo_id, phash FROM photo_hashes WHERE b{i} IN "
+                                             f"({','.join('?' * len(probes))})", probes):
+                if other != photo_id and ph.distance(facts.phash, value) <= SAME_BITS:
+                    found.setdefault(other, set()).add("same")
     if facts.taken is not None:
         lo = datetime.fromtimestamp(facts.taken - SIMILAR_SECONDS).isoformat()
         hi = datetime.fromtimestamp(facts.taken + SIMILAR_SECONDS).isoformat()
         for (other,) in conn.execute(
                 "SELECT id FROM photos WHERE taken_at BETWEEN ? AND ? AND taken_at_source='exif' "
-                f"AND state='ok' AND id!=? LIMIT {MAX_WINDOW}", (lo, hi, photo_id)):
+                f"AND +state='ok' AND id!=? LIMIT {MAX_WINDOW}", (lo, hi, photo_id)):
             found.setdefault(other, set()).add("similar")
     return found
 
@@ -350,14 +347,15 @@ def hash_candidates(ids: np.ndarray, hashes: np.ndarray, *, block: int = 20000) 
     for band in range(ph.BANDS):
         values = ((unsigned >> np.uint64(band * ph.BAND_BITS)) & mask).astype(np.int64)
         order = np.argsort(values, kind="stable")
-        sorted_values = values[order]
+        # Where each band value's run starts in ``order``: a bucket is two table reads, not a search.
+        starts = np.zeros((1 << ph.BAND_BITS) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(values, minlength=1 << ph.BAND_BITS), out=starts[1:])
         for start in range(0, len(values), block):
             rows = np.arange(start, min(start + block, len(values)))
             for probe in PROBES:
                 query = values[rows] ^ probe
-                lo = np.searchsorted(sorted_values, query, "left")
-                hi = np.searchsorted(sorted_values, query, "right")
-                counts = hi - lo
+                lo = starts[query]
+                counts = starts[query + 1] - lo
                 if not counts.any():
                     continue
                 left = np.repeat(rows, counts)
