@@ -423,6 +423,8 @@ class Library:
         """Every live photo passing the filters, by capture date (undated ones last); needs no model."""
         from photoclip.search.filters import Filters, where_clause
 
+        if filters is not None and filters.album:  # an album shows only keepers when copies are hidden
+            filters = self._shown(filters)
         where, params = where_clause(self.catalog, filters or Filters())
         order = "DESC" if newest_first else "ASC"
         rows = self.catalog.read().execute(

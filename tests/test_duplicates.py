@@ -20,6 +20,7 @@ from photoclip.catalog import Catalog
 from photoclip.engine import ClipEngine
 from photoclip.library import Library
 from photoclip.organize import duplicates_find
+from photoclip.search import Filters
 from photoclip.settings import Settings
 from tests.dupe_photos import Set, exif_bytes, sample, write_set
 from tests.engine.test_toy_clip import FIXTURE
@@ -221,9 +222,10 @@ def test_photos_catalogued_without_hashes_get_them(tmp_path: Path, engine: ClipE
 
 
 def test_hide_copies_setting_hides_all_but_keepers(indexed: tuple[Library, Set, Path]) -> None:
-    lib, photos, _ = indexed
+    lib, photos, base = indexed
     original = lib.catalog.photo_by_path(str(photos.originals["astronaut"]))
     png = lib.catalog.photo_by_path(str(photos.variants["astronaut"]["png"]))
+    lib.create_album("everything", filters=Filters(folder=str(base / "pics")))  # a smart album
     assert lib.settings.hide_duplicates is False  # off by default
     shown = {h.id for h in lib.similar(original.id, top=200, show_all=True).hits}
     assert png.id in shown
@@ -233,6 +235,12 @@ def test_hide_copies_setting_hides_all_but_keepers(indexed: tuple[Library, Set, 
         assert png.id not in shown
         words = {h.id for h in lib.search("astronaut", top=200, show_all=True).hits}
         assert png.id not in words and original.id in words
+        assert png.id not in {p.id for p in lib.album_members("everything")}
+        browsed = {i.id for i in lib.browse(Filters(album="everything"))}
+        assert png.id not in browsed and original.id in browsed
+        lib.settings.hide_duplicates = False
+        assert png.id in {p.id for p in lib.album_members("everything")}
+        assert png.id in {i.id for i in lib.browse(Filters(album="everything"))}
     finally:
         lib.settings.hide_duplicates = False
 
