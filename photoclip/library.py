@@ -41,7 +41,7 @@ TAG_CHUNK = 256
 class LibraryEvent:
     """What changed, so each view redraws only what it must. ``ids`` are photo ids when known."""
 
-    kind: str  # "photos", "folders", "tags", "albums", "model"
+    kind: str  # "photos", "folders", "tags", "albums", "model", "duplicates"
     ids: tuple[int, ...] = ()
 
 
@@ -333,6 +333,7 @@ class Library:
             engine = None  # still read every photo: metadata, dates and errors need no model
         run = IndexRun(report, None, engine.model_name if engine else None)
         untagged: list[int] = []
+        found_copies = False
 
         def flush_tags() -> None:
             # Tagging in chunks keeps the cost of preparing the tag model off every small batch.
@@ -342,7 +343,9 @@ class Library:
                 untagged.clear()
 
         def after_batch(ids: list[int]) -> None:
+            nonlocal found_copies
             self.notify("photos", tuple(ids))
+            found_copies = bool(self._check_duplicates(ids, engine.model_name if engine else None)) or found_copies
             if engine is not None and self.settings.auto_tag:
                 untagged.extend(ids)
                 if len(untagged) >= TAG_CHUNK:
@@ -358,6 +361,8 @@ class Library:
             redated = redate_catalogued(self.catalog, progress=progress, cancel=cancel)
             if redated:
                 self.notify("photos", tuple(redated))
+        if found_copies:
+            self.refresh_duplicates()
         if engine is not None and (run.embed.embedded or report.touched):
             self.refresh_albums()
         return run
@@ -440,6 +445,8 @@ class Library:
         """Every live photo passing the filters, by capture date (undated ones last); needs no model."""
         from photoclip.search.filters import Filters, where_clause
 
+        if filters is not None and filters.album:  # an album shows only keepers when copies are hidden
+            filters = self._shown(filters)
         where, params = where_clause(self.catalog, filters or Filters())
         order = "DESC" if newest_first else "ASC"
         rows = self.catalog.read().execute(
@@ -464,12 +471,13 @@ class Library:
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
                min_score: float | None = None, show_all: bool = False, place: str | None = None) -> SearchResult:
         """Photos ranked by meaning and by words (text inside photos, places, names) together."""
-        return self.hybrid.search(query, filters=filters, top=top, min_score=min_score, show_all=show_all,
+        return self.hybrid.search(query, filters=self._shown(filters), top=top, min_score=min_score, show_all=show_all,
                                   place=place)
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
                 min_score: float | None = None, show_all: bool = False) -> SearchResult:
-        return self.searcher.similar(target, filters=filters, top=top, min_score=min_score, show_all=show_all)
+        return self.searcher.similar(target, filters=self._shown(filters), top=top, min_score=min_score,
+                                     show_all=show_all)
 
     # -- tags --------------------------------------------------------------------------------
 
@@ -566,7 +574,9 @@ class Library:
     def album_members(self, name: str) -> list[Photo]:
         from photoclip.organize import albums
 
-        return albums.album_members(self.catalog, name)
+        members = albums.album_members(self.catalog, name)
+        hidden = self._hidden_copies()
+        return [p for p in members if p.id not in hidden] if hidden else members
 
     def album_entries(self, name: str, *, include_excluded: bool = False) -> list[Any]:
         from photoclip.organize import albums
@@ -612,3 +622,91 @@ class Library:
 
         return albumexport.export_album(self.catalog, name, destination, mode=mode, xmp_sidecars=xmp,
                                         subfolder=subfolder, progress=progress, cancel=cancel)
+
+    # -- trash -------------------------------------------------------------------------------
+
+    def move_to_trash(self, photo_ids: list[int]) -> Any:
+        """Move the photos' files to the platform's trash (only ever after the user confirmed it).
+
+        Returns a ``TrashOutcome``: the photos trashed (marked missing in the catalog, so their
+        tags and albums come back with them) and the files that could not be trashed, with why.
+        """
+        from photoclip.organize import trash
+
+        outcome = trash.trash_photos(self.catalog, list(photo_ids))
+        if outcome.trashed:
+            self.notify("photos", tuple(outcome.ids))
+        return outcome
+
+    def restore_from_trash(self, outcome: Any) -> Any:
+        """Undo `move_to_trash`: put the files back where they were; returns what came back."""
+        from photoclip.organize import trash
+
+        back = trash.restore_photos(self.catalog, outcome)
+        if back.trashed:
+            self.notify("photos", tuple(back.ids))
+        return back
+
+    # -- duplicates --------------------------------------------------------------------------
+
+    def _check_duplicates(self, ids: list[int], model_name: str | None) -> int:
+        """Check photos just indexed against the library (index lookups); returns the pairs found."""
+        from photoclip.organize import duplicates_find
+
+        return len(duplicates_find.check_photos(self.catalog, ids, model_name))
+
+    def refresh_duplicates(self) -> None:
+        """Recompute which copies are hidden (after indexing, a trash or an undo) and tell the views."""
+        from photoclip.organize import duplicates
+
+        duplicates.refresh_hidden(self.catalog)
+        self.notify("duplicates")
+
+    def update_duplicates(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None,
+                          full: bool = False) -> list[Any]:
+        """Hash photos catalogued before hashes were kept, then check them (the whole library on the first
+        run, or with ``full``). Returns the photos that could not be read, as skipped."""
+        from photoclip.jobs import Cancelled
+        from photoclip.organize import duplicates_find
+
+        model = self.model_name or duplicates_find.stored_model(self.catalog)
+        hashed, skipped = duplicates_find.hash_missing(self.catalog, progress=progress, cancel=cancel)
+        if cancel is not None and cancel.cancelled:
+            return skipped
+        if full or self.catalog.get_meta("duplicates_pass") is None:
+            try:
+                duplicates_find.full_pass(self.catalog, model, progress=progress, cancel=cancel)
+            except Cancelled:
+                return skipped
+        elif hashed:
+            duplicates_find.check_photos(self.catalog, hashed, model)
+        self.refresh_duplicates()
+        return skipped
+
+    def duplicate_groups(self, kind: str | None = None, folder: str | os.PathLike[str] | None = None) -> list[Any]:
+        """Groups of copies (identical, same picture) and of similar shots, each with a suggested keeper."""
+        from photoclip.organize import duplicates
+
+        return duplicates.groups(self.catalog, kind, str(folder) if folder is not None else None)
+
+    def choose_keeper(self, photo_id: int) -> None:
+        """Keep this photo rather than the suggested one in its group."""
+        from photoclip.organize import duplicates
+
+        duplicates.choose_keeper(self.catalog, photo_id)
+        self.notify("duplicates")
+
+    def _hidden_copies(self) -> set[int]:
+        if not self.settings.hide_duplicates:
+            return set()
+        return {r[0] for r in self.catalog.read().execute("SELECT photo_id FROM duplicate_hidden")}
+
+    def _shown(self, filters: Filters | None) -> Filters | None:
+        """The filters with copies hidden when the setting asks for it."""
+        if not self.settings.hide_duplicates:
+            return filters
+        from dataclasses import replace
+
+        from photoclip.search.filters import Filters
+
+        return replace(filters or Filters(), hide_duplicates=True)

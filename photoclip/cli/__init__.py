@@ -18,7 +18,8 @@ from photoclip.errors import PhotoClipError
 from photoclip.store.pathtext import show_on_console
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "tags_cmds", "albums_cmds")
+COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "tags_cmds", "albums_cmds",
+                   "duplicates_cmds")
 
 
 def build_parser() -> argparse.ArgumentParser:

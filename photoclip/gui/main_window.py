@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.gui import help_dialogs, queries, window_state
+from photoclip.gui import duplicates_view, help_dialogs, queries, window_state
 from photoclip.gui.empty_state import EmptyStateWidget
 from photoclip.gui.errors_panel import ErrorsPanelWidget
 from photoclip.gui.filter_bar import FilterBarWidget
@@ -137,7 +137,9 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("MainSplitter")
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(center)
+        self.pages = QStackedWidget(self)  # the photos, or a page such as Duplicates
+        self.pages.addWidget(center)
+        self.splitter.addWidget(self.pages)
         self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([220, 760, 320])
@@ -190,6 +192,7 @@ class MainWindow(QMainWindow):
         self.preview.addToAlbumRequested.connect(lambda _pid: self.add_selection_to_album())
         self.preview.errorOccurred.connect(lambda msg: self.statusBar().showMessage(msg, 15000))
         self.events.changed.connect(self._on_library_event)
+        self.duplicates = duplicates_view.install(self)
         self.indexing.indexed.connect(self._after_indexing)
         self.problems_button.clicked.connect(lambda: self.problems.setVisible(not self.problems.isVisible()))
         self.model_setup.installed.connect(self._on_model_installed)

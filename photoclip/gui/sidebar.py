@@ -86,6 +86,7 @@ class SidebarWidget(QTreeWidget):
     removeFolderRequested = Signal(str)
     deleteAlbumRequested = Signal(str)
     addFolderRequested = Signal()
+    duplicatesChosen = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +102,9 @@ class SidebarWidget(QTreeWidget):
         self.all_item = QTreeWidgetItem(self, ["All photos", ""])
         self.all_item.setData(0, KIND_ROLE, "all")
         self.all_item.setToolTip(0, "Every photo in your folders, newest first")
+        self.duplicates_item = QTreeWidgetItem(self, ["Duplicates", ""])
+        self.duplicates_item.setData(0, KIND_ROLE, "duplicates")
+        self.duplicates_item.setToolTip(0, "Copies of one photo and similar shots, with the one to keep")
         self.activity_item = QTreeWidgetItem(self, ["", ""])
         self.activity_item.setFlags(Qt.ItemFlag.NoItemFlags)
         self.activity_item.setHidden(True)
@@ -181,6 +185,8 @@ class SidebarWidget(QTreeWidget):
             self.tagChosen.emit(value)
         elif kind == "add-folder":
             self.addFolderRequested.emit()
+        elif kind == "duplicates":
+            self.duplicatesChosen.emit()
 
     def _menu(self, pos: QPoint) -> None:
         item = self.itemAt(pos)

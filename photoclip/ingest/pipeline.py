@@ -22,8 +22,10 @@ import numpy as np
 from photoclip import imaging
 from photoclip.errors import DecodeError, ModelError
 from photoclip.imaging import CaptureDate, XmpFacts, best_date, file_date, is_transient
+from photoclip.imaging.phash import phash
 from photoclip.ingest.scanner import content_hash
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.organize.duplicates_find import store_hashes
 from photoclip.store import pathtext
 from photoclip.store.catalog import PHOTO_COLUMNS, Catalog, Photo
 
@@ -63,6 +65,7 @@ class Decoded:
     vanished: bool = False
     retry: str | None = None  # a read failure that may pass: left pending for the next run
     keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar), accepted as tags once stored
+    phash: int | None = None  # perceptual hash of the decoded pixels, for finding the same picture
 
 
 @dataclass
@@ -98,6 +101,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
             digest = content_hash(path, st.st_size)  # changed since the scan: vector must match content
         image, meta = imaging.load_image(path, min_side=embedder.image_size if embedder else 224)
         pixels = embedder.preprocess(image) if embedder else np.zeros(0, dtype=np.float32)
+        hashed = phash(image)
     except FileNotFoundError:
         return Decoded(photo, vanished=True)
     except DecodeError as exc:
@@ -119,7 +123,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
         "camera_make": meta.camera_make, "camera_model": meta.camera_model,
     }
     keywords = tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))
-    return Decoded(photo, pixels=pixels, row=row, keywords=keywords)
+    return Decoded(photo, pixels=pixels, row=row, keywords=keywords, phash=hashed)
 
 
 def _unreadable(photo: Photo, exc: OSError) -> Decoded:
@@ -250,6 +254,7 @@ class Indexer:
                 if cur.rowcount:
                     stored.add(d.photo.id)
             oks = [d for d in oks if d.photo.id in stored]
+            store_hashes(c, [(d.photo.id, d.row["content_hash"], d.phash) for d in oks if d.phash is not None])
             if self.model_id is not None:
                 self.catalog.put_embeddings(c, self.model_id, [v for v in vectors if v[0] in stored])
             c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",

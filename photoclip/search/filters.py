@@ -42,10 +42,12 @@ class Filters:
     tags: tuple[str, ...] = ()  # photo has all these tags (not rejected)
     types: tuple[str, ...] = ()  # photos.format in types; 'jpg' means 'jpeg'
     album: str | None = None  # member of the album (rule, pinned or manual)
+    hide_duplicates: bool = False  # only the keeper of each group of copies (set from the library setting)
 
     @property
     def active(self) -> bool:
-        return bool(self.folder or self.after or self.before or self.tags or self.types or self.album)
+        return bool(self.folder or self.after or self.before or self.tags or self.types or self.album
+                    or self.hide_duplicates)
 
 
 def normalise_type(name: str) -> str:
@@ -116,6 +118,8 @@ def where_clause(catalog: Catalog, filters: Filters) -> Condition:
         where.append("EXISTS (SELECT 1 FROM album_photos a WHERE a.photo_id = p.id AND a.album_id = ? "
                      f"AND a.source IN ({','.join('?' * len(ALBUM_MEMBER_SOURCES))}))")
         params += [row[0], *ALBUM_MEMBER_SOURCES]
+    if filters.hide_duplicates:
+        where.append("NOT EXISTS (SELECT 1 FROM duplicate_hidden d WHERE d.photo_id = p.id)")
     return " AND ".join(where), params
 
 

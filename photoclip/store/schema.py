@@ -259,6 +259,46 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX uncatalogued_folder ON uncatalogued(folder_id);
     """,
+    # 6: duplicates. A perceptual hash per photo (computed from the decoded pixels while indexing, kept
+    # with the content it describes), cut into four indexed 16-bit bands so a new photo's look-alikes are
+    # an index lookup; the pairs found so far, of three kinds; the keeper a user chose for a group; and the
+    # photos that are not their group's keeper, which search and albums can hide.
+    # A photo's new content drops its hash and pairs: they described the old pixels.
+    """
+    CREATE TABLE photo_hashes (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        content_hash TEXT NOT NULL,
+        phash INTEGER NOT NULL,
+        b0 INTEGER NOT NULL,
+        b1 INTEGER NOT NULL,
+        b2 INTEGER NOT NULL,
+        b3 INTEGER NOT NULL
+    );
+    CREATE INDEX photo_hashes_b0 ON photo_hashes(b0);
+    CREATE INDEX photo_hashes_b1 ON photo_hashes(b1);
+    CREATE INDEX photo_hashes_b2 ON photo_hashes(b2);
+    CREATE INDEX photo_hashes_b3 ON photo_hashes(b3);
+    CREATE TABLE duplicate_pairs (
+        a INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('identical', 'same', 'similar')),
+        bits INTEGER,
+        similarity REAL,
+        found_at REAL NOT NULL,
+        PRIMARY KEY (a, b),
+        CHECK (a < b)
+    ) WITHOUT ROWID;
+    CREATE INDEX duplicate_pairs_b ON duplicate_pairs(b);
+    CREATE TABLE duplicate_keepers (photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE);
+    CREATE TABLE duplicate_hidden (photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE);
+    CREATE TRIGGER duplicates_content_changed AFTER UPDATE OF content_hash ON photos
+    WHEN OLD.content_hash IS NOT NEW.content_hash BEGIN
+        DELETE FROM photo_hashes WHERE photo_id = NEW.id;
+        DELETE FROM duplicate_pairs WHERE a = NEW.id OR b = NEW.id;
+        DELETE FROM duplicate_keepers WHERE photo_id = NEW.id;
+        DELETE FROM duplicate_hidden WHERE photo_id = NEW.id;
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

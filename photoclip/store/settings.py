@@ -40,6 +40,7 @@ class Settings:
     max_tags_per_photo: int = 5
     thumbnail_cache_mb: int = 512
     default_top: int = 200
+    hide_duplicates: bool = False  # search and albums show only the keeper of each group of copies
     extra: dict = field(default_factory=dict)
     # What loading or validating had to correct, for the user to see; never saved.
     warnings: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
@@ -97,6 +98,7 @@ _CHECKS: dict[str, Callable[[object, object], tuple[object, str | None]]] = {
     "max_tags_per_photo": _integer(1, 50),
     "thumbnail_cache_mb": _integer(16, 1 << 20),
     "default_top": _integer(1, 100_000),
+    "hide_duplicates": _flag,
 }
 
 
