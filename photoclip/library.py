@@ -231,6 +231,7 @@ class Library:
                 from photoclip.search import Searcher
 
                 self._searcher = Searcher(self.catalog, self.engine, self.directory)
+            self._searcher.min_score = self.settings.search_min_score
             return self._searcher
 
     def __enter__(self) -> Library:

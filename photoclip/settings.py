@@ -32,6 +32,7 @@ class Settings:
     thumbnail_cache_mb: int = 512
     default_top: int = 200
     show_all_results: bool = False  # False hides results that are plainly unrelated
+    search_min_score: float = 0.3  # strictness: results scoring below this are hidden (0.5: clearly related)
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
         self.thumbnail_cache_mb = max(16, int(self.thumbnail_cache_mb))
         self.ocr_threads = min(16, max(1, int(self.ocr_threads)))
         self.default_top = min(100_000, max(1, int(self.default_top)))
+        self.search_min_score = min(1.0, max(0.0, float(self.search_min_score)))
         return self
 
 
