@@ -108,7 +108,18 @@ def _from_dict(data: dict, source: str) -> Constants:
 
 
 def reference_prompts() -> list[str]:
+    """The captions every photo's baseline is taken over: neutral ones and a few made-up ones."""
     return [*NEUTRAL_PROMPTS, *(t.format(w) for w in NONSENSE_WORDS[:6] for t in NONSENSE_TEMPLATES)]
+
+
+def nonsense_prompts() -> list[str]:
+    """Made-up captions: a text as close to them as they are to each other is noise to the model."""
+    return [t.format(w) for w in NONSENSE_WORDS for t in NONSENSE_TEMPLATES]
+
+
+def calibration_texts() -> list[str]:
+    """Every text a calibrator embeds, once each."""
+    return list(dict.fromkeys([*reference_prompts(), *nonsense_prompts()]))
 
 
 def _unit(m: np.ndarray) -> np.ndarray:
@@ -134,10 +145,10 @@ class Calibrator:
 
     @classmethod
     def build(cls, embed_texts: Callable[[list[str]], np.ndarray], constants: Constants) -> Calibrator:
-        prompts = reference_prompts()
-        nonsense = [t.format(w) for w in NONSENSE_WORDS for t in NONSENSE_TEMPLATES]
-        vectors = np.asarray(embed_texts([*prompts, *nonsense]), dtype=np.float32)
-        return cls(vectors[:len(prompts)], vectors[len(prompts):], constants)
+        texts = calibration_texts()
+        vectors = dict(zip(texts, np.asarray(embed_texts(texts), dtype=np.float32), strict=True))
+        return cls(np.stack([vectors[t] for t in reference_prompts()]),
+                   np.stack([vectors[t] for t in nonsense_prompts()]), constants)
 
     # -- photos ------------------------------------------------------------------------------
 
