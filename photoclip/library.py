@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photoclip import imaging
-from photoclip.errors import DecodeError, NoModelError, NotFoundError
+from photoclip.errors import DecodeError, NoModelError, NotFoundError, PhotoClipError
 from photoclip.ingest.pipeline import Indexer, IndexReport, capture_row, redate_catalogued
 from photoclip.ingest.scanner import ScanReport, content_hash, scan
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
@@ -245,6 +245,7 @@ class Library:
                 from photoclip.search import Searcher
 
                 self._searcher = Searcher(self.catalog, self.engine, self.directory)
+            self._searcher.min_score = self.settings.search_min_score
             return self._searcher
 
     def __enter__(self) -> Library:
@@ -482,9 +483,22 @@ class Library:
     # -- tags --------------------------------------------------------------------------------
 
     def tags(self) -> list[Any]:
+        """Every tag; with a model installed, whether that model knows it (``available``)."""
         from photoclip.organize import tagging
 
-        return tagging.list_tags(self.catalog)
+        embedder = None
+        if self.has_model:
+            try:
+                embedder = self.engine
+            except PhotoClipError:
+                embedder = None
+        return tagging.list_tags(self.catalog, embedder)
+
+    def tag_threshold_change(self, name: str, threshold: float | None) -> tuple[int, int]:
+        """How many photos (added, removed) a new threshold for a tag would change, before applying it."""
+        from photoclip.organize import tagging
+
+        return tagging.threshold_change(self.catalog, self.engine, name, threshold)
 
     def photo_tags(self, photo_id: int, *, include_rejected: bool = True) -> list[Any]:
         from photoclip.organize import tagging
@@ -570,6 +584,23 @@ class Library:
                                     threshold=threshold, searcher=searcher)
         self.notify("albums")
         return album
+
+    def set_album_rule(self, name: str, *, query: str | None = None, tags: tuple[str, ...] = (),
+                       filters: Any = None, threshold: float | None = None) -> Any:
+        """Replace a smart album's rule; rule members are recomputed, pins and exclusions stay."""
+        from photoclip.organize import albums
+
+        searcher = self.searcher if query else None
+        album = albums.set_rule(self.catalog, name, query=query, tags=tags, filters=filters, threshold=threshold,
+                                searcher=searcher)
+        self.notify("albums")
+        return album
+
+    def album_rule_scores(self, query: str, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """Every photo's score for a would-be smart album's query, best first (for a live preview)."""
+        from photoclip.organize import albums
+
+        return albums.rule_scores(self.catalog, self.searcher, query, filters)
 
     def album_members(self, name: str) -> list[Photo]:
         from photoclip.organize import albums

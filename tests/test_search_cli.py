@@ -68,13 +68,13 @@ def test_json_output_and_filters_reach_the_searcher(library, capsys):
     assert [Path(r["path"]).name for r in rows] == ["dog one.jpg"]
     assert set(rows[0]) >= {"id", "path", "score", "cosine", "taken_at"}
     _, query, kw = library.calls[-1]
-    assert query == "dog" and kw["top"] == 5 and kw["filters"].types == ("jpg",)
+    assert query == "dog" and kw["top"] == 5 and kw["filters"].types == ("jpeg",)
 
 
 def test_all_shows_hidden_results_and_similar_takes_an_id(library, capsys):
     assert main(["search", "dog", "--all", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 27
-    assert main(["similar", "26", "--json", "--min-score", "0.5"]) == 0
+    assert main(["similar", "26", "--json", "--min-score", "0.05"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [Path(r["path"]).name for r in rows] == ["dog two.png"]
     assert library.calls[-1][1] == 26

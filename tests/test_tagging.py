@@ -11,6 +11,7 @@ import pytest
 from photoclip.errors import NotFoundError
 from photoclip.jobs import Cancelled, CancelToken, Progress
 from photoclip.organize import tagging
+from photoclip.search import calibration
 from photoclip.store.catalog import Catalog
 from tests.fakes import DIM, FakeEmbedder, add_photo, unit
 
@@ -67,9 +68,13 @@ def folder_id(catalog: Catalog, tmp_path: Path) -> int:
     return catalog.add_folder(photos).id
 
 
+# The calibration's neutral and made-up captions sit on the neutral background, like "a photo.".
+CALIBRATION = {t: NEUTRAL for t in calibration.calibration_texts()}
+
+
 @pytest.fixture()
 def embedder() -> FakeEmbedder:
-    return FakeEmbedder(TEXTS)
+    return FakeEmbedder({**CALIBRATION, **TEXTS})
 
 
 def mix(neutral: float, **parts: float) -> np.ndarray:
@@ -86,11 +91,13 @@ def names(catalog: Catalog, photo_id: int, **kw: bool) -> set[str]:
 
 
 def expected_score(embedder: FakeEmbedder, photo: np.ndarray, prompts: list[str]) -> float:
-    """The documented formula, computed independently from the module."""
+    """The documented formula, computed independently from the module: the tag's margin over the best
+    reference caption on the photo, through the model's constants (the fake model gets the defaults)."""
     t = unit(np.mean([unit(TEXTS[p]) for p in prompts], axis=0))
-    bg = np.array([unit(TEXTS[b]) @ photo for b in VOCAB["background"]]) * 100.0
-    soft = np.log(np.mean(np.exp(bg)))
-    return float(1.0 / (1.0 + np.exp(-(100.0 * float(t @ photo) - soft))))
+    reference = embedder.embed_texts(calibration.reference_prompts())
+    margin = float(t @ photo) - float((reference @ photo).max())
+    c = calibration.Constants()
+    return float(1.0 / (1.0 + np.exp(-(margin - c.offset) / c.scale)))
 
 
 def test_shipped_vocabulary_is_valid_and_large() -> None:
@@ -130,10 +137,10 @@ def test_background_rejects_photos_that_match_no_tag(catalog: Catalog, folder_id
 
 def test_threshold_change_applies_on_retag_without_reembedding(catalog: Catalog, folder_id: int,
                                                                  embedder: FakeEmbedder) -> None:
-    strong = add_photo(catalog, folder_id, "/p/strong.jpg", mix(1.0, snow=1.05))
-    weak = add_photo(catalog, folder_id, "/p/weak.jpg", mix(1.0, snow=0.99))
-    s_strong = expected_score(embedder, mix(1.0, snow=1.05), ["snowy day"])
-    s_weak = expected_score(embedder, mix(1.0, snow=0.99), ["snowy day"])
+    strong = add_photo(catalog, folder_id, "/p/strong.jpg", mix(1.0, snow=1.1))
+    weak = add_photo(catalog, folder_id, "/p/weak.jpg", mix(1.0, snow=1.04))
+    s_strong = expected_score(embedder, mix(1.0, snow=1.1), ["snowy day"])
+    s_weak = expected_score(embedder, mix(1.0, snow=1.04), ["snowy day"])
     assert s_weak < 0.8 < s_strong  # the geometry puts the default threshold between them
     tagging.tag_photos(catalog, embedder, [strong, weak])
     assert names(catalog, strong) == {"snow"} and names(catalog, weak) == set()
@@ -161,8 +168,8 @@ def test_prompt_vectors_are_cached_per_model(catalog: Catalog, folder_id: int, e
     pid = add_photo(catalog, folder_id, "/p/a.jpg", mix(0.2, dog=1.0))
     tagging.tag_photos(catalog, embedder, [pid])
     first = embedder.text_calls
-    assert first == len(TEXTS)  # every prompt and background caption once
-    fresh = FakeEmbedder(TEXTS)  # a new process: the cache lives in the catalog
+    assert first == len({*TEXTS, *CALIBRATION})  # every prompt and calibration caption once
+    fresh = FakeEmbedder({**CALIBRATION, **TEXTS})  # a new process: the cache lives in the catalog
     tagging.tag_photos(catalog, fresh, [pid])
     assert fresh.text_calls == 0
     tagging.set_prompts(catalog, "dog", ["a dog", "sandy beach", "a puppy"])
@@ -231,7 +238,7 @@ def test_add_remove_disable_and_counts(catalog: Catalog, folder_id: int, embedde
 
 def test_review_queue_puts_least_certain_first(catalog: Catalog, folder_id: int, embedder: FakeEmbedder) -> None:
     sure = add_photo(catalog, folder_id, "/p/sure.jpg", mix(1.0, snow=1.5))
-    unsure = add_photo(catalog, folder_id, "/p/unsure.jpg", mix(1.0, snow=1.02))
+    unsure = add_photo(catalog, folder_id, "/p/unsure.jpg", mix(1.0, snow=1.1))
     dog = add_photo(catalog, folder_id, "/p/dog.jpg", mix(0.2, dog=1.0))
     tagging.tag_photos(catalog, embedder, [sure, unsure, dog])
     queue = tagging.review_queue(catalog)
@@ -269,3 +276,66 @@ def test_invalid_vocabulary_file_is_a_clear_error(tmp_path: Path) -> None:
         tagging.load_vocabulary(bad)
     with pytest.raises(tagging.VocabularyError, match="cannot be read"):
         tagging.load_vocabulary(tmp_path / "absent.json")
+
+
+def test_a_tag_the_model_cannot_tell_from_nonsense_is_unavailable_and_never_applied(
+        catalog: Catalog, folder_id: int, embedder: FakeEmbedder) -> None:
+    # A word the model never learnt embeds like the made-up captions.
+    embedder.texts["a photo of christmas."] = NEUTRAL
+    tagging.add_tag(catalog, "christmas", prompts=["a photo of christmas."], threshold=0.01)
+    pid = add_photo(catalog, folder_id, "/p/dog.jpg", mix(0.2, dog=1.0))
+    tagging.tag_photos(catalog, embedder, [pid])
+    assert names(catalog, pid) == {"dog"}
+    infos = {t.name: t for t in tagging.list_tags(catalog, embedder)}
+    assert infos["christmas"].available is False and infos["dog"].available is True
+    assert all(t.available is None for t in tagging.list_tags(catalog))  # no model: unknown
+
+
+def test_rivals_the_closer_tag_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder_id: int,
+                                    catalog: Catalog) -> None:
+    vocab = dict(VOCAB, tags=[*VOCAB["tags"], {"name": "wolf", "prompts": ["a wolf"]}], rivals=[["dog", "wolf"]])
+    (tmp_path / "resources" / "tags.json").write_text(json.dumps(vocab), encoding="utf-8")
+    texts = {**CALIBRATION, **TEXTS, "a wolf": unit(axis(7) + 0.6 * axis(5))}
+    fake = FakeEmbedder(texts)
+    doggy = add_photo(catalog, folder_id, "/p/dog.jpg", mix(0.2, dog=1.0))
+    wolfish = add_photo(catalog, folder_id, "/p/wolf.jpg", mix(0.2, dog=1.0, people=0.6))
+    tagging.retag_all(catalog, fake)
+    # Both photos pass both thresholds; each gets only the rival it is closer to.
+    scores = tagging.score_vectors(tagging._tag_model(catalog, fake), np.stack([mix(0.2, dog=1.0)]))
+    assert (scores > 0.8).sum() >= 2
+    assert names(catalog, doggy) == {"dog"}
+    assert names(catalog, wolfish) == {"wolf"}
+
+
+def test_decisions_move_the_tags_threshold_and_a_preview_counts_the_change(
+        catalog: Catalog, folder_id: int, embedder: FakeEmbedder) -> None:
+    levels = [1.02, 1.04, 1.06, 1.1, 1.3]
+    ids = [add_photo(catalog, folder_id, f"/p/s{i}.jpg", mix(1.0, snow=x)) for i, x in enumerate(levels)]
+    scores = [expected_score(embedder, mix(1.0, snow=x), ["snowy day"]) for x in levels]
+    assert scores == sorted(scores) and scores[2] < 0.8 < scores[3]
+    tagging.retag_all(catalog, embedder)
+    assert [i for i in ids if "snow" in names(catalog, i)] == ids[3:]
+    # What lowering the threshold would do, before doing it.
+    added, removed = tagging.threshold_change(catalog, embedder, "snow", (scores[0] + scores[1]) / 2)
+    assert (added, removed) == (2, 0)
+    assert tagging.threshold_change(catalog, embedder, "snow", 0.99) == (0, sum(x < 0.99 for x in scores[3:]))
+    # A person accepts snow on the photo at 1.04 and rejects it on the one at 1.02: the threshold
+    # for this library moves between them, and the next pass tags the 1.06 photo too.
+    tagging.accept_tag(catalog, ids[1], "snow")
+    tagging.reject_tag(catalog, ids[0], "snow")
+    info = {t.name: t for t in tagging.list_tags(catalog, embedder)}["snow"]
+    assert info.learned and scores[0] < info.threshold <= scores[1] + 1e-4
+    tagging.retag_all(catalog, embedder)
+    assert "snow" in names(catalog, ids[2], include_rejected=False)
+    assert tagging.learn_threshold([], [], 0.8) == 0.8
+    assert tagging.learn_threshold([0.9], [0.95], 0.8) == 0.8  # contradictory: one error either way
+
+
+def test_photo_tags_say_where_each_tag_came_from(catalog: Catalog, folder_id: int, embedder: FakeEmbedder) -> None:
+    pid = add_photo(catalog, folder_id, "/p/multi.jpg", mix(0.1, beach=0.8, sunset=0.6))
+    tagging.tag_photos(catalog, embedder, [pid])
+    tagging.accept_tag(catalog, pid, "beach")
+    tagging.accept_tag(catalog, pid, "dog")
+    tagging.reject_tag(catalog, pid, "sunset")
+    origins = {t.name: t.origin for t in tagging.photo_tags(catalog, pid)}
+    assert origins == {"beach": "accepted", "dog": "added", "sunset": "rejected"}

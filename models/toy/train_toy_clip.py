@@ -312,9 +312,13 @@ def sample_layout(n: int, g: torch.Generator) -> tuple[torch.Tensor, ...]:
     cy = torch.where(position == 2, -offset, torch.where(position == 3, offset, cy))
     radius = torch.where(
         off_centre,
-        0.30 + torch.rand(n, generator=g) * 0.15,
-        0.38 + torch.rand(n, generator=g) * 0.24,
+        0.24 + torch.rand(n, generator=g) * 0.21,
+        0.22 + torch.rand(n, generator=g) * 0.42,
     )
+    # Small centred shapes may sit anywhere in the middle, as long as no half clearly holds them.
+    slack = ((0.62 - radius).clamp(min=0) * 0.45).clamp(max=0.2)
+    cx = torch.where(position == -1, (torch.rand(n, generator=g) * 2 - 1) * slack, cx)
+    cy = torch.where(position == -1, (torch.rand(n, generator=g) * 2 - 1) * slack, cy)
     return cx, cy, radius, position
 
 
@@ -327,7 +331,7 @@ def render_batch(n: int, g: torch.Generator, size: int = IMAGE_SIZE) -> Batch:
     background = torch.where(neutral, torch.randint(0, len(NEUTRALS), (n,), generator=g), other + len(NEUTRALS))
     cx, cy, radius, position = sample_layout(n, g)
     # Mostly upright, as photographed shapes and the test images are; some at any angle.
-    upright = torch.rand(n, generator=g) < 0.85
+    upright = torch.rand(n, generator=g) < 0.6
     theta = torch.where(
         upright, (torch.rand(n, generator=g) * 2 - 1) * 0.45, torch.rand(n, generator=g) * 2 * math.pi
     )
@@ -350,10 +354,12 @@ def render_batch(n: int, g: torch.Generator, size: int = IMAGE_SIZE) -> Batch:
             sdf[sel] = torch.hypot(u[sel], v[sel]) - 1
             continue
         if name == "square":
-            verts = _regular_vertices(4).mul(0.92)
+            # Squares over a wide range of sizes (corners up to 1.3 times a circle's radius), so that
+            # size never tells a square from a circle.
+            verts = _regular_vertices(4).mul(0.85)
             verts = verts @ torch.tensor([[math.cos(math.pi / 4), -math.sin(math.pi / 4)],
                                           [math.sin(math.pi / 4), math.cos(math.pi / 4)]])
-            verts = verts.expand(m, -1, -1)
+            verts = verts.expand(m, -1, -1) * (1 + torch.rand(m, 1, 1, generator=g) * 0.53)
         elif name == "triangle":
             verts = _regular_vertices(3).mul(1.1).expand(m, -1, -1)
         else:
@@ -369,7 +375,8 @@ def render_batch(n: int, g: torch.Generator, size: int = IMAGE_SIZE) -> Batch:
     # Gentle linear gradients across the background and the shape, in a random direction.
     angle = torch.rand(n, generator=g) * 2 * math.pi
     ramp = (angle.cos()[:, None, None] * xs + angle.sin()[:, None, None] * ys)[:, None] / 2
-    bg_img = bg * (1 + ramp * (torch.rand(n, 1, 1, 1, generator=g) * 0.5))
+    bg_img = bg * (1 + ramp * (torch.rand(n, 1, 1, 1, generator=g) * 0.8))
+    bg_img = bg_img + background_texture(n, size, g)
     fg_img = fg * (1 + ramp * (torch.rand(n, 1, 1, 1, generator=g) * 0.3))
     img = alpha * fg_img + (1 - alpha) * bg_img
     blur = torch.rand(n, generator=g) < 0.3
@@ -378,9 +385,55 @@ def render_batch(n: int, g: torch.Generator, size: int = IMAGE_SIZE) -> Batch:
         k = (k[:, None] * k[None]) / 256
         kernel = k.expand(3, 1, 5, 5)
         img[blur] = F.conv2d(F.pad(img[blur], (2, 2, 2, 2), mode="replicate"), kernel, groups=3)
-    img = img + torch.randn(img.shape, generator=g) * (torch.rand(n, 1, 1, 1, generator=g) * 0.04)
-    img = img.clamp(0, 1)
+    img = img + torch.randn(img.shape, generator=g) * (torch.rand(n, 1, 1, 1, generator=g) * 0.06)
+    img = degrade(img.clamp(0, 1), g)
     return Batch(normalise(img), colour, shape, background, position)
+
+
+def background_texture(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """Faint textures behind the shape: blotchy low-frequency noise or a checkerboard (a third each)."""
+    kind = torch.randint(0, 3, (n,), generator=g)
+    out = torch.zeros(n, 1, size, size)
+    blotchy = kind == 1
+    if blotchy.any():
+        coarse = torch.randn(int(blotchy.sum()), 1, 6, 6, generator=g)
+        out[blotchy] = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False) * 0.06
+    checked = kind == 2
+    if checked.any():
+        cells = torch.randint(3, 9, (int(checked.sum()),), generator=g)
+        idx = torch.arange(size)
+        rows = []
+        for c in cells.tolist():
+            board = ((idx[:, None] // c + idx[None, :] // c) % 2).float() - 0.5
+            rows.append(board)
+        out[checked] = torch.stack(rows)[:, None] * (torch.rand(len(rows), 1, 1, 1, generator=g) * 0.12)
+    return out
+
+
+def degrade(img: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """What photos of shapes go through: brightness and contrast, lost resolution, JPEG artefacts.
+
+    A quarter of the images lose resolution (down to between a half and a quarter, back up
+    bilinearly); a quarter go through a real JPEG round trip at a low to middling quality.
+    """
+    n, _, size, _ = img.shape
+    gain = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * 0.15
+    shift = (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * 0.06
+    img = ((img - 0.5) * gain + 0.5 + shift).clamp(0, 1)
+    small = torch.rand(n, generator=g) < 0.25
+    for i in small.nonzero().flatten().tolist():
+        side = int(size * (0.25 + 0.25 * float(torch.rand(1, generator=g))))
+        low = F.interpolate(img[i:i + 1], size=(side, side), mode="area")
+        img[i:i + 1] = F.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
+    jpeg = torch.rand(n, generator=g) < 0.25
+    for i in jpeg.nonzero().flatten().tolist():
+        arr = (img[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, "JPEG", quality=int(20 + 70 * float(torch.rand(1, generator=g))))
+        buf.seek(0)
+        back = np.asarray(Image.open(buf).convert("RGB"), dtype=np.float32) / 255.0
+        img[i] = torch.from_numpy(back).permute(2, 0, 1)
+    return img
 
 
 def normalise(img: torch.Tensor) -> torch.Tensor:
@@ -657,6 +710,53 @@ def expand_vocabulary(compact: torch.nn.Module, used_ids: torch.Tensor) -> torch
     return full
 
 
+def weights_from_bundle(bundle: Path) -> dict[str, torch.Tensor]:
+    """A transformers state dict read back from an exported bundle's two ONNX files.
+
+    The exporter keeps parameter names for biases, norms and embeddings; weight matrices become
+    anonymous MatMul inputs, transposed. Each is named after the bias its product is added to, and
+    the one MatMul per tower with no bias after it is that tower's projection.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    state: dict[str, torch.Tensor] = {}
+    for file, projection in (("image.onnx", "visual_projection.weight"), ("text.onnx", "text_projection.weight")):
+        graph = onnx.load(str(bundle / file)).graph
+        inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        consumers: dict[str, list[onnx.NodeProto]] = {}
+        for node in graph.node:
+            for name in node.input:
+                consumers.setdefault(name, []).append(node)
+        for name, value in inits.items():
+            if not name.startswith("onnx::"):
+                state[name] = torch.from_numpy(value.copy())
+        for node in graph.node:
+            if node.op_type != "MatMul":
+                continue
+            weight = next((i for i in node.input if i in inits and i.startswith("onnx::")), None)
+            if weight is None:
+                continue
+            adds = [c for c in consumers.get(node.output[0], []) if c.op_type == "Add"]
+            bias = next((i for c in adds for i in c.input if i.endswith(".bias") and i in inits), None)
+            target = bias[: -len(".bias")] + ".weight" if bias else projection
+            state[target] = torch.from_numpy(inits[weight].T.copy())
+    return state
+
+
+def load_into_compact(model: torch.nn.Module, bundle: Path, used_ids: torch.Tensor) -> None:
+    """Start a compact-vocabulary model from an exported bundle's weights (fine-tuning)."""
+    state = weights_from_bundle(bundle)
+    key = "text_model.embeddings.token_embedding.weight"
+    state[key] = state[key][used_ids]
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and "position_ids" not in k and k != "logit_scale"]
+    if missing:
+        raise SystemExit(f"{bundle} lacks weights for {missing[:5]}")
+    state = {k: v for k, v in state.items() if k in own}
+    model.load_state_dict(state, strict=False)
+
+
 def save_checkpoint(model: torch.nn.Module, reference: ModuleType, out: Path) -> None:
     from transformers import CLIPImageProcessor
 
@@ -687,6 +787,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None,
                         help="train this many steps (the schedule follows steps, not the clock)")
     parser.add_argument("--eval-only", action="store_true", help="evaluate the checkpoint in --out and exit")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from an exported bundle's weights (e.g. tests/fixtures/toy-clip) and fine-tune")
+    parser.add_argument("--init-logit-scale", type=float, default=16.55,
+                        help="the temperature the --init bundle was trained to (not kept in its ONNX files)")
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -721,6 +825,11 @@ def main(argv: list[str] | None = None) -> int:
     # content: Adam then needs thousands of steps before the image tower can tell left from right.
     with torch.no_grad():
         model.vision_model.embeddings.position_embedding.weight.normal_(std=POSITION_INIT_STD)
+    if args.init is not None:
+        load_into_compact(model, args.init, used_ids)
+        with torch.no_grad():
+            model.logit_scale.fill_(math.log(args.init_logit_scale))
+        print(f"fine-tuning from {args.init}", flush=True)
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "embedding" in name or "logit_scale" in name else decay).append(p)
@@ -734,7 +843,8 @@ def main(argv: list[str] | None = None) -> int:
     budget = args.minutes * 60
     warmup = 30
     start = time.monotonic()
-    last_eval = start
+    # Fine-tuning: evaluate after the first step, to see where the loaded weights start from.
+    last_eval = start - args.eval_every if args.init is not None else start
     step = 0
     good_in_a_row = 0
     history: list[dict[str, float]] = []

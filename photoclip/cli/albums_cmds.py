@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
+from photoclip.errors import PhotoClipError
 from photoclip.organize import albumexport, albums
 
 
@@ -24,6 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, metavar="S",
                    help=f"minimum search score 0-1 (default {albums.DEFAULT_THRESHOLD})")
     p.set_defaults(handler=cmd_create)
+
+    p = act.add_parser("edit", help="change a smart album's rule (pinned and excluded photos stay)")
+    p.add_argument("name")
+    p.add_argument("--query", metavar="Q", help="text query photos must match (replaces the old one)")
+    p.add_argument("--tag", action="append", default=None, metavar="T", help="required tag (repeatable)")
+    p.add_argument("--threshold", type=float, metavar="S", help="minimum search score 0-1")
+    p.add_argument("--preview", action="store_true",
+                   help="only say how many photos the new rule would hold")
+    p.set_defaults(handler=cmd_edit)
 
     p = act.add_parser("show", help="the photos of an album")
     p.add_argument("name")
@@ -49,6 +59,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(found)
         return 0
+    if not found:
+        print("no albums yet: `photoclip albums create NAME [--query Q]` makes one")
     for album in found:
         rule = ""
         if album.rule is not None:
@@ -63,6 +75,30 @@ def cmd_create(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         album = library.create_album(args.name, query=args.query, tags=tuple(args.tag), threshold=args.threshold)
     print(f"created {album.kind} album '{album.name}' with {album.count} photos")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Missing parts of the rule are kept from the old one."""
+    with open_library(args) as library:
+        album = next((a for a in library.albums() if a.name == " ".join(args.name.split())), None)
+        if album is None:
+            raise PhotoClipError(f"there is no album named '{args.name}'")
+        old = album.rule or albums.Rule()
+        query = args.query if args.query is not None else old.query
+        tags = tuple(args.tag) if args.tag is not None else old.tags
+        threshold = args.threshold if args.threshold is not None else old.threshold
+        if args.preview:
+            if not query:
+                raise PhotoClipError("a preview needs a query")
+            scores = library.album_rule_scores(query, albums.Rule(filters=old.filters).search_filters())
+            keep = sum(1 for _, s in scores if s >= threshold)
+            print(f"the rule would hold {keep} photos at threshold {threshold:.2f} "
+                  f"(now {album.count}, pinned and excluded photos aside)")
+            return 0
+        changed = library.set_album_rule(album.name, query=query, tags=tags, filters=dict(old.filters),
+                                         threshold=threshold)
+    print(f"album '{changed.name}' now holds {changed.count} photos")
     return 0
 
 

@@ -132,6 +132,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         info = lib.file_info(args.path)
+        tags = lib.photo_tags(info.photo_id, include_rejected=False) if info.photo_id is not None else []
     if args.json:
         print_json(info)
         return 0 if info.error is None else 1
@@ -150,7 +151,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows.append(("keywords", ", ".join(info.keywords)))
     if info.photo_id is not None:
         rows.append(("catalog", f"photo {info.photo_id}, {info.state}"))
-        rows.append(("tags", ", ".join(info.tags) or "-"))
+        detail = [f"{t.name} ({t.origin}{f', {t.score:.2f}' if t.score is not None else ''})" for t in tags]
+        rows.append(("tags", ", ".join(detail) or "-"))
     for key, value in rows:
         print(f"{key + ':':<17}{value}")
     return 0 if info.error is None else 1

@@ -7,7 +7,13 @@ import sys
 from datetime import date
 
 from photoclip.cli._common import open_library, print_json
+from photoclip.imaging import SUPPORTED_EXTENSIONS
 from photoclip.search import Filters, SearchResult
+from photoclip.search.filters import normalise_type
+
+TYPES = sorted({normalise_type(ext) for ext in SUPPORTED_EXTENSIONS})
+ALL_RESULTS = 100_000  # --all with no --top: every ranked photo
+SORTS = ("score", "newest", "oldest")
 
 
 def _date(text: str) -> date:
@@ -37,21 +43,32 @@ def _top(text: str) -> int:
     return value
 
 
+def _type(text: str) -> str:
+    kind = normalise_type(text)
+    if kind not in TYPES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a photo format PhotoClip reads ({', '.join(TYPES)})")
+    return kind
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--top", type=_top, default=50, metavar="N", help="at most N results (default 50)")
+    parser.add_argument("--top", type=_top, default=None, metavar="N",
+                        help="at most N results (default 50; with --all, every ranked photo)")
     parser.add_argument("--json", action="store_true", help="print a JSON list, best first")
     parser.add_argument("--folder", metavar="F", help="only photos inside this folder or its sub-folders")
     parser.add_argument("--after", type=_date, metavar="YYYY-MM-DD", help="taken on or after this day")
     parser.add_argument("--before", type=_date, metavar="YYYY-MM-DD", help="taken on or before this day")
     parser.add_argument("--tag", action="append", default=[], metavar="T",
                         help="only photos with this tag (repeat for all of several)")
-    parser.add_argument("--type", action="append", default=[], metavar="FORMAT",
+    parser.add_argument("--type", action="append", default=[], metavar="FORMAT", type=_type,
                         help="only this format: jpeg, png, heic, webp, ... (repeatable)")
     parser.add_argument("--album", metavar="NAME", help="only photos in this album")
     parser.add_argument("--min-score", type=_score, metavar="S",
-                        help="only results scoring at least S (0-1; 0.5 means clearly related)")
+                        help="only results scoring at least S (0-1; 0.5 means clearly related; "
+                             "default: the library's strictness setting, 0.3)")
     parser.add_argument("--all", action="store_true", dest="show_all",
-                        help="also show results that look unrelated")
+                        help="also show the results hidden as unrelated")
+    parser.add_argument("--sort", choices=SORTS, default="score",
+                        help="order of the matches shown: by score (default), or by date taken")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,10 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "search", help="find photos by describing them",
         description="Find photos by describing them. Combine terms with + and -, weight them with N:, "
                     "and use image files as terms: '2:beach + sunset - people', './dog.jpg + snow'.")
-    search.add_argument("query", help="what to look for, e.g. 'a dog in the snow'")
+    search.add_argument("query", nargs="+",
+                        help="what to look for, e.g. 'a dog in the snow'; a query starting with '-' goes "
+                             "after '--': search -- '-blue' --top 5")
     search.add_argument("--place", metavar="NAME", help="only photos taken there (city, region or country)")
     _add_common(search)
-    search.set_defaults(handler=run_search)
+    search.set_defaults(handler=run_search, parser=search)
     similar = subparsers.add_parser("similar", help="find photos that look like an image",
                                     description="Find photos that look like an image file or a photo id.")
     similar.add_argument("image", help="an image file (inside the library or not), or a photo id")
@@ -76,15 +95,32 @@ def filters_from(args: argparse.Namespace) -> Filters:
 
 
 def _options(args: argparse.Namespace) -> dict:
-    return {"filters": filters_from(args), "top": args.top, "min_score": args.min_score,
+    top = args.top if args.top is not None else (ALL_RESULTS if args.show_all else 50)
+    return {"filters": filters_from(args), "top": top, "min_score": args.min_score,
             "show_all": args.show_all}
 
 
+def _split_query(args: argparse.Namespace) -> str:
+    """The query words; options written after a '--' (search -- '-blue' --top 5) are parsed too."""
+    words = list(args.query)
+    for i, word in enumerate(words[1:], start=1):
+        if word.startswith("--") and len(word) > 2:
+            args.parser.parse_args(words[i:], namespace=args)
+            words = words[:i]
+            break
+    return " ".join(words)
+
+
 def run_search(args: argparse.Namespace) -> int:
+    query = _split_query(args)
     with open_library(args) as library:
         where = {"place": args.place} if args.place else {}
-        result = library.search(args.query, **where, **_options(args))
-    return _show(result, args)
+        words_only = not getattr(library, "has_model", True)
+        result = library.search(query, **where, **_options(args))
+    if words_only:
+        print("no CLIP model is installed: matching words only (file names, text in photos, places, tags); "
+              "`photoclip models download` adds search by meaning", file=sys.stderr)
+    return _show(result, args, query)
 
 
 def run_similar(args: argparse.Namespace) -> int:
@@ -99,14 +135,36 @@ def result_rows(result: SearchResult) -> list[dict]:
              "taken_at": h.photo.taken_at, "why": list(getattr(h, "why", ()))} for h in result.hits]
 
 
-def _show(result: SearchResult, args: argparse.Namespace) -> int:
+def sort_hits(result: SearchResult, sort: str) -> None:
+    """Matches by date taken (those without a date last); the cut-off already chose them."""
+    if sort in ("newest", "oldest"):
+        dated = [h for h in result.hits if h.photo.taken_at]
+        undated = [h for h in result.hits if not h.photo.taken_at]
+        dated.sort(key=lambda h: h.photo.taken_at or "", reverse=sort == "newest")
+        result.hits = dated + undated
+
+
+def _why(hit: object) -> str:
+    why = [w for w in getattr(hit, "why", ()) if not w.startswith("meaning:")]
+    return f"  ({'; '.join(why)})" if why else ""
+
+
+def _show(result: SearchResult, args: argparse.Namespace, query: str | None = None) -> int:
+    sort_hits(result, getattr(args, "sort", "score"))
     if args.json:
         print_json(result_rows(result))
     else:
         for hit in result.hits:
-            print(f"{hit.score:.2f}  {hit.path}")
+            print(f"{hit.score:.2f}  {hit.path}{_why(hit)}")
+    if getattr(result, "dates", None) is not None:
+        print(f"only photos {result.dates.describe()}", file=sys.stderr)
+    unknown = getattr(result, "unknown", ())
+    if unknown and not result.hits:
+        words = ", ".join(f"'{u}'" for u in unknown)
+        print(f"no meaningful match: the model does not know {words}", file=sys.stderr)
+    elif not result.hits:
+        what = f" for '{query}'" if query else ""
+        print(f"no meaningful match{what}", file=sys.stderr)
     if result.hidden:
         print(f"{result.hidden} more result(s) hidden as unrelated; --all shows them", file=sys.stderr)
-    elif not result.hits:
-        print("no matching photos", file=sys.stderr)
     return 0

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     level = p.add_mutually_exclusive_group()
     level.add_argument("--threshold", type=float, metavar="S", help="score from 0 to 1 needed to apply it")
     level.add_argument("--default-threshold", action="store_true", help="go back to the default threshold")
+    p.add_argument("--preview", action="store_true",
+                   help="with --threshold: only say how many photos it would add and remove")
     switch = p.add_mutually_exclusive_group()
     switch.add_argument("--disable", action="store_true", help="stop applying the tag (its auto tags go)")
     switch.add_argument("--enable", action="store_true", help="apply the tag again")
@@ -42,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = tags.add_parser("apply", help="re-tag every photo from stored vectors (after vocabulary changes)")
     p.set_defaults(handler=cmd_apply)
 
-    p = tags.add_parser("review", help="auto tags the model was least sure about")
+    p = tags.add_parser("review", help="auto tags, the least sure first")
     p.add_argument("--tag", metavar="T", help="only this tag")
     p.add_argument("--limit", type=int, default=50, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -55,10 +57,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(infos)
         return 0
+    unknown = sum(1 for t in infos if t.available is False)
+    print(f"{'photos':>6}  {'thresh':6}  {'kind':7}  tag")
     for t in infos:
-        flags = "" if t.enabled else "  (disabled)"
+        flags = []
+        if not t.enabled:
+            flags.append("disabled")
+        if t.available is False:
+            flags.append("unavailable: the model cannot tell it from nonsense")
         kind = "builtin" if t.builtin else "user"
-        print(f"{t.count:6d}  {t.threshold:.2f}  {kind:7s}  {t.name}{flags}")
+        mark = "*" if t.learned else " "
+        note = f"  ({'; '.join(flags)})" if flags else ""
+        print(f"{t.count:6d}  {t.threshold:.2f}{mark}   {kind:7s}  {t.name}{note}")
+    if unknown:
+        print(f"{unknown} of {len(infos)} tags are unavailable with the active model and are never applied")
+    if any(t.learned for t in infos):
+        print("* threshold learnt from the tags you accepted and rejected")
     return 0
 
 
@@ -75,6 +89,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
         raise PhotoClipError("photoclip tags edit: nothing to change; give --prompt, --threshold, "
                              "--default-threshold, --enable or --disable")
     with open_library(args) as library:
+        if args.threshold is not None or args.default_threshold:
+            added, removed = library.tag_threshold_change(
+                args.name, None if args.default_threshold else args.threshold)
+            print(f"the new threshold would add '{args.name}' to {added} photos and remove it from {removed}")
+            if args.preview:
+                return 0
         if args.prompt:
             library.set_tag_prompts(args.name, args.prompt)
         if args.threshold is not None or args.default_threshold:
@@ -113,6 +133,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.json:
         print_json(items)
         return 0
+    if not items:
+        print("no automatic tags to review")
     for item in items:
-        print(f"{item.score:.3f} (threshold {item.threshold:.2f})  {item.name}  {item.path}")
+        print(f"{item.score:.2f} (threshold {item.threshold:.2f})  {item.name}  {item.path}")
     return 0

@@ -81,14 +81,40 @@ class LibraryActions(QObject):
             QMessageBox.information(self._parent, "Save search as album", "Type a search first; the album "
                                     "keeps every photo that matches it, now and as new photos arrive.")
             return
-        name = name or ask_text(self._parent, "Save search as album", "Album name:", query)
-        if not name:
-            return
         library = self.library
         search_filters = filters.to_search_filters() if filters.active else None
+        if name is None:  # the dialog previews the album with a threshold slider before saving
+            from photoclip.gui.album_rule_dialog import save_search_as_album
+
+            save_search_as_album(library, self.tasks, self._parent, query, search_filters,
+                                 loader=getattr(self._parent, "loader", None),
+                                 on_done=lambda album: self.message.emit(f"Album {album.name} created"),
+                                 on_error=self._warn("Cannot create the album"))
+            return
         self.tasks.run(lambda: library.create_album(name, query=query, filters=search_filters),
                        lambda _album: self.message.emit(f"Album {name} created"),
                        self._warn("Cannot create the album"))
+
+    def edit_smart_album(self, name: str | None = None) -> None:
+        """Change a smart album's query and threshold, previewing what it would hold."""
+        from photoclip.gui.album_rule_dialog import edit_smart_album
+
+        smart = [a for a in self.library.albums() if a.kind == "smart"]
+        if not smart:
+            QMessageBox.information(self._parent, "Edit smart album", "There is no smart album yet.")
+            return
+        if name is None:
+            name, ok = QInputDialog.getItem(self._parent, "Edit smart album", "Album:", [a.name for a in smart],
+                                            0, False)
+            if not ok:
+                return
+        album = next((a for a in smart if a.name == name), None)
+        if album is None:
+            return
+        edit_smart_album(self.library, self.tasks, self._parent, album,
+                         loader=getattr(self._parent, "loader", None),
+                         on_done=lambda a: self.message.emit(f"Album {a.name} now holds {a.count} photos"),
+                         on_error=self._warn("Cannot change the album"))
 
     def add_to_album(self, photo_ids: list[int], name: str, *, create: bool = False) -> None:
         library = self.library

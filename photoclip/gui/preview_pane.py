@@ -333,10 +333,11 @@ class PreviewPaneWidget(QWidget):
         for tag in data.tags:
             if tag.rejected:
                 text = f"{tag.name}  \u2014 rejected"
-            elif tag.source == "manual":
-                text = f"{tag.name}  \u2713"
-            else:
-                text = f"{tag.name}  ({tag.score:.2f})" if tag.score is not None else tag.name
+            else:  # the calibrated confidence and where the tag came from (auto, accepted, added)
+                origin = getattr(tag, "origin", tag.source)
+                mark = "  \u2713" if tag.source == "manual" else ""
+                score = f"{tag.score:.2f}, " if tag.score is not None else ""
+                text = f"{tag.name}{mark}  ({score}{origin})"
             item = QListWidgetItem(text, self.tags)
             item.setData(Qt.ItemDataRole.UserRole, tag.name)
             if tag.rejected:

@@ -19,6 +19,7 @@ def build_menus(window: MainWindow) -> None:
     index = file_menu.addAction("Index now", window.start_indexing)
     index.setShortcut(QKeySequence("F5"))
     file_menu.addAction("Save search as album\u2026", window.save_search_as_album)
+    file_menu.addAction("Edit smart album\u2026", window.actions.edit_smart_album)
     file_menu.addSeparator()
     settings = file_menu.addAction("Settings\u2026", window.open_settings)
     settings.setShortcut(QKeySequence.StandardKey.Preferences)

@@ -637,6 +637,18 @@ class VectorIndex:
                 rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
             return matrix.data[rows].copy()
 
+    def vectors_for(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stored vectors of these photo ids, in their order, and a mask of the ids found."""
+        ids = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            matrix = self._matrix
+            if matrix is None or len(ids) == 0:
+                return np.zeros((0, self.dim), dtype=np.float32), np.zeros(len(ids), dtype=bool)
+            rows = [matrix.row_of.get(int(i)) for i in ids.tolist()]
+            known = np.array([r is not None for r in rows], dtype=bool)
+            found = np.array([r for r in rows if r is not None], dtype=np.int64)
+            return matrix.data[found].copy(), known
+
     def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
                excluded: np.ndarray | None = None, kind: str = "text") -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` stored vectors nearest to ``query`` (ids, cosines), best first.

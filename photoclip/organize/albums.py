@@ -391,3 +391,20 @@ def set_rule(catalog: Catalog, name: str, *, query: str | None = None, tags: Ite
                   (rule.to_json(), time.time(), album.id))
     refresh_albums(catalog, searcher, [album.id])
     return get_album(catalog, name)
+
+
+def rule_scores(catalog: Catalog, searcher: _Searcher, query: str,
+                filters: Filters | Mapping[str, Any] | None = None) -> list[tuple[int, float]]:
+    """Every live photo's score for a rule's query (best first): what a threshold would keep.
+
+    Scores belong to the photo and the query, so counting those at or above a threshold previews the
+    album exactly, for any threshold, without searching again."""
+    rule = Rule(" ".join(query.split()) or None, (), _filters_dict(filters))
+    if not rule.query:
+        raise AlbumError("a preview needs a query")
+    live = len(catalog.live_ids())
+    if live == 0:
+        return []
+    found = rule.search_filters()
+    result = searcher.search(rule.query, filters=found if found.active else None, top=live, show_all=True)
+    return [(hit.id, float(hit.score)) for hit in result.hits]

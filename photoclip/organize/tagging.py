@@ -1,16 +1,22 @@
-"""Zero-shot auto-tagging: image vectors scored against each tag's prompt ensemble.
+"""Zero-shot auto-tagging, calibrated exactly as search is, judged against rival tags, never guessed.
 
 Each tag's prompts are embedded once per model (cached in ``text_vectors``), averaged and normalised.
-A tag is decided against a background of neutral prompts ("a photo", "an image", ...) rather than
-against the other tags, so adding or removing a tag never changes another tag's decisions::
+A tag's confidence on a photo is the search score of that text on that photo
+(``photoclip.search.calibration``): its margin over the best neutral or nonsense caption on the same
+photo, through the model's constants. So a tag at 0.9 and a search hit at 0.9 mean the same thing.
 
-    bg(v)    = log(mean_b exp(s * v.b)) / s          # soft average of the background cosines
-    score(v) = sigmoid(s * (v.t - bg(v)))            # 0.5: as close as a neutral caption
+A tag is applied when all of these hold:
 
-with ``s`` the CLIP logit scale (100). A tag is applied when its score reaches its threshold (the
-vocabulary's default unless the user set one), keeping at most ``top_k`` auto tags per photo, best
-first. Manual decisions win: an accepted tag (source ``manual``) is kept, and a rejected one
-(``rejected=1``) stays in the table so auto-tagging never applies it to that photo again.
+- the model knows its words: a tag whose prompt vector comes as close to made-up captions as those
+  come to each other is *unavailable* for that model (``tags list`` says so) and never applied;
+- its confidence reaches its threshold: the user's, else the one learnt from this library's accepted
+  and rejected decisions, else the vocabulary's default;
+- it beats its rivals: tags of the same rival group in ``tags.json`` ("dog", "wolf", "fox") compete,
+  and only the one closest to the photo may be applied.
+
+At most ``top_k`` auto tags per photo, best first. Manual decisions win: an accepted tag (source
+``manual``) is kept, and a rejected one (``rejected=1``) stays in the table so auto-tagging never
+applies it to that photo again.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ from photoclip.engine.protocol import Embedder
 from photoclip.errors import NotFoundError, PhotoClipError, QueryError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, null_sink
 from photoclip.paths import resources_dir
+from photoclip.search.calibration import Calibrator, constants_for, reference_prompts
 from photoclip.store.catalog import Catalog, vector_to_blob
 
 VOCABULARY_FILE = "tags.json"
 SEEDED_KEY = "tags.seeded_version"
 FINGERPRINT_KEY = "tags.applied."  # + model name: the vocabulary the stored auto tags were made with
+LEARN_MIN, LEARN_MAX = 0.05, 0.99  # a threshold learnt from decisions stays inside these
 TEMPLATE = "a photo of {}."
 MAX_NAME = 100
 BATCH = 900  # ids per IN (...) list: under SQLite's historical limit of 999 parameters
@@ -54,25 +62,37 @@ class Vocabulary:
     top_k: int = 5
     logit_scale: float = 100.0
     version: int = 1
+    rivals: tuple[tuple[str, ...], ...] = ()  # groups of tags that compete: the closest one wins
 
 
 @dataclass(frozen=True)
 class TagInfo:
     name: str
     prompts: list[str]
-    threshold: float  # effective threshold (the default unless the user set one)
+    threshold: float  # effective threshold (the user's, else learnt from decisions, else the default)
     builtin: bool
     enabled: bool
     count: int  # live photos carrying the tag (auto or accepted, not rejected)
     custom_threshold: bool = False
+    available: bool | None = None  # False: the active model cannot tell it from nonsense; None: no model
+    learned: bool = False  # the threshold was learnt from this library's accepted and rejected tags
 
 
 @dataclass(frozen=True)
 class PhotoTag:
     name: str
-    score: float | None
+    score: float | None  # the calibrated confidence (the search score of the tag's text on the photo)
     source: str  # "auto" or "manual"
     rejected: bool
+
+    @property
+    def origin(self) -> str:
+        """How the tag got there: auto, accepted (an auto tag a person confirmed), added, or rejected."""
+        if self.rejected:
+            return "rejected"
+        if self.source == "auto":
+            return "auto"
+        return "accepted" if self.score is not None else "added"
 
 
 @dataclass(frozen=True)
@@ -106,9 +126,10 @@ def _load_vocabulary(file: str, _mtime_ns: int) -> Vocabulary:
         background = tuple(str(b) for b in data["background"])
         if not background:
             raise ValueError("the background prompt list is empty")
+        rivals = tuple(tuple(_clean_name(n) for n in group) for group in data.get("rivals") or ())
         return Vocabulary(tags, background, float(data.get("default_threshold", 0.8)),
                           int(data.get("top_k", 5)), float(data.get("logit_scale", 100.0)),
-                          int(data.get("version", 1)))
+                          int(data.get("version", 1)), rivals)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise VocabularyError(f"the tag vocabulary {file} is not valid: {exc}") from exc
 
@@ -154,15 +175,27 @@ def _tag_row(conn: sqlite3.Connection, name: str) -> tuple[int, str, float | Non
     return row
 
 
-def list_tags(catalog: Catalog) -> list[TagInfo]:
+def list_tags(catalog: Catalog, embedder: Embedder | None = None) -> list[TagInfo]:
+    """Every tag; with an embedder, whether the model knows it and the thresholds learnt for it."""
     ensure_vocabulary(catalog)
     default = load_vocabulary().default_threshold
     counts = tag_counts(catalog)
+    available: dict[int, bool] = {}
+    learned: dict[int, float] = {}
+    if embedder is not None:
+        model = _tag_model(catalog, embedder, enabled_only=False)
+        available = dict(zip(model.tag_ids.tolist(), model.available.tolist(), strict=True))
+        learned = {int(t): float(v) for t, v, m in zip(model.tag_ids, model.thresholds, model.learned, strict=True)
+                   if m}
     rows = catalog.read().execute(
-        "SELECT name, prompts, threshold, builtin, enabled FROM tags ORDER BY name COLLATE NOCASE")
-    return [TagInfo(name, json.loads(prompts), default if thr is None else thr, bool(builtin),
-                    bool(enabled), counts.get(name, 0), thr is not None)
-            for name, prompts, thr, builtin, enabled in rows]
+        "SELECT id, name, prompts, threshold, builtin, enabled FROM tags ORDER BY name COLLATE NOCASE")
+    out = []
+    for tag_id, name, prompts, thr, builtin, enabled in rows:
+        effective = thr if thr is not None else learned.get(tag_id, default)
+        out.append(TagInfo(name, json.loads(prompts), effective, bool(builtin), bool(enabled), counts.get(name, 0),
+                           thr is not None, available.get(tag_id) if embedder is not None else None,
+                           thr is None and tag_id in learned))
+    return out
 
 
 def tag_counts(catalog: Catalog) -> dict[str, int]:
@@ -293,7 +326,7 @@ def photo_tags(catalog: Catalog, photo_id: int, *, include_rejected: bool = True
 
 
 def review_queue(catalog: Catalog, tag: str | None = None, limit: int = 50) -> list[ReviewItem]:
-    """Auto tags least certain first (score nearest its threshold), for a person to accept or reject."""
+    """Auto tags least sure first (lowest calibrated confidence), for a person to accept or reject."""
     ensure_vocabulary(catalog)
     default = load_vocabulary().default_threshold
     sql = ("SELECT pt.photo_id, p.path, t.name, pt.score, COALESCE(t.threshold, ?) AS thr "
@@ -304,7 +337,7 @@ def review_queue(catalog: Catalog, tag: str | None = None, limit: int = 50) -> l
     if tag is not None:
         sql += " AND t.id=?"
         params.append(_tag_row(catalog.read(), tag)[0])
-    sql += " ORDER BY ABS(pt.score - thr), pt.photo_id LIMIT ?"
+    sql += " ORDER BY pt.score, pt.photo_id LIMIT ?"
     params.append(int(limit))
     return [ReviewItem(*row) for row in catalog.read().execute(sql, params)]
 
@@ -314,13 +347,15 @@ def review_queue(catalog: Catalog, tag: str | None = None, limit: int = 50) -> l
 
 @dataclass(frozen=True)
 class _TagModel:
-    """Everything needed to score vectors: one row per enabled tag, plus the background."""
+    """Everything needed to decide tags on vectors: one row per tag, the rivals and the calibration."""
 
     tag_ids: np.ndarray  # (T,) int64
     matrix: np.ndarray  # (T, dim) normalised mean prompt vectors
-    thresholds: np.ndarray  # (T,)
-    background: np.ndarray  # (B, dim)
-    logit_scale: float
+    thresholds: np.ndarray  # (T,) effective thresholds
+    learned: np.ndarray  # (T,) bool: the threshold was learnt from decisions
+    available: np.ndarray  # (T,) bool: the model tells the tag from nonsense
+    rival_of: np.ndarray  # (T,) int: rival group index, -1 for none
+    calibrator: Calibrator
     top_k: int
     fingerprint: str
 
@@ -359,40 +394,73 @@ def _normalise(m: np.ndarray) -> np.ndarray:
     return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
 
 
+def calibrator_for(catalog: Catalog, embedder: Embedder) -> Calibrator:
+    """The search calibration of this model, its caption vectors cached in the catalog."""
+    return Calibrator.build(lambda texts: text_vectors(catalog, embedder, texts), constants_for(embedder))
+
+
 def _tag_model(catalog: Catalog, embedder: Embedder, vocab: Vocabulary | None = None,
-               top_k: int | None = None) -> _TagModel:
+               top_k: int | None = None, *, enabled_only: bool = True) -> _TagModel:
     ensure_vocabulary(catalog)
     vocab = vocab or load_vocabulary()
     top_k = vocab.top_k if top_k is None else top_k
+    where = "WHERE enabled=1 " if enabled_only else ""
     rows = catalog.read().execute(
-        "SELECT id, name, prompts, threshold FROM tags WHERE enabled=1 ORDER BY id").fetchall()
+        f"SELECT id, name, prompts, threshold FROM tags {where}ORDER BY id").fetchall()
     prompt_lists = [json.loads(r[2]) or [TEMPLATE.format(r[1])] for r in rows]
     flat = [p for prompts in prompt_lists for p in prompts]
-    vectors = text_vectors(catalog, embedder, [*flat, *vocab.background])
+    vectors = text_vectors(catalog, embedder, flat)
     matrix = np.zeros((len(rows), embedder.dim), dtype=np.float32)
     at = 0
     for i, prompts in enumerate(prompt_lists):
         matrix[i] = _normalise(_normalise(vectors[at:at + len(prompts)]).mean(axis=0))
         at += len(prompts)
-    background = _normalise(vectors[len(flat):])
-    thresholds = np.array([vocab.default_threshold if r[3] is None else r[3] for r in rows], dtype=np.float32)
-    decided_by = [(r[1].casefold(), p, float(t))
-                  for r, p, t in zip(rows, prompt_lists, thresholds.tolist(), strict=True)]
+    calibrator = calibrator_for(catalog, embedder)
+    available = calibrator.knows(matrix) if len(rows) else np.zeros(0, dtype=bool)
+    tag_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    learnt = _learned_thresholds(catalog, embedder, calibrator, dict(zip(tag_ids.tolist(), matrix, strict=True)),
+                                 vocab.default_threshold)
+    thresholds = np.array([r[3] if r[3] is not None else learnt.get(r[0], vocab.default_threshold) for r in rows],
+                          dtype=np.float32)
+    learned = np.array([r[3] is None and r[0] in learnt for r in rows], dtype=bool)
+    group_of = {name.casefold(): g for g, group in enumerate(vocab.rivals) for name in group}
+    rival_of = np.array([group_of.get(r[1].casefold(), -1) for r in rows], dtype=np.int64)
+    decided_by = [(r[1].casefold(), p, float(t), bool(a))
+                  for r, p, t, a in zip(rows, prompt_lists, thresholds.tolist(), available.tolist(), strict=True)]
+    c = calibrator.constants
     fingerprint = hashlib.sha256(json.dumps(
-        [embedder.model_name, vocab.background, vocab.logit_scale, top_k, decided_by]).encode()).hexdigest()
-    return _TagModel(np.array([r[0] for r in rows], dtype=np.int64), matrix, thresholds, background,
-                     vocab.logit_scale, top_k, fingerprint)
+        [embedder.model_name, reference_prompts(), [c.offset, c.scale], top_k, decided_by,
+         [list(g) for g in vocab.rivals]]).encode()).hexdigest()
+    return _TagModel(tag_ids, matrix, thresholds, learned, available, rival_of, calibrator, top_k, fingerprint)
 
 
 def score_vectors(model: _TagModel, vectors: np.ndarray) -> np.ndarray:
-    """(N, T) scores in 0..1: each tag against the soft average of the background prompts."""
-    s = model.logit_scale
-    v = _normalise(np.asarray(vectors, dtype=np.float32))
-    bg_logits = s * (v @ model.background.T)  # (N, B)
-    peak = bg_logits.max(axis=1, keepdims=True)
-    bg = peak[:, 0] + np.log(np.exp(bg_logits - peak).mean(axis=1))  # log-mean-exp, stable
-    margin = s * (v @ model.matrix.T) - bg[:, None]
-    return (1.0 / (1.0 + np.exp(-np.clip(margin, -60.0, 60.0)))).astype(np.float32)
+    """(N, T) calibrated confidences: each tag scored as a search for its text would score the photo."""
+    if len(model.tag_ids) == 0:
+        return np.zeros((len(vectors), 0), dtype=np.float32)
+    return model.calibrator.score_texts(vectors, model.matrix).astype(np.float32)
+
+
+def _rival_winners(model: _TagModel, vectors: np.ndarray) -> np.ndarray:
+    """(N, T) True where no available rival of the tag comes closer to the photo."""
+    wins = np.ones((len(vectors), len(model.tag_ids)), dtype=bool)
+    grouped = model.rival_of >= 0
+    if not grouped.any() or len(vectors) == 0:
+        return wins
+    cos = _normalise(np.asarray(vectors, dtype=np.float32)) @ model.matrix.T
+    cos = np.where(model.available[None, :], cos, -np.inf)
+    for g in np.unique(model.rival_of[grouped]):
+        cols = np.flatnonzero(model.rival_of == g)
+        best = cols[np.argmax(cos[:, cols], axis=1)]
+        wins[:, cols] = cols[None, :] == best[:, None]
+    return wins
+
+
+def decide(model: _TagModel, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, passing): the confidences and where a tag would be applied (before the per-photo limit)."""
+    scores = score_vectors(model, vectors)
+    passing = (scores >= model.thresholds[None, :]) & model.available[None, :] & _rival_winners(model, vectors)
+    return scores, passing
 
 
 def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors: np.ndarray) -> int:
@@ -409,8 +477,7 @@ def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors:
                  id_list)
     if len(model.tag_ids) == 0 or model.top_k <= 0:
         return 0
-    scores = score_vectors(model, vectors)
-    passing = scores >= model.thresholds[None, :]
+    scores, passing = decide(model, vectors)
     now = time.time()
     rows = []
     for row, photo_id in enumerate(id_list):
@@ -427,6 +494,70 @@ def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors:
     conn.executemany("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
                      "VALUES(?, ?, ?, 'auto', 0, ?) ON CONFLICT(photo_id, tag_id) DO NOTHING", rows)
     return len(rows)
+
+
+# -- learning from decisions ------------------------------------------------------------------
+
+
+def learn_threshold(accepted: Sequence[float], rejected: Sequence[float], default: float) -> float:
+    """The threshold that gets most of a person's decisions right: accepted confidences at or above
+    it, rejected ones below; among equally good ones, the nearest to the default."""
+    if not accepted and not rejected:
+        return default
+    points = sorted({default, LEARN_MIN, LEARN_MAX, *(a - 1e-6 for a in accepted),
+                     *(min(LEARN_MAX, r + 1e-3) for r in rejected)})
+    best, best_key = default, (len(accepted) + len(rejected) + 1, 1.0)
+    for t in points:
+        t = min(LEARN_MAX, max(LEARN_MIN, t))
+        errors = sum(a < t for a in accepted) + sum(r >= t for r in rejected)
+        key = (errors, abs(t - default))
+        if key < best_key:
+            best, best_key = t, key
+    return float(best)
+
+
+def _learned_thresholds(catalog: Catalog, embedder: Embedder, calibrator: Calibrator,
+                        tag_vectors: dict[int, np.ndarray], default: float) -> dict[int, float]:
+    """Per tag with decisions in this library: the threshold learnt from them (see learn_threshold)."""
+    rows = catalog.read().execute(
+        "SELECT pt.tag_id, pt.rejected, e.vector FROM photo_tags pt "
+        "JOIN embeddings e ON e.photo_id=pt.photo_id JOIN models m ON m.id=e.model_id AND m.name=? "
+        "WHERE pt.source='manual'", (embedder.model_name,)).fetchall()
+    by_tag: dict[int, tuple[list[float], list[float]]] = {}
+    for tag_id, rejected, blob in rows:
+        if tag_id not in tag_vectors:
+            continue
+        vec = np.frombuffer(blob, dtype="<f4")
+        if len(vec) != len(tag_vectors[tag_id]):
+            continue
+        score = float(calibrator.score_texts(vec[None, :], tag_vectors[tag_id][None, :])[0, 0])
+        by_tag.setdefault(tag_id, ([], []))[1 if rejected else 0].append(score)
+    return {t: learn_threshold(acc, rej, default) for t, (acc, rej) in by_tag.items()}
+
+
+def threshold_change(catalog: Catalog, embedder: Embedder, name: str, threshold: float | None
+                     ) -> tuple[int, int]:
+    """How many photos a new threshold for a tag would (add, remove), before applying it.
+
+    Counted over live photos with a vector, as a re-tagging would decide them (rivals, availability
+    and manual decisions included; the per-photo limit is left aside)."""
+    ensure_vocabulary(catalog)
+    thr = _check_threshold(threshold)
+    tag_id = _tag_row(catalog.read(), name)[0]
+    model = _tag_model(catalog, embedder, enabled_only=False)
+    col = int(np.flatnonzero(model.tag_ids == tag_id)[0])
+    ids, vectors = catalog.vectors(embedder.model_name, live_only=True)
+    if len(ids) == 0:
+        return 0, 0
+    scores, passing = decide(model, vectors)
+    new_threshold = thr if thr is not None else load_vocabulary().default_threshold
+    manual = {r[0] for r in catalog.read().execute(
+        "SELECT photo_id FROM photo_tags WHERE tag_id=? AND source='manual'", (tag_id,))}
+    free = np.array([int(i) not in manual for i in ids], dtype=bool)
+    now = passing[:, col] & free
+    after = (scores[:, col] >= new_threshold) & bool(model.available[col]) & \
+        _rival_winners(model, vectors)[:, col] & free
+    return int((after & ~now).sum()), int((now & ~after).sum())
 
 
 def _stored_vectors(catalog: Catalog, model_name: str, photo_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,18 +1,17 @@
 """One search box over meaning and words: CLIP ranks and keyword ranks fused, each hit saying why it matched.
 
 A plain query runs twice: through CLIP (the semantic searcher) and through the keyword index (its words,
-stop words and words found on most of the library left out). The two rankings are fused by reciprocal
-rank fusion (Cormack, Clarke and Büttcher, 2009), which needs no common scale between a cosine and a
-bm25 score, only ranks::
+stop words and words found on most of the library left out). Each photo's score joins the two kinds of
+evidence, and that score is what orders the results (the number shown is the number that sorts)::
 
-    fused(photo) = 1 / (K + semantic rank) + coverage / (K + keyword rank)
+    score(photo) = 1 - (1 - meaning) * (1 - WORD_SCORE * coverage ** 2)
 
-``coverage`` is the share of the query's informative words the photo has (a word that only starts a
-longer one counts half); words no photo has ("red", "beach") are left to meaning and do not count, nor
-do words on a quarter or more of a library. So a photo showing the one informative word of a query
-stands level with the best-looking photo, a photo with both the words and the looks comes first, and a
-query none of whose words occur anywhere ranks exactly as CLIP alone does. ``K = 60`` is the value of
-the original paper; the tests check that these orderings hold for K from 10 to 200.
+``meaning`` is the calibrated CLIP score (``photoclip.search.calibration``), ``coverage`` the share of
+the query's informative words the photo has (a word that only starts a longer one counts half;
+squared, so half the words earn a quarter); words no photo has ("red", "beach") are left to meaning
+and do not count, nor do words on a quarter or more of a library. So a photo showing every informative word of the query scores at least ``WORD_SCORE``, one with
+both the words and the looks scores above either alone, and a query none of whose words occur anywhere
+scores exactly as CLIP alone does. ``why`` says what contributed ("file: red_circle", "meaning: 0.81").
 
 Query syntax on top of the semantic one (``photoclip.search.query``):
 
@@ -29,22 +28,23 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from photoclip.errors import QueryError
-from photoclip.search.filters import Condition, Filters, dead_ids, where_clause
+from photoclip.search import dates
+from photoclip.search.filters import Condition, Filters, where_clause
 from photoclip.search.keywords import KeywordHit, KeywordIndex, Match, Term, plain_terms, words
 from photoclip.search.query import looks_like_image, parse_query
 from photoclip.search.searcher import Searcher, SearchHit, SearchResult
 from photoclip.store.catalog import Catalog
 
-RRF_K = 60
-SEMANTIC_DEPTH = 200  # semantic ranks fused: at least this many, or 4 x the results asked for
+SEMANTIC_DEPTH = 200  # photos scored by meaning: at least this many, or 4 x the results asked for
 KEYWORD_DEPTH = 1000
 FIELDS = {"place": "place", "text": "text", "file": "file"}
 TEXT_ONLY_SCORE = 1.0  # the score of a hit found by its words alone: every such hit has them all
+WORD_SCORE = 0.5  # the score a photo's words alone earn when it has every informative query word (coverage squared)
 
 _FIELD_TERM = re.compile(r'(?:(?<=\s)|^)([+-]\s*)?(place|text|file):(?:"([^"]*)"|(\S+))', re.IGNORECASE)
 _QUOTED = re.compile(r'(?:(?<=\s)|^)([+-]\s*)?"([^"]*)"')
@@ -57,7 +57,7 @@ class HybridHit(SearchHit):
 
     why: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
-    fused: float = 0.0
+    meaning: float | None = None  # the calibrated CLIP score alone, when meaning was scored
     semantic_rank: int | None = None
     keyword_rank: int | None = None
 
@@ -153,11 +153,10 @@ class HybridSearcher:
     """Meaning and words together. ``searcher`` may be None (no model yet): words alone then."""
 
     def __init__(self, catalog: Catalog, searcher: Searcher | None, keywords: KeywordIndex | None = None, *,
-                 k: float = RRF_K, semantic_depth: int = SEMANTIC_DEPTH) -> None:
+                 semantic_depth: int = SEMANTIC_DEPTH) -> None:
         self.catalog = catalog
         self.searcher = searcher
         self.keywords = keywords if keywords is not None else KeywordIndex(catalog)
-        self.k = k
         self.semantic_depth = semantic_depth
 
     def similar(self, target: int | str, **kwargs: object) -> SearchResult:
@@ -171,6 +170,9 @@ class HybridSearcher:
         start = time.perf_counter()
         if top < 1:
             raise QueryError("the number of results must be at least 1")
+        query, span = dates.extract(query)
+        if span is not None:
+            filters = _within_span(filters, span)
         parsed = parse_hybrid(query)
         if place is not None:
             parsed = HybridQuery(parsed.raw, parsed.semantic, parsed.words,
@@ -183,11 +185,14 @@ class HybridSearcher:
         banned = self._excluded(parsed)
         if parsed.semantic is None or self.searcher is None:
             hits = self._words_only(parsed, within, banned, top)
-            return SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
-        if parsed.required:
+            result = SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
+        elif parsed.required:
             hits = self._within_required(parsed, within, banned, top, min_score)
-            return SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
-        return self._fused(parsed, filters, within, banned, top, min_score, show_all, start)
+            result = SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
+        else:
+            result = self._fused(parsed, filters, within, banned, top, min_score, show_all, start)
+        result.dates = span
+        return result
 
     # -- the three kinds of query ------------------------------------------------------------
 
@@ -199,8 +204,7 @@ class HybridSearcher:
         found = self.keywords.search(terms, parsed.required, limit=KEYWORD_DEPTH, within=within, exclude=banned)
         candidates = [_Candidate(h.id, keyword=h, matches=list(h.matches)) for h in found[:top]]
         for c in candidates:
-            c.score, c.cosine = TEXT_ONLY_SCORE, 0.0
-            c.fused = 1.0 / (self.k + c.keyword.rank)  # type: ignore[union-attr]
+            c.cosine, c.fused = 0.0, TEXT_ONLY_SCORE
         return self._hits(candidates)
 
     def _within_required(self, parsed: HybridQuery, within: Condition | None, banned: set[int],
@@ -211,41 +215,41 @@ class HybridSearcher:
                                     exclude=banned) if parsed.words else []
         only = self.keywords.search((), parsed.required, limit=KEYWORD_DEPTH, within=within, exclude=banned)
         seen = {h.id for h in both}
-        # photos that also have plain query words come first; the others follow in their own order
         found = both + [KeywordHit(h.id, len(both) + h.rank, h.relevance, h.matches) for h in only if h.id not in seen]
         if not found:
             return []
-        candidates = {h.id: _Candidate(h.id, keyword=h, matches=list(h.matches)) for h in found}
-        self._semantic_for(parsed.semantic, candidates, rank_all=True)
-        return self._rank(_at_least(candidates.values(), min_score), top)
+        wanted = {t.words for t in parsed.words}
+        candidates = {h.id: _Candidate(h.id, keyword=h, matches=list(h.matches),
+                                       coverage=_coverage(h.matches, wanted) if wanted else 0.0) for h in found}
+        self._semantic_for(parsed.semantic, candidates)
+        ranked = self._rank(candidates.values())
+        return self._hits([c for c in ranked if min_score is None or c.fused >= min_score][:top])
 
     def _fused(self, parsed: HybridQuery, filters: Filters | None, within: Condition | None, banned: set[int],
                top: int, min_score: float | None, show_all: bool, start: float) -> SearchResult:
         assert self.searcher is not None and parsed.semantic is not None
         depth = max(self.semantic_depth, 4 * top)
-        semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, min_score=min_score,
-                                        show_all=show_all)
+        semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True)
         candidates: dict[int, _Candidate] = {}
         for rank, hit in enumerate(semantic.hits, start=1):
             if hit.id not in banned:
-                candidates[hit.id] = _Candidate(hit.id, rank, hit.cosine, hit.score)
+                candidates[hit.id] = _Candidate(hit.id, rank, hit.cosine, hit.score, coverage=0.0)
         informative = self.keywords.informative(parsed.words)
         if informative:
             wanted = {t.words for t in informative}
             for hit in self.keywords.search(informative, limit=KEYWORD_DEPTH, within=within, exclude=banned):
-                c = candidates.setdefault(hit.id, _Candidate(hit.id))
+                c = candidates.setdefault(hit.id, _Candidate(hit.id, coverage=0.0))
                 c.keyword, c.matches = hit, list(hit.matches)
                 c.coverage = _coverage(hit.matches, wanted)
             missing = {i: c for i, c in candidates.items() if c.score is None}
             if missing:
-                self._semantic_for(parsed.semantic, missing, rank_all=False)
-        hits = self._rank(_at_least(candidates.values(), min_score), top)
-        # as the semantic searcher counts it: how many of the best `top` by meaning were left out,
-        # less those that words brought back into the results
-        shown_by_meaning = {h.id for h in semantic.hits}
-        brought_back = sum(1 for h in hits if h.id not in shown_by_meaning)
-        hidden = max(0, min(top, len(semantic.hits) + semantic.hidden) - len(semantic.hits) - brought_back)
-        return SearchResult(hits, hidden, (time.perf_counter() - start) * 1000.0)
+                self._semantic_for(parsed.semantic, missing)
+        ranked = self._rank(candidates.values())[:top]
+        threshold = self.searcher.threshold(min_score, show_all)
+        shown = [c for c in ranked if threshold is None or c.fused >= threshold]
+        result = SearchResult(self._hits(shown), len(ranked) - len(shown), (time.perf_counter() - start) * 1000.0)
+        result.unknown = semantic.unknown
+        return result
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -254,29 +258,24 @@ class HybridSearcher:
             return set()
         return self.keywords.matching_ids(parsed.excluded)
 
-    def _semantic_for(self, semantic: str, candidates: dict[int, _Candidate], *, rank_all: bool) -> None:
-        """Cosines and calibrated scores for these photos; with ``rank_all``, their semantic ranks among
-        themselves too (the required words already chose them)."""
+    def _semantic_for(self, semantic: str, candidates: dict[int, _Candidate]) -> None:
+        """Cosines and calibrated scores for these photos, scored as the semantic search scores them."""
         assert self.searcher is not None
-        vector = self.searcher.query_vector(semantic)
-        calibration = self.searcher.calibration(vector)  # also brings the vector index up to date
         ids = np.asarray(sorted(candidates), dtype=np.int64)
-        found, cosines = self.searcher.index.search(vector, len(ids), allowed=ids,
-                                                    excluded=dead_ids(self.catalog))
-        scores = calibration.scores(cosines)
-        for rank, (pid, cosine, score) in enumerate(zip(found.tolist(), cosines, scores, strict=True), start=1):
+        cosines, scores = self.searcher.score_photos(semantic, ids)
+        for pid, cosine, score in zip(ids.tolist(), cosines.tolist(), scores.tolist(), strict=True):
             c = candidates[int(pid)]
             c.cosine, c.score = float(cosine), float(score)
-            if rank_all:
-                c.semantic_rank = rank
 
-    def _rank(self, candidates: Iterable[_Candidate], top: int) -> list[SearchHit]:
+    def _rank(self, candidates: Iterable[_Candidate]) -> list[_Candidate]:
+        """Best first by the joined score, which is also the score shown."""
         chosen = list(candidates)
         for c in chosen:
-            c.fused = (1.0 / (self.k + c.semantic_rank) if c.semantic_rank is not None else 0.0) + \
-                      (c.coverage / (self.k + c.keyword.rank) if c.keyword is not None else 0.0)
-        chosen.sort(key=lambda c: (-c.fused, -(c.score or 0.0), c.id))
-        return self._hits(chosen[:top])
+            words = WORD_SCORE * c.coverage ** 2 if c.keyword is not None else 0.0
+            c.fused = 1.0 - (1.0 - (c.score or 0.0)) * (1.0 - words)
+        # Equal scores (both saturated near 1, say): more of the query's words, then meaning, first.
+        chosen.sort(key=lambda c: (-round(c.fused, 6), -(c.coverage if c.keyword else 0.0), -(c.score or 0.0), c.id))
+        return chosen
 
     def _hits(self, chosen: list[_Candidate]) -> list[SearchHit]:
         photos = self.catalog.photos([c.id for c in chosen])
@@ -286,17 +285,18 @@ class HybridSearcher:
             if photo is None:
                 continue
             why = [str(m) for m in c.matches]
-            if c.semantic_rank is not None and c.score is not None:
+            if c.score is not None:
                 why.append(f"meaning: {c.score:.2f}")
             matched = tuple(dict.fromkeys(w for m in c.matches for t in m.terms for w in t.split()))
-            hits.append(HybridHit(c.id, photo.path, float(c.score or 0.0), float(c.cosine or 0.0), photo,
-                                  why=tuple(why), words=matched, fused=c.fused, semantic_rank=c.semantic_rank,
+            hits.append(HybridHit(c.id, photo.path, float(c.fused), float(c.cosine or 0.0), photo,
+                                  why=tuple(why), words=matched, meaning=c.score, semantic_rank=c.semantic_rank,
                                   keyword_rank=c.keyword.rank if c.keyword else None))
         return hits
 
 
-def _at_least(candidates: Iterable[_Candidate], min_score: float | None) -> list[_Candidate]:
-    """An explicit minimum score holds for photos that words brought in too, not only for meaning."""
-    if min_score is None:
-        return list(candidates)
-    return [c for c in candidates if c.score is not None and c.score >= min_score]
+def _within_span(filters: Filters | None, span: dates.DateSpan) -> Filters:
+    """The filters narrowed to a date span named in the query (the narrower bound wins)."""
+    base = filters or Filters()
+    after = max(span.after, base.after) if base.after else span.after
+    before = min(span.before, base.before) if base.before else span.before
+    return replace(base, after=after, before=before)

@@ -20,22 +20,27 @@ from photoclip import imaging
 from photoclip.engine.protocol import Embedder
 from photoclip.errors import DecodeError, NotFoundError, QueryError
 from photoclip.index.vectorindex import DEFAULT_HNSW_THRESHOLD, DEFAULT_SUBSET_EXACT_LIMIT, HnswParams, VectorIndex
+from photoclip.search.calibration import DEFAULT_MIN_SCORE, Calibrator, combine_scores, constants_for
+from photoclip.search.dates import DateSpan
 from photoclip.search.filters import Filters, allowed_ids, dead_ids, passing
-from photoclip.search.query import Query, parse_query
-from photoclip.search.relevance import SAMPLE_SIZE, Calibration, calibrate, hide_threshold
+from photoclip.search.query import Query, Term, parse_query
 from photoclip.store.catalog import Catalog, Photo
 
 TEXT_CACHE_SIZE = 256
 # A filtered search first ranks this many times the asked number, unfiltered (at least the minimum).
 RANKED_FILTER_DEPTH = 4
 RANKED_FILTER_MIN = 100
+# Candidates by cosine that the calibrated score re-orders: the score also weighs what the photo's
+# reference captions reach, so the best few by score come from a deeper list by cosine.
+RERANK_DEPTH = 4
+RERANK_MIN = 200
 
 
 @dataclass(frozen=True)
 class SearchHit:
     id: int
     path: str
-    score: float  # calibrated, 0-1: 0.5 or more means clearly related
+    score: float  # calibrated, 0-1, what orders the results: 0.5 or more means clearly related
     cosine: float  # the raw similarity, for those who want it
     photo: Photo
 
@@ -43,8 +48,19 @@ class SearchHit:
 @dataclass
 class SearchResult:
     hits: list[SearchHit]
-    hidden: int  # how many of the best `top` were left out as unrelated (or below min_score)
+    hidden: int  # how many of the best `top` were left out as unrelated (below the minimum score)
     elapsed_ms: float
+    unknown: tuple[str, ...] = ()  # query terms the model cannot tell from made-up words
+    dates: DateSpan | None = None  # a date phrase of the query taken as a filter
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One side of a query: the positive terms' summed vector, or one subtracted term."""
+
+    vector: np.ndarray
+    image: bool
+    weight: float = 1.0
 
 
 class Searcher:
@@ -53,15 +69,13 @@ class Searcher:
     def __init__(self, catalog: Catalog, embedder: Embedder, index_dir: str | os.PathLike[str], *,
                  hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
                  subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT,
-                 params: HnswParams | None = None, background: bool = True,
-                 sample_size: int = SAMPLE_SIZE) -> None:
+                 params: HnswParams | None = None, background: bool = True) -> None:
         self.catalog = catalog
         self.embedder = embedder
         self.index = VectorIndex(catalog, embedder.model_name, index_dir, hnsw_threshold=hnsw_threshold,
                                  subset_exact_limit=subset_exact_limit, params=params, background=background)
-        self.sample_size = sample_size
-        self._sample: np.ndarray | None = None
-        self._sample_version = -1
+        self.min_score = DEFAULT_MIN_SCORE  # the default strictness (the library sets it from Settings)
+        self._calibrator: Calibrator | None = None
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -94,12 +108,14 @@ class Searcher:
             raise QueryError(f"cannot read the image {path}: {exc}") from exc
         return np.asarray(self.embedder.embed_images([image])[0], dtype=np.float32)
 
+    def _term_vector(self, term: Term, texts: dict[str, np.ndarray]) -> np.ndarray:
+        return texts[term.text] if term.text is not None else self._image_vector(term.image)  # type: ignore[arg-type]
+
     def _combine(self, query: Query) -> np.ndarray:
         texts = self._text_vectors([t.text for t in query.terms if t.text is not None])
         total = np.zeros(self.embedder.dim, dtype=np.float64)
         for term in query.terms:
-            vec = texts[term.text] if term.text is not None else self._image_vector(term.image)  # type: ignore[arg-type]
-            total += term.weight * vec
+            total += term.weight * self._term_vector(term, texts)
         norm = float(np.linalg.norm(total))
         if norm < 1e-6:
             raise QueryError(f"the terms of {query.raw!r} cancel each other out")
@@ -109,15 +125,80 @@ class Searcher:
         """The unit vector a query string stands for (weighted sum of its terms, normalised)."""
         return self._combine(parse_query(query))
 
+    def _parts(self, query: Query) -> tuple[_Part | None, list[_Part]]:
+        """The positive terms summed into one vector, and each subtracted term on its own."""
+        texts = self._text_vectors([t.text for t in query.terms if t.text is not None])
+        positives = [t for t in query.terms if t.weight > 0]
+        positive = None
+        if positives:
+            total = np.zeros(self.embedder.dim, dtype=np.float64)
+            for term in positives:
+                total += term.weight * self._term_vector(term, texts)
+            norm = float(np.linalg.norm(total))
+            if norm < 1e-6:
+                raise QueryError(f"the terms of {query.raw!r} cancel each other out")
+            positive = _Part((total / norm).astype(np.float32), any(t.image is not None for t in positives))
+        negatives = [_Part(np.asarray(self._term_vector(t, texts), dtype=np.float32), t.image is not None, t.weight)
+                     for t in query.terms if t.weight < 0]
+        return positive, negatives
+
+    # -- calibration -----------------------------------------------------------------------------
+
+    @property
+    def calibrator(self) -> Calibrator:
+        """The model's reference captions and constants (built once; see calibration.py)."""
+        if self._calibrator is None:
+            built = Calibrator.build(lambda texts: np.stack([self._text_vectors(texts)[t] for t in texts]),
+                                     constants_for(self.embedder))
+            self._calibrator = built
+        return self._calibrator
+
+    def part_scores(self, part: _Part, ids: np.ndarray, cosines: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated scores of photos (by id) for one query part; photos without a vector score 0."""
+        vectors, known = self.index.vectors_for(ids)
+        cos = vectors @ part.vector if len(vectors) else np.zeros(0, dtype=np.float32)
+        if part.image:
+            found = self.calibrator.image_scores(cos)
+        else:
+            found = self.calibrator.text_scores(cos, self.calibrator.baselines(vectors))
+        out = np.zeros(len(ids), dtype=np.float64)
+        out[known] = found
+        return out
+
+    def unknown_terms(self, query: Query) -> tuple[str, ...]:
+        """Text terms the model cannot tell from made-up words."""
+        texts = [t.text for t in query.terms if t.text is not None and t.weight > 0]
+        if not texts:
+            return ()
+        vectors = self._text_vectors(texts)
+        knows = self.calibrator.knows(np.stack([vectors[t] for t in texts]))
+        return tuple(t for t, k in zip(texts, knows.tolist(), strict=True) if not k)
+
+    def score_photos(self, query: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cosines, scores) of these photos for a query, scored exactly as search scores them."""
+        positive, negatives = self._parts(parse_query(query))
+        self.index.sync()
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors, known = self.index.vectors_for(ids)
+        cosines = np.zeros(len(ids), dtype=np.float64)
+        if positive is not None and len(vectors):
+            cosines[known] = vectors @ positive.vector
+        return cosines, self._scores(positive, negatives, ids)
+
+    def _scores(self, positive: _Part | None, negatives: list[_Part], ids: np.ndarray) -> np.ndarray:
+        base = self.part_scores(positive, ids) if positive is not None else np.ones(len(ids))
+        return combine_scores(base, [(n.weight, self.part_scores(n, ids)) for n in negatives])
+
     # -- searching -------------------------------------------------------------------------------
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
                min_score: float | None = None, show_all: bool = False) -> SearchResult:
         start = time.perf_counter()
         parsed = parse_query(query)
-        vector = self._combine(parsed)
-        kind = "image" if parsed.images_only else "text"
-        return self._run(vector, kind, filters, top, min_score, show_all, (), start)
+        positive, negatives = self._parts(parsed)
+        result = self._run(positive, negatives, filters, top, min_score, show_all, (), start)
+        result.unknown = self.unknown_terms(parsed)
+        return result
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
                 min_score: float | None = None, show_all: bool = False) -> SearchResult:
@@ -125,7 +206,7 @@ class Searcher:
         start = time.perf_counter()
         vector, own_id = self._target_vector(target)
         skip = (own_id,) if own_id is not None else ()
-        return self._run(vector, "image", filters, top, min_score, show_all, skip, start)
+        return self._run(_Part(vector, True), [], filters, top, min_score, show_all, skip, start)
 
     def _target_vector(self, target: int | str | os.PathLike[str]) -> tuple[np.ndarray, int | None]:
         model = self.embedder.model_name
@@ -141,20 +222,11 @@ class Searcher:
             stored = self.catalog.vector(model, known.id)
             if stored is not None:
                 return stored, known.id
+        if not path.exists():
+            raise NotFoundError(f"{path} does not exist")
         if not path.is_file():
             raise NotFoundError(f"{path} is not an image file")
         return self._image_vector(path), known.id if known else None
-
-    def _reference(self) -> np.ndarray:
-        if self._sample is None or self._sample_version != self.index.version:
-            self._sample = self.index.sample(self.sample_size)
-            self._sample_version = self.index.version
-        return self._sample
-
-    def calibration(self, vector: np.ndarray) -> Calibration:
-        """The query's reference distribution over the library (see relevance.py)."""
-        self.index.sync()
-        return calibrate(vector, self._reference())
 
     def _ranked_then_filtered(self, vector: np.ndarray, top: int, filters: Filters, excluded: np.ndarray,
                               kind: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -172,7 +244,24 @@ class Searcher:
             return None  # the filter may pass more photos further down: rank the passing ones only
         return ids[keep][:top], cosines[keep][:top]
 
-    def _run(self, vector: np.ndarray, kind: str, filters: Filters | None, top: int,
+    def _candidates(self, vector: np.ndarray, kind: str, filters: Filters | None, depth: int,
+                    excluded: np.ndarray, skipped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if filters is not None and filters.active:
+            found = self._ranked_then_filtered(vector, depth, filters, excluded, kind)
+            if found is None:
+                allowed = allowed_ids(self.catalog, filters)  # live photos only
+                found = self.index.search(vector, depth, allowed=allowed, excluded=skipped, kind=kind)
+            return found
+        return self.index.search(vector, depth, excluded=excluded, kind=kind)
+
+    def threshold(self, min_score: float | None, show_all: bool) -> float | None:
+        """The score below which results are hidden: an explicit minimum, else none with ``show_all``,
+        else the default strictness."""
+        if min_score is not None:
+            return min_score
+        return None if show_all else self.min_score
+
+    def _run(self, positive: _Part | None, negatives: list[_Part], filters: Filters | None, top: int,
              min_score: float | None, show_all: bool, skip: tuple[int, ...], start: float) -> SearchResult:
         if top < 1:
             raise QueryError("the number of results must be at least 1")
@@ -182,17 +271,19 @@ class Searcher:
         skipped = np.asarray(skip, dtype=np.int64)
         dead = dead_ids(self.catalog)  # the same array while nothing changed: the index caches by it
         excluded = np.union1d(dead, skipped) if len(skipped) else dead
-        if filters is not None and filters.active:
-            found = self._ranked_then_filtered(vector, top, filters, excluded, kind)
-            if found is None:
-                allowed = allowed_ids(self.catalog, filters)  # live photos only
-                found = self.index.search(vector, top, allowed=allowed, excluded=skipped, kind=kind)
-            ids, cosines = found
-        else:
-            ids, cosines = self.index.search(vector, top, excluded=excluded, kind=kind)
-        cal = calibrate(vector, self._reference())
-        scores = cal.scores(cosines)
-        threshold = hide_threshold(cal, min_score=min_score, show_all=show_all)
+        depth = max(RERANK_DEPTH * top, RERANK_MIN)
+        if positive is not None:
+            probe, kind = positive.vector, "image" if positive.image else "text"
+        else:  # only subtracted terms: start from the photos furthest from them
+            probe = -np.mean([n.vector for n in negatives], axis=0).astype(np.float32)
+            kind = "text"
+        ids, _ = self._candidates(probe, kind, filters, depth, excluded, skipped)
+        vectors, _known = self.index.vectors_for(ids)
+        cosines = vectors @ positive.vector if positive is not None and len(vectors) else np.zeros(len(ids))
+        scores = self._scores(positive, negatives, ids)
+        order = np.lexsort((ids, -cosines, -scores))[:top]  # equal scores (saturated): closer first
+        ids, scores, cosines = ids[order], scores[order], cosines[order]
+        threshold = self.threshold(min_score, show_all)
         keep = scores >= threshold if threshold is not None else np.ones(len(ids), dtype=bool)
         photos = self.catalog.photos(ids[keep].tolist())
         hits = [SearchHit(int(i), photos[int(i)].path, float(s), float(c), photos[int(i)])

@@ -40,6 +40,7 @@ class Settings:
     max_tags_per_photo: int = 5
     thumbnail_cache_mb: int = 512
     default_top: int = 200
+    search_min_score: float = 0.3  # strictness: results scoring below this are hidden (0.5: clearly related)
     hide_duplicates: bool = False  # search and albums show only the keeper of each group of copies
     extra: dict = field(default_factory=dict)
     # What loading or validating had to correct, for the user to see; never saved.
@@ -65,6 +66,18 @@ def _integer(lo: int, hi: int) -> Callable[[object, object], tuple[object, str |
         if isinstance(value, float) and not value.is_integer():
             return default, f"{value!r} is not a whole number; using the default {default}"
         number = int(value)
+        if number < lo or number > hi:
+            clamped = min(hi, max(lo, number))
+            return clamped, f"{number} is outside {lo}..{hi}; using {clamped}"
+        return number, None
+    return check
+
+
+def _number(lo: float, hi: float) -> Callable[[object, object], tuple[object, str | None]]:
+    def check(value: object, default: object) -> tuple[object, str | None]:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return default, f"{value!r} is not a number; using the default {default}"
+        number = float(value)
         if number < lo or number > hi:
             clamped = min(hi, max(lo, number))
             return clamped, f"{number} is outside {lo}..{hi}; using {clamped}"
@@ -99,6 +112,7 @@ _CHECKS: dict[str, Callable[[object, object], tuple[object, str | None]]] = {
     "thumbnail_cache_mb": _integer(16, 1 << 20),
     "default_top": _integer(1, 100_000),
     "hide_duplicates": _flag,
+    "search_min_score": _number(0.0, 1.0),
 }
 
 

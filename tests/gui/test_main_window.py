@@ -165,11 +165,24 @@ def test_cancel_stops_indexing_and_keeps_what_was_done(qtbot, make_window, tmp_p
 
 
 def test_album_created_from_a_query_lists_its_photos(qtbot, make_window, indexed, monkeypatch) -> None:
-    monkeypatch.setattr(main_window_module, "ask_text", lambda *a, **k: "Reds")
+    from photoclip.gui import album_rule_dialog
+
+    opened: list[album_rule_dialog.AlbumRuleDialog] = []
+    monkeypatch.setattr(album_rule_dialog.AlbumRuleDialog, "open", lambda self: opened.append(self))
     window = make_window(indexed)
     window.search_bar.set_text("red")
     wait_for_answer(qtbot, window, lambda a: a.searched)
     window.save_search_as_album()
+    assert len(opened) == 1
+    dialog = opened[0]
+    # The preview counts the album's photos before anything is saved.
+    qtbot.waitUntil(lambda: dialog.scores != [], timeout=5000)
+    assert dialog.member_count() >= 1 and indexed.albums() == []
+    dialog.slider.setValue(100)
+    assert dialog.member_count() <= 1 and "would be in the album" in dialog.count_label.text()
+    dialog.slider.setValue(50)
+    dialog.name_edit.setText("Reds")
+    dialog.accept()
     qtbot.waitUntil(lambda: [e.value for e in window.sidebar.data.albums] == ["Reds"], timeout=5000)
     album_item = window.sidebar.albums_item.child(0)
     window.search_bar.set_text("")
