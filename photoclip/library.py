@@ -590,3 +590,27 @@ class Library:
 
         return albumexport.export_album(self.catalog, name, destination, mode=mode, xmp_sidecars=xmp,
                                         subfolder=subfolder, progress=progress, cancel=cancel)
+
+    # -- trash -------------------------------------------------------------------------------
+
+    def move_to_trash(self, photo_ids: list[int]) -> Any:
+        """Move the photos' files to the platform's trash (only ever after the user confirmed it).
+
+        Returns a ``TrashOutcome``: the photos trashed (marked missing in the catalog, so their
+        tags and albums come back with them) and the files that could not be trashed, with why.
+        """
+        from photoclip.organize import trash
+
+        outcome = trash.trash_photos(self.catalog, list(photo_ids))
+        if outcome.trashed:
+            self.notify("photos", tuple(outcome.ids))
+        return outcome
+
+    def restore_from_trash(self, outcome: Any) -> Any:
+        """Undo `move_to_trash`: put the files back where they were; returns what came back."""
+        from photoclip.organize import trash
+
+        back = trash.restore_photos(self.catalog, outcome)
+        if back.trashed:
+            self.notify("photos", tuple(back.ids))
+        return back

@@ -1,0 +1,1 @@
+"""Organizing photos: tags, albums, export, trash."""
