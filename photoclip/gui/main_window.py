@@ -286,6 +286,8 @@ class MainWindow(QMainWindow):
     def _apply_library_changes(self) -> None:
         kinds, self._pending_kinds = self._pending_kinds, set()
         self.reload_sidebar()
+        if kinds & {"photos", "folders"}:
+            self.reload_problems()  # the watcher finds unreadable files too, not only indexing
         filters = self.results.filters
         narrowed_by_tags = bool(filters.tags or filters.album)
         if kinds & {"photos", "folders", "model"} or (kinds & {"tags", "albums"} and narrowed_by_tags):

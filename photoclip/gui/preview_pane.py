@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -393,7 +394,7 @@ class PreviewPaneWidget(QWidget):
 
     def open_photo(self) -> None:
         if self.path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
+            open_externally(self, self.path)
 
     def show_in_folder(self) -> None:
         if self.path:
@@ -402,6 +403,17 @@ class PreviewPaneWidget(QWidget):
     def copy_path(self) -> None:
         if self.path:
             QGuiApplication.clipboard().setText(self.path)
+
+
+def open_externally(parent: QWidget, path: str) -> bool:
+    """Open ``path`` in the system's viewer; say so when the system has none for it."""
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
+        return True
+    QMessageBox.warning(parent, "Cannot open the photo",
+                        f"The system has no application set to open {Path(path).name}.\n\n"
+                        "Use Photo › Show in folder to open it from the file manager, "
+                        "or choose a default viewer for this type of file in your system settings.")
+    return False
 
 
 def _human_size(n: int) -> str:

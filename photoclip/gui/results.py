@@ -86,7 +86,7 @@ class ResultsController(QObject):
     def show_similar(self, target: int | str) -> None:
         self.similar = target
         label = Path(target).name if isinstance(target, str) else self._name_of(target)
-        self.w.search_bar.edit.clear()
+        self.w.search_bar.clear_quietly()  # clearing must not ask for a search that drops "similar"
         self.w.search_bar.show_similar(label)
         self.refresh()
 

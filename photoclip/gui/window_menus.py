@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 
 if TYPE_CHECKING:
@@ -53,5 +54,7 @@ def build_menus(window: MainWindow) -> None:
 
     for keys in ("Ctrl+F", "/"):
         QShortcut(QKeySequence(keys), window, window.search_bar.focus_search)
-    QShortcut(QKeySequence("Escape"), window.search_bar.edit, window.escape_search)
-    QShortcut(QKeySequence("Down"), window.search_bar.edit, window.focus_grid)
+    # Only while the search field has focus: window-wide, Down would never reach the grid.
+    for keys, slot in (("Escape", window.escape_search), ("Down", window.focus_grid)):
+        shortcut = QShortcut(QKeySequence(keys), window.search_bar.edit, slot)
+        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
