@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
         self.indexing.indexed.connect(self._after_indexing)
         self.problems_button.clicked.connect(lambda: self.problems.setVisible(not self.problems.isVisible()))
         self.model_setup.installed.connect(self._on_model_installed)
-        self.model_setup.failed.connect(lambda msg: explain_failure(self, msg))
+        self.model_setup.failed.connect(self._model_failed)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
@@ -336,6 +336,13 @@ class MainWindow(QMainWindow):
     def model_name(self) -> str | None:
         """The active model as last read on a worker (None before the first read, or none installed)."""
         return self.sidebar.data.model
+
+    def _model_failed(self, message: str) -> None:
+        # The failed download's progress must not linger behind the dialog (a job still running
+        # shows its own again at its next progress report).
+        self.sidebar.set_activity(None)
+        self.status.set_idle()
+        explain_failure(self, message)
 
     def _on_model_installed(self, name: str) -> None:
         self.reload_sidebar()

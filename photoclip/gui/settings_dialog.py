@@ -44,10 +44,29 @@ if TYPE_CHECKING:
 DEVICE_LABELS = (("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("gpu", "GPU"))
 
 
+# What each ONNX Runtime provider runs on, in words; providers that are not a device of this computer
+# (Azure sends work to a remote endpoint) are left out.
+DEVICE_NAMES = {
+    "CPUExecutionProvider": "CPU",
+    "CUDAExecutionProvider": "NVIDIA GPU (CUDA)",
+    "TensorrtExecutionProvider": "NVIDIA GPU (TensorRT)",
+    "ROCMExecutionProvider": "AMD GPU (ROCm)",
+    "MIGraphXExecutionProvider": "AMD GPU (MIGraphX)",
+    "DmlExecutionProvider": "GPU (DirectML)",
+    "CoreMLExecutionProvider": "Apple GPU / Neural Engine (Core ML)",
+    "OpenVINOExecutionProvider": "Intel CPU/GPU (OpenVINO)",
+}
+
+
+def device_names(providers: list[str]) -> list[str]:
+    return list(dict.fromkeys(DEVICE_NAMES[p] for p in providers if p in DEVICE_NAMES))
+
+
 def describe_devices(info: dict[str, Any]) -> str:
+    gpus = ", ".join(device_names(info.get("gpu_providers") or []))
     lines = [f"Runtime: {info.get('runtime') or 'not installed'} {info.get('version') or ''}".strip(),
-             f"Providers: {', '.join(info.get('providers') or []) or 'none'}",
-             f"GPU: {'yes (' + ', '.join(info['gpu_providers']) + ')' if info.get('gpu') else 'not available'}",
+             f"Devices: {', '.join(device_names(info.get('providers') or [])) or 'none'}",
+             f"GPU: {'yes (' + gpus + ')' if info.get('gpu') else 'not available'}",
              f"Physical CPU cores: {info.get('physical_cores')}"]
     if info.get("problem"):
         lines.append(f"Problem: {info['problem']}")

@@ -75,3 +75,87 @@ def test_open_says_so_when_the_system_has_no_viewer(qtbot, make_window, indexed,
     qtbot.waitUntil(lambda: window.preview.path is not None)
     window.preview.open_photo()
     assert message_boxes and "green.jpg" in message_boxes[-1][1]
+
+
+def test_indexing_that_found_nothing_does_not_say_it_indexed(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 3)
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    with qtbot.waitSignal(window.indexing.indexed, timeout=10000):
+        window.start_indexing()
+    assert "Everything is up to date" in messages
+    assert "Indexing finished" not in messages
+
+
+def test_model_size_is_said_one_way(qtbot, make_window, library) -> None:
+    from photoclip.gui.welcome_dialog import WelcomeDialog
+
+    window = make_window(library)
+    welcome = WelcomeDialog(library, window.model_setup, window)
+    qtbot.addWidget(welcome)
+    banner = window.banner.label.text()
+    sizes_banner = [s for s in ("150", "600") if s in banner]
+    sizes_welcome = [s for s in ("150", "600") if s in welcome.model_status.text()]
+    assert sizes_banner == sizes_welcome and len(sizes_banner) == 1
+
+
+def test_remote_providers_are_not_shown_as_devices() -> None:
+    from photoclip.gui.settings_dialog import describe_devices
+
+    text = describe_devices({"runtime": "onnxruntime", "version": "1.20",
+                             "providers": ["AzureExecutionProvider", "CPUExecutionProvider"],
+                             "gpu": False, "gpu_providers": [], "physical_cores": 2})
+    assert "Azure" not in text and "CPU" in text
+
+
+def test_a_date_typed_in_one_go_is_read_as_typed(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    bar = window.filter_bar
+    bar.show()
+    bar.use_after.setChecked(True)
+    field = bar.after
+    field.setFocus()
+    qtbot.keyClick(field.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(field.edit, "2020-01-01")
+    qtbot.keyClick(field.edit, Qt.Key.Key_Return)
+    assert bar.state().after.isoformat() == "2020-01-01"
+
+
+def test_sidebar_activity_fits_the_sidebar(qtbot, make_window, library) -> None:
+    from photoclip.gui.indexing_status import describe, percent
+    from photoclip.jobs import Progress
+
+    window = make_window(library)
+    p = Progress(phase="ocr", done=18, total=120)
+    window.sidebar.set_activity(describe("Indexing", p, short=True), percent(p))
+    text = window.sidebar.activity_item.text(0)
+    width = window.sidebar.fontMetrics().horizontalAdvance(text) + 40  # indentation and the icon's room
+    assert width <= window.sidebar.columnWidth(0), f"{text!r} is cut in a {window.sidebar.columnWidth(0)} px column"
+
+
+def test_failed_download_clears_the_sidebar_progress_before_the_dialog(qtbot, make_window, library,
+                                                                      monkeypatch) -> None:
+    from photoclip.gui import main_window as main_window_module
+
+    window = make_window(library)
+    window.sidebar.set_activity("Downloading 1,000 / 9,000", 11)
+    seen: list[str] = []
+    monkeypatch.setattr(main_window_module, "explain_failure", lambda _w, _m: seen.append(window.sidebar.activity()))
+    window.model_setup.failed.emit("you are offline")
+    assert seen == [""]
+
+
+def test_folder_picker_starts_in_the_pictures_folder(qtbot, monkeypatch, tmp_path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from photoclip.gui import library_actions
+
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    monkeypatch.setattr(library_actions, "pictures_folder", lambda: str(pictures), raising=False)
+    asked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda _p, _t, folder="", *a: asked.append(folder) or ""))
+    library_actions.choose_folder(None)
+    assert asked == [str(pictures)]
