@@ -240,13 +240,21 @@ class PreviewPaneWidget(QWidget):
         col.addLayout(actions2)
         col.addWidget(self.album_button)
         scroll = QScrollArea(self)
+        self.scroll = scroll
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(body)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self.show_photo(None, None)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The photo grows with the pane: as wide as the pane, up to most of its height."""
+        super().resizeEvent(event)
+        width = self.scroll.viewport().width() - 24
+        self.image.setMinimumHeight(max(160, min(int(width * 0.8), int(self.height() * 0.62))))
 
     # -- loading ----------------------------------------------------------------------------
 

@@ -159,3 +159,43 @@ def test_folder_picker_starts_in_the_pictures_folder(qtbot, monkeypatch, tmp_pat
                         staticmethod(lambda _p, _t, folder="", *a: asked.append(folder) or ""))
     library_actions.choose_folder(None)
     assert asked == [str(pictures)]
+
+
+def test_grid_fills_the_width_and_shows_photos_not_file_names(qtbot, make_window, library, tmp_path) -> None:
+    make_photos(tmp_path / "many", {f"c{i:02d}": (i * 9, 100, 200 - i * 9) for i in range(30)})
+    library.add_folder(tmp_path / "many")
+    library.index()
+    window = make_window(library)
+    window.resize(1600, 900)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 30)
+    grid = window.grid
+    qtbot.waitUntil(lambda: grid.viewport().width() > 900)
+    for zoom in (120, 160, 200, 260):
+        window.zoom.setValue(zoom)
+        cols = grid.columns()
+        qtbot.waitUntil(lambda c=cols: grid.visualRect(window.model.index(c)).x() == 0)  # Qt's layout is lazy
+        last = grid.visualRect(window.model.index(cols - 1))
+        band = grid.viewport().width() - last.right()
+        assert band <= cols + 2, f"an empty band of {band} px at zoom {zoom}"
+    assert grid.text_height == 0 and ".jpg" in window.model.data(window.model.index(29), Qt.ItemDataRole.ToolTipRole)
+
+
+def test_preview_photo_grows_with_its_pane(qtbot, make_window, library, tmp_path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    Image.new("RGB", (1600, 1200), (200, 120, 30)).save(folder / "big.jpg")
+    library.add_folder(folder)
+    library.index()
+    window = make_window(library)
+    window.resize(1600, 820)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 1)
+    window.grid.select_row(0)
+    qtbot.waitUntil(lambda: window.preview.image.has_image(), timeout=5000)
+    window.splitter.setSizes([200, 600, 800])
+    qtbot.waitUntil(lambda: window.preview.width() > 700)
+    qtbot.wait(50)
+    shown = window.preview.image.pixmap()
+    width = shown.width() / shown.devicePixelRatio()
+    assert width > 0.7 * window.preview.width(), f"the photo stays {width} px in a {window.preview.width()} px pane"
