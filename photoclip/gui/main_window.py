@@ -169,6 +169,8 @@ class MainWindow(QMainWindow):
         self.search_bar.similarCleared.connect(self.results.clear_similar)
         self.filter_bar.filtersChanged.connect(self.results.set_filters)
         self.filter_bar.filtersChanged.connect(self._reveal_filters)
+        self.filter_bar.filtersChanged.connect(
+            lambda state: self.sidebar.show_filters(state.album, state.tags, state.folder))
         self.results.shown.connect(self.resultsShown)
         self.sidebar.allChosen.connect(self.show_all)
         self.sidebar.folderChosen.connect(self._on_folder_chosen)
@@ -253,6 +255,8 @@ class MainWindow(QMainWindow):
             self.grid.select_row(0)
 
     def _on_current_photo(self, item: queries.GridItem | None) -> None:
+        if item is not None:
+            self.results.keep_id = item.id
         self.preview.show_item(item)  # carries why the photo matched and the words to highlight
 
     # -- drag and drop ----------------------------------------------------------------------

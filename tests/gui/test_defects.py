@@ -199,3 +199,51 @@ def test_preview_photo_grows_with_its_pane(qtbot, make_window, library, tmp_path
     shown = window.preview.image.pixmap()
     width = shown.width() / shown.devicePixelRatio()
     assert width > 0.7 * window.preview.width(), f"the photo stays {width} px in a {window.preview.width()} px pane"
+
+
+def current_name(window) -> str | None:  # type: ignore[no-untyped-def]
+    item = window.grid.current_item()
+    selected = [Path(i.path).stem for i in window.grid.selected_items()]
+    return Path(item.path).stem if item is not None and selected == [Path(item.path).stem] else None
+
+
+def test_selection_survives_find_similar_escape_and_zoom(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 3)
+    window.grid.select_row(names(window).index("blue"))
+    window.similar_to_current()
+    wait_for_answer(qtbot, window, lambda a: a.request.similar_to is not None)
+    window.search_bar.similar_chip.click()  # back from the similar photos
+    wait_for_answer(qtbot, window, lambda a: a.request.similar_to is None)
+    assert current_name(window) == "blue"
+
+    window.search_bar.focus_search()
+    qtbot.keyClicks(window.search_bar.edit, "red")
+    wait_for_answer(qtbot, window, lambda a: a.request.query == "red")
+    window.grid.select_row(names(window).index("red"))
+    window.search_bar.focus_search()
+    qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Escape)
+    wait_for_answer(qtbot, window, lambda a: not a.searched)
+    settle(qtbot, window)
+    assert current_name(window) == "red"
+
+    window.zoom.setValue(300)
+    qtbot.wait(20)
+    assert current_name(window) == "red"
+
+
+def test_sidebar_highlight_follows_the_filters(qtbot, make_window, indexed) -> None:
+    indexed.add_tag("colourful")
+    indexed.accept_tag(indexed.browse()[0].id, "colourful")
+    window = make_window(indexed)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 3)
+    qtbot.waitUntil(lambda: window.sidebar.tags_item.childCount() == 1
+                    and window.sidebar.tags_item.child(0).text(0) == "colourful")
+    tag_item = window.sidebar.tags_item.child(0)
+    rect = window.sidebar.visualItemRect(tag_item)
+    qtbot.mouseClick(window.sidebar.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.sidebar.currentItem() is tag_item
+    wait_for_answer(qtbot, window, lambda a: a.request.filters.tags == ("colourful",))
+    window.filter_bar.clear()
+    wait_for_answer(qtbot, window, lambda a: not a.request.filters.active)
+    assert window.sidebar.currentItem() is window.sidebar.all_item
