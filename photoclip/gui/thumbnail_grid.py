@@ -161,7 +161,12 @@ class ThumbnailGridWidget(QListView):
         self._fit_grid()
 
     def thumb_size(self) -> int:
+        """The size thumbnails are drawn at: the zoom's size, stretched to fill the width."""
         return self.iconSize().width()
+
+    def target_size(self) -> int:
+        """The size the zoom asks for."""
+        return self._target
 
     def elided_name(self, path: str, width: int) -> str:
         """The file name shortened to ``width`` pixels, remembered (painting asks for it often)."""
