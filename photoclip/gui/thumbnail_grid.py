@@ -13,7 +13,7 @@ calling back into Python per cell. Colours come from the palette, so light and d
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -218,6 +218,14 @@ class ThumbnailGridWidget(QListView):
                                selected=selection.isRowSelected(row), focused=row == current)
         finally:
             painter.end()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Space opens the current photo, as Enter and a double click do."""
+        if event.key() == Qt.Key.Key_Space and not event.modifiers() and self.current_item() is not None:
+            self.activatedPhoto.emit(self.current_item())
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # -- selection --------------------------------------------------------------------------
 

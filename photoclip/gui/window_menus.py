@@ -43,7 +43,8 @@ def build_menus(window: MainWindow) -> None:
 
     photo = bar.addMenu("&Photo")
     photo.addAction("Find similar", window.similar_to_current, QKeySequence("Ctrl+Shift+S"))
-    photo.addAction("Open in viewer", window.preview.open_photo, QKeySequence("Ctrl+Return"))
+    photo.addAction("View", window.open_viewer)  # Enter, Space or a double click in the grid
+    photo.addAction("Open with the system viewer", window.preview.open_photo, QKeySequence("Ctrl+Return"))
     photo.addAction("Show in folder", window.preview.show_in_folder)
     photo.addAction("Copy path", window.preview.copy_path, QKeySequence("Ctrl+Shift+C"))
     photo.addAction("Add to album\u2026", window.add_selection_to_album, QKeySequence("Ctrl+Shift+A"))
