@@ -37,6 +37,16 @@ def _top(text: str) -> int:
     return value
 
 
+def _rating(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of stars: {text!r}") from None
+    if not 1 <= value <= 5:
+        raise argparse.ArgumentTypeError("a rating is 1 to 5 stars")
+    return value
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=_top, default=50, metavar="N", help="at most N results (default 50)")
     parser.add_argument("--json", action="store_true", help="print a JSON list, best first")
@@ -48,6 +58,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--type", action="append", default=[], metavar="FORMAT",
                         help="only this format: jpeg, png, heic, webp, ... (repeatable)")
     parser.add_argument("--album", metavar="NAME", help="only photos in this album")
+    parser.add_argument("--favourite", "--favorite", action="store_true", help="only favourites")
+    parser.add_argument("--rating", type=_rating, default=0, metavar="N",
+                        help="only photos rated N stars or more (1-5)")
     parser.add_argument("--min-score", type=_score, metavar="S",
                         help="only results scoring at least S (0-1; 0.5 means clearly related)")
     parser.add_argument("--all", action="store_true", dest="show_all",
@@ -72,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def filters_from(args: argparse.Namespace) -> Filters:
     return Filters(folder=args.folder, after=args.after, before=args.before, tags=tuple(args.tag),
-                   types=tuple(args.type), album=args.album)
+                   types=tuple(args.type), album=args.album, favourite=args.favourite, min_rating=args.rating)
 
 
 def _options(args: argparse.Namespace) -> dict:
