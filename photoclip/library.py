@@ -741,3 +741,35 @@ class Library:
         from photoclip.search.filters import Filters
 
         return replace(filters or Filters(), hide_duplicates=True)
+
+    # -- favourites and ratings --------------------------------------------------------------
+
+    def marks(self, photo_ids: list[int] | None = None) -> dict[int, Any]:
+        """Favourite and stars per photo: of these ids, or of every marked photo when None."""
+        from photoclip.organize import marks
+
+        return marks.all_marks(self.catalog) if photo_ids is None else marks.marks_of(self.catalog, photo_ids)
+
+    def set_favourite(self, photo_ids: list[int], favourite: bool = True) -> dict[int, Any]:
+        """Mark or unmark as favourites; returns the marks before, for `restore_marks` (undo)."""
+        from photoclip.organize import marks
+
+        before = marks.set_favourite(self.catalog, photo_ids, favourite)
+        self.notify("marks", tuple(before))
+        return before
+
+    def set_rating(self, photo_ids: list[int], rating: int) -> dict[int, Any]:
+        """Give 0-5 stars; returns the marks before, for `restore_marks` (undo)."""
+        from photoclip.organize import marks
+
+        before = marks.set_rating(self.catalog, photo_ids, rating)
+        self.notify("marks", tuple(before))
+        return before
+
+    def restore_marks(self, before: dict[int, Any]) -> dict[int, Any]:
+        """Put back marks returned by `set_favourite` / `set_rating`; returns the ones replaced (redo)."""
+        from photoclip.organize import marks
+
+        replaced = marks.set_marks(self.catalog, before)
+        self.notify("marks", tuple(before))
+        return replaced

@@ -50,6 +50,16 @@ def _type(text: str) -> str:
     return kind
 
 
+def _rating(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of stars: {text!r}") from None
+    if not 1 <= value <= 5:
+        raise argparse.ArgumentTypeError("a rating is 1 to 5 stars")
+    return value
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=_top, default=None, metavar="N",
                         help="at most N results (default 50; with --all, every ranked photo)")
@@ -62,6 +72,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--type", action="append", default=[], metavar="FORMAT", type=_type,
                         help="only this format: jpeg, png, heic, webp, ... (repeatable)")
     parser.add_argument("--album", metavar="NAME", help="only photos in this album")
+    parser.add_argument("--favourite", "--favorite", action="store_true", help="only favourites")
+    parser.add_argument("--rating", type=_rating, default=0, metavar="N",
+                        help="only photos rated N stars or more (1-5)")
     parser.add_argument("--min-score", type=_score, metavar="S",
                         help="only results scoring at least S (0-1; 0.5 means clearly related; "
                              "default: the library's strictness setting, 0.3)")
@@ -91,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def filters_from(args: argparse.Namespace) -> Filters:
     return Filters(folder=args.folder, after=args.after, before=args.before, tags=tuple(args.tag),
-                   types=tuple(args.type), album=args.album)
+                   types=tuple(args.type), album=args.album, favourite=args.favourite, min_rating=args.rating)
 
 
 def _options(args: argparse.Namespace) -> dict:

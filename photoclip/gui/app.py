@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photoclip import __version__
 from photoclip.errors import PhotoClipError
-from photoclip.gui.theme import app_icon, apply_theme
+from photoclip.gui.theme import THEME_KEY, app_icon, apply_theme
 
 if TYPE_CHECKING:
     from photoclip.gui.main_window import MainWindow
@@ -93,13 +93,13 @@ def run(library_dir: str | None = None) -> int:
 
     tune_interpreter()
     app = make_application()
-    apply_theme(app)
+    ui = QSettings()
+    apply_theme(app, str(ui.value(THEME_KEY, "")) or None)
     try:
         library = Library.open(library_dir)
     except PhotoClipError as exc:
         QMessageBox.critical(None, "PhotoClip cannot open the library", str(exc))
         return 1
-    ui = QSettings()
     window = MainWindow(library, ui_settings=ui)
     try:
         window.show()

@@ -10,12 +10,93 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QCalendarWidget,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QToolButton,
+    QWidget,
+    QWidgetAction,
+)
 
 from photoclip.gui.queries import FilterState
 
 TYPES = (("", "Any type"), ("jpeg", "JPEG"), ("png", "PNG"), ("heic", "HEIC"), ("webp", "WebP"),
          ("tiff", "TIFF"), ("gif", "GIF"), ("bmp", "BMP"), ("avif", "AVIF"))
+
+
+def parse_date(text: str) -> QDate | None:
+    """A typed date: 2020-01-31, 2020-1-31, 2020/01/31 or 31.01.2020; None when it is not one."""
+    text = text.strip()
+    for fmt in ("yyyy-M-d", "yyyy/M/d", "d.M.yyyy", "yyyyMMdd"):
+        parsed = QDate.fromString(text, fmt)
+        if parsed.isValid():
+            return parsed
+    return None
+
+
+class DateField(QWidget):
+    """A date typed as text (read whole when typing ends) or picked from a calendar.
+
+    Qt's date edit types section by section, which garbles a date typed in one go
+    (2020-01-01 became 2026-01-03); a plain field parsed on Enter or on leaving it does not.
+    """
+
+    dateChanged = Signal(QDate)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("YYYY-MM-DD")
+        self.edit.setMaximumWidth(110)
+        self.calendar = QCalendarWidget()
+        self.button = QToolButton(self)
+        self.button.setText("\u25be")
+        self.button.setToolTip("Pick the date from a calendar")
+        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.button)
+        action = QWidgetAction(menu)
+        action.setDefaultWidget(self.calendar)
+        menu.addAction(action)
+        self.button.setMenu(menu)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.button)
+        self._date = QDate.currentDate()
+        self.edit.setText(self._date.toString("yyyy-MM-dd"))
+        self.edit.editingFinished.connect(self._typed)
+        self.calendar.clicked.connect(self._picked)
+        self.calendar.clicked.connect(lambda _d: menu.close())
+
+    def date(self) -> QDate:
+        return self._date
+
+    def setDate(self, value: QDate) -> None:
+        self.edit.setStyleSheet("")
+        self.edit.setText(value.toString("yyyy-MM-dd"))
+        self.calendar.setSelectedDate(value)
+        if value != self._date:
+            self._date = value
+            self.dateChanged.emit(value)
+
+    def _typed(self) -> None:
+        parsed = parse_date(self.edit.text())
+        if parsed is None:
+            self.edit.setStyleSheet("color: #d04040;")
+            self.edit.setToolTip("Not a date: type it as 2020-01-31")
+            return
+        self.edit.setToolTip("")
+        self.setDate(parsed)
+
+    def _picked(self, value: QDate) -> None:
+        self.setDate(value)
 
 
 class FilterBarWidget(QWidget):
@@ -35,13 +116,10 @@ class FilterBarWidget(QWidget):
         for key, label in TYPES:
             self.type.addItem(label, key)
         self.use_after = QCheckBox("From", self)
-        self.after = QDateEdit(self)
+        self.after = DateField(self)
         self.use_before = QCheckBox("to", self)
-        self.before = QDateEdit(self)
+        self.before = DateField(self)
         for edit in (self.after, self.before):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setDate(QDate.currentDate())
             edit.setEnabled(False)
         self.clear_button = QPushButton("Clear", self)
         self.clear_button.setToolTip("Remove every filter")

@@ -28,6 +28,20 @@ INDEXING = "Indexing"
 THUMB_THREADS, THUMB_THREADS_WHILE_INDEXING = 2, 1
 
 
+def finished_note(run: Any) -> str:
+    """What an indexing run did, in a few words; "up to date" when it found nothing to do."""
+    scan, embed = getattr(run, "scan", None), getattr(run, "embed", None)
+    embedded = embed.embedded if embed is not None else 0
+    if scan is not None and not scan.touched and not embedded:
+        return "Everything is up to date"
+    parts = []
+    if scan is not None and scan.added:
+        parts.append(f"{scan.added:,} new photo{'s' if scan.added != 1 else ''}")
+    if embedded:
+        parts.append(f"{embedded:,} indexed")
+    return "Indexing finished" + (": " + ", ".join(parts) if parts else "")
+
+
 class IndexingController(QObject):
     """Starts and reports jobs; ``indexed`` fires after each indexing run (finished or stopped)."""
 
@@ -75,9 +89,9 @@ class IndexingController(QObject):
         self.w.sidebar.set_activity(None)
         self.w.loader.set_threads(THUMB_THREADS)
 
-    def _on_finished(self, job: Job, _result: Any) -> None:
+    def _on_finished(self, job: Job, result: Any) -> None:
         if job.label == INDEXING:
-            note = "Indexing stopped; what was done is kept" if job.token.cancelled else "Indexing finished"
+            note = "Indexing stopped; what was done is kept" if job.token.cancelled else finished_note(result)
             self.w.statusBar().showMessage(note, 6000)
             self.indexed.emit()
 

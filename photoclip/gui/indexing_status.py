@@ -9,6 +9,9 @@ from photoclip.jobs import Progress
 PHASES = {"scan": "Looking for photos", "hash": "Reading new photos", "index": "Indexing", "tag": "Tagging",
           "tagging": "Tagging", "retag": "Re-tagging", "places": "Finding places", "ocr": "Reading text in photos"}
 
+SHORT_PHASES = {"scan": "Looking for photos", "hash": "Reading photos", "ocr": "Reading text",
+                "places": "Finding places"}
+
 
 def describe(label: str, p: Progress, *, short: bool = False) -> str:
     """One line a person can read, e.g. ``Indexing 1,200 / 5,000 · 38/s · about 2 min left``.
@@ -16,6 +19,9 @@ def describe(label: str, p: Progress, *, short: bool = False) -> str:
     ``short`` leaves out the rate and time (for the narrow sidebar).
     """
     phase = PHASES.get(p.phase, p.phase.capitalize() if p.phase else label)
+    if short:  # the sidebar is narrow and shows the percent beside this: a short phase name is enough
+        phase = SHORT_PHASES.get(p.phase, phase)
+        return phase if p.total else f"{phase} {p.done:,}"
     parts = [f"{phase} {p.done:,}" + (f" / {p.total:,}" if p.total is not None else "")]
     if short:
         return parts[0]

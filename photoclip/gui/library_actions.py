@@ -8,9 +8,10 @@ hears about the result through the library's change events, like any other chang
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox, QWidget
 
@@ -24,7 +25,17 @@ if TYPE_CHECKING:
 
 def choose_folder(parent: QWidget | None) -> str:
     """Ask for a photo folder (module function so tests replace the dialog)."""
-    return QFileDialog.getExistingDirectory(parent, "Add a photo folder")
+    return QFileDialog.getExistingDirectory(parent, "Add a photo folder", pictures_folder())
+
+
+def pictures_folder() -> str:
+    """Where a folder picker starts: the user's Pictures folder, else home (never the working directory)."""
+    for location in (QStandardPaths.StandardLocation.PicturesLocation,
+                     QStandardPaths.StandardLocation.HomeLocation):
+        folder = QStandardPaths.writableLocation(location)
+        if folder and Path(folder).is_dir():
+            return folder
+    return str(Path.home())
 
 
 def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:

@@ -45,6 +45,7 @@ from photoclip.gui.sidebar import SidebarData, SidebarWidget, load_sidebar
 from photoclip.gui.theme import app_icon
 from photoclip.gui.thumbnail_grid import ThumbnailGridWidget
 from photoclip.gui.thumbnails import ThumbnailLoader, prune_cache
+from photoclip.gui.viewer import PhotoViewerWidget, info_lines
 from photoclip.gui.window_menus import build_menus
 from photoclip.gui.workers import Latest, TaskRunner
 
@@ -151,7 +152,13 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.filter_bar)
         outer.addWidget(self.banner)
         outer.addWidget(self.splitter, 1)
-        self.setCentralWidget(root)
+        self.browser = root
+        self.viewer = PhotoViewerWidget(self.loader, self)
+        self.viewer.info_runner = self.tasks
+        self.pages = QStackedWidget(self)  # the browser, or one photo filling the window
+        self.pages.addWidget(root)
+        self.pages.addWidget(self.viewer)
+        self.setCentralWidget(self.pages)
 
         self.problems = ErrorsPanelWidget(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems)
@@ -171,6 +178,8 @@ class MainWindow(QMainWindow):
         self.search_bar.similarCleared.connect(self.results.clear_similar)
         self.filter_bar.filtersChanged.connect(self.results.set_filters)
         self.filter_bar.filtersChanged.connect(self._reveal_filters)
+        self.filter_bar.filtersChanged.connect(
+            lambda state: self.sidebar.show_filters(state.album, state.tags, state.folder))
         self.results.shown.connect(self.resultsShown)
         self.sidebar.allChosen.connect(self.show_all)
         self.sidebar.folderChosen.connect(self._on_folder_chosen)
@@ -186,7 +195,9 @@ class MainWindow(QMainWindow):
         self.actions.folderRemoved.connect(lambda path: self.results.filters.folder == path and self.show_all())
         self.actions.message.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         self.grid.currentPhotoChanged.connect(self._on_current_photo)
-        self.grid.activatedPhoto.connect(lambda _item: self.preview.open_photo())
+        self.grid.activatedPhoto.connect(lambda _item: self.open_viewer())
+        self.viewer.closed.connect(self.close_viewer)
+        self.viewer.fullScreenRequested.connect(self._viewer_full_screen)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
         self.preview.similarRequested.connect(self.show_similar)
         self.preview.addToAlbumRequested.connect(lambda _pid: self.add_selection_to_album())
@@ -196,7 +207,7 @@ class MainWindow(QMainWindow):
         self.indexing.indexed.connect(self._after_indexing)
         self.problems_button.clicked.connect(lambda: self.problems.setVisible(not self.problems.isVisible()))
         self.model_setup.installed.connect(self._on_model_installed)
-        self.model_setup.failed.connect(lambda msg: explain_failure(self, msg))
+        self.model_setup.failed.connect(self._model_failed)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
@@ -256,7 +267,46 @@ class MainWindow(QMainWindow):
             self.grid.select_row(0)
 
     def _on_current_photo(self, item: queries.GridItem | None) -> None:
+        if item is not None:
+            self.results.keep_id = item.id
         self.preview.show_item(item)  # carries why the photo matched and the words to highlight
+
+    # -- the viewer -------------------------------------------------------------------------
+
+    def open_viewer(self) -> None:
+        """Show the current photo filling the window; ←/→ step through the results in their order."""
+        idx = self.grid.currentIndex()
+        if not idx.isValid() or idx.row() >= len(self.model.rows):
+            return
+        library = self.library
+        self.viewer.info_loader = lambda item: info_lines(library, item)
+        self.pages.setCurrentWidget(self.viewer)
+        self.statusBar().hide()
+        self.viewer.open(self.model.rows, idx.row(), self.model.thumb_side)
+        self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def viewing(self) -> bool:
+        return self.pages.currentWidget() is self.viewer
+
+    def close_viewer(self, photo_id: int) -> None:
+        """Back to the grid with the photo last viewed selected and in view."""
+        self.pages.setCurrentWidget(self.browser)
+        self.statusBar().show()
+        row = self.model.row_of(photo_id)
+        if row >= 0:
+            index = self.model.index(row, 0)
+            self.grid.setCurrentIndex(index)
+            self.grid.scrollTo(index, self.grid.ScrollHint.EnsureVisible)
+        self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _viewer_full_screen(self, on: bool) -> None:
+        if on:
+            self._was_maximized = self.isMaximized()
+            self.menuBar().hide()
+            self.showFullScreen()
+        else:
+            self.menuBar().show()
+            self.showMaximized() if getattr(self, "_was_maximized", False) else self.showNormal()
 
     # -- drag and drop ----------------------------------------------------------------------
 
@@ -289,6 +339,8 @@ class MainWindow(QMainWindow):
     def _apply_library_changes(self) -> None:
         kinds, self._pending_kinds = self._pending_kinds, set()
         self.reload_sidebar()
+        if kinds & {"photos", "folders"}:
+            self.reload_problems()  # the watcher finds unreadable files too, not only indexing
         filters = self.results.filters
         narrowed_by_tags = bool(filters.tags or filters.album)
         if kinds & {"photos", "folders", "model"} or (kinds & {"tags", "albums"} and narrowed_by_tags):
@@ -337,6 +389,13 @@ class MainWindow(QMainWindow):
     def model_name(self) -> str | None:
         """The active model as last read on a worker (None before the first read, or none installed)."""
         return self.sidebar.data.model
+
+    def _model_failed(self, message: str) -> None:
+        # The failed download's progress must not linger behind the dialog (a job still running
+        # shows its own again at its next progress report).
+        self.sidebar.set_activity(None)
+        self.status.set_idle()
+        explain_failure(self, message)
 
     def _on_model_installed(self, name: str) -> None:
         self.reload_sidebar()
@@ -397,7 +456,9 @@ class MainWindow(QMainWindow):
         """Stop every background activity (watcher first); then the library can be closed safely."""
         self._refresh_timer.stop()
         self.indexing.stop()
+        self.viewer.slideshow.stop()
         self.tasks.wait()
+        self.viewer.wait()
         self.loader.wait()
         self.events.close()
 

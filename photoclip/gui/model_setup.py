@@ -40,6 +40,18 @@ def downloadable_models() -> tuple[str, dict[str, str]]:
     return default, {name: e.description for name, e in entries.items()}
 
 
+def default_model_size() -> str:
+    """How big the default download is, said one way everywhere ("about 600 MB")."""
+    import re
+
+    try:
+        default, known = downloadable_models()
+    except Exception:  # no catalogue in this build
+        return "a few hundred MB"
+    found = re.search(r"about [\d,.]+\s*[KMG]B", known.get(default, ""))
+    return found.group(0) if found else "a few hundred MB"
+
+
 def choose_model_folder(parent: QWidget | None) -> str:
     """Ask for a model bundle folder (a module function so tests can replace the dialog)."""
     return QFileDialog.getExistingDirectory(parent, "Choose a CLIP model folder")
@@ -151,7 +163,7 @@ class ModelBannerWidget(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.label = QLabel(
             "<b>No search model is installed.</b> You can browse your photos by date now; searching by "
-            "meaning, similar photos and tags need a CLIP model (about 150\u2013600 MB, downloaded once; "
+            f"meaning, similar photos and tags need a CLIP model ({default_model_size()}, downloaded once; "
             "then everything stays on this computer).", self)
         self.label.setWordWrap(True)
         self.download_button = QPushButton("Download a model\u2026", self)

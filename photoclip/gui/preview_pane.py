@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -241,13 +242,21 @@ class PreviewPaneWidget(QWidget):
         col.addLayout(actions2)
         col.addWidget(self.album_button)
         scroll = QScrollArea(self)
+        self.scroll = scroll
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(body)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self.show_photo(None, None)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The photo grows with the pane: as wide as the pane, up to most of its height."""
+        super().resizeEvent(event)
+        width = self.scroll.viewport().width() - 24
+        self.image.setMinimumHeight(max(160, min(int(width * 0.8), int(self.height() * 0.62))))
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -395,7 +404,7 @@ class PreviewPaneWidget(QWidget):
 
     def open_photo(self) -> None:
         if self.path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
+            open_externally(self, self.path)
 
     def show_in_folder(self) -> None:
         if self.path:
@@ -404,6 +413,17 @@ class PreviewPaneWidget(QWidget):
     def copy_path(self) -> None:
         if self.path:
             QGuiApplication.clipboard().setText(self.path)
+
+
+def open_externally(parent: QWidget, path: str) -> bool:
+    """Open ``path`` in the system's viewer; say so when the system has none for it."""
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
+        return True
+    QMessageBox.warning(parent, "Cannot open the photo",
+                        f"The system has no application set to open {Path(path).name}.\n\n"
+                        "Use Photo › Show in folder to open it from the file manager, "
+                        "or choose a default viewer for this type of file in your system settings.")
+    return False
 
 
 def _human_size(n: int) -> str:

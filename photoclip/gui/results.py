@@ -44,6 +44,8 @@ class ResultsController(QObject):
         self._event_ticket: int | None = None  # an event-driven refresh still on a worker
         self._refresh_again = False
         self.cost_ms = 0.0  # worker time of the last answer, to pace refreshes on huge libraries
+        # The photo last looked at: selected again when a later view holds it (back from "similar").
+        self.keep_id: int | None = None
 
     def request(self) -> queries.Request:
         bar = self.w.search_bar
@@ -86,7 +88,7 @@ class ResultsController(QObject):
     def show_similar(self, target: int | str) -> None:
         self.similar = target
         label = Path(target).name if isinstance(target, str) else self._name_of(target)
-        self.w.search_bar.edit.clear()
+        self.w.search_bar.clear_quietly()  # clearing must not ask for a search that drops "similar"
         self.w.search_bar.show_similar(label)
         self.refresh()
 
@@ -121,6 +123,7 @@ class ResultsController(QObject):
         new_view = answer.request != self._shown_request
         self._shown_request = answer.request
         current = w.grid.current_item()
+        keep = current.id if current is not None else self.keep_id
         scroll = w.grid.verticalScrollBar().value()
         edited = w.model.show_plan(plan)
         w.search_bar.set_browsing(not answer.searched)
@@ -134,7 +137,7 @@ class ResultsController(QObject):
         if n:
             w.stack.setCurrentWidget(w.grid)
             if not edited:  # a reset: put back the current photo, and the scroll in the same view
-                row = w.model.row_of(current.id) if current is not None else -1
+                row = w.model.row_of(keep) if keep is not None else -1
                 if row >= 0:
                     w.grid.setCurrentIndex(w.model.index(row, 0))
                 if not new_view:

@@ -113,6 +113,14 @@ class SearchBarWidget(QWidget):
         if search:
             self._fire()
 
+    def clear_quietly(self) -> None:
+        """Empty the field without asking for a search (the caller shows something else)."""
+        self._timer.stop()
+        self.edit.blockSignals(True)
+        self.edit.clear()
+        self.edit.blockSignals(False)
+        self._last_sent = ""
+
     def show_similar(self, label: str) -> None:
         self.similar_chip.setText(f"Similar to {label}  \u2715")
         self.similar_chip.show()

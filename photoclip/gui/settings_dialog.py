@@ -44,10 +44,29 @@ if TYPE_CHECKING:
 DEVICE_LABELS = (("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("gpu", "GPU"))
 
 
+# What each ONNX Runtime provider runs on, in words; providers that are not a device of this computer
+# (Azure sends work to a remote endpoint) are left out.
+DEVICE_NAMES = {
+    "CPUExecutionProvider": "CPU",
+    "CUDAExecutionProvider": "NVIDIA GPU (CUDA)",
+    "TensorrtExecutionProvider": "NVIDIA GPU (TensorRT)",
+    "ROCMExecutionProvider": "AMD GPU (ROCm)",
+    "MIGraphXExecutionProvider": "AMD GPU (MIGraphX)",
+    "DmlExecutionProvider": "GPU (DirectML)",
+    "CoreMLExecutionProvider": "Apple GPU / Neural Engine (Core ML)",
+    "OpenVINOExecutionProvider": "Intel CPU/GPU (OpenVINO)",
+}
+
+
+def device_names(providers: list[str]) -> list[str]:
+    return list(dict.fromkeys(DEVICE_NAMES[p] for p in providers if p in DEVICE_NAMES))
+
+
 def describe_devices(info: dict[str, Any]) -> str:
+    gpus = ", ".join(device_names(info.get("gpu_providers") or []))
     lines = [f"Runtime: {info.get('runtime') or 'not installed'} {info.get('version') or ''}".strip(),
-             f"Providers: {', '.join(info.get('providers') or []) or 'none'}",
-             f"GPU: {'yes (' + ', '.join(info['gpu_providers']) + ')' if info.get('gpu') else 'not available'}",
+             f"Devices: {', '.join(device_names(info.get('providers') or [])) or 'none'}",
+             f"GPU: {'yes (' + gpus + ')' if info.get('gpu') else 'not available'}",
              f"Physical CPU cores: {info.get('physical_cores')}"]
     if info.get("problem"):
         lines.append(f"Problem: {info['problem']}")
@@ -78,6 +97,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._device_tab(), "Device")
         self.tabs.addTab(self._tagging_tab(), "Tagging")
         self.tabs.addTab(self._storage_tab(), "Storage")
+        self.tabs.addTab(self._appearance_tab(), "Appearance")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                    self)
         buttons.accepted.connect(self.accept)
@@ -378,6 +398,36 @@ class SettingsDialog(QDialog):
         form.addRow("Thumbnail cache size", self.cache_mb)
         form.addRow(QLabel(f"Thumbnails are kept in {self.library.directory / 'thumbs'}", page))
         return page
+
+    # -- appearance (UI state, applied at once) ----------------------------------------------
+
+    def _appearance_tab(self) -> QWidget:
+        from photoclip.gui.theme import THEME_KEY, THEMES
+
+        page = QWidget(self)
+        self.theme = QComboBox(page)
+        for key, label in THEMES:
+            self.theme.addItem(label, key)
+        ui = getattr(self.parentWidget(), "ui", None)
+        current = str(ui.value(THEME_KEY, "system")) if ui is not None else "system"
+        self.theme.setCurrentIndex(max(0, self.theme.findData(current)))
+        self.theme.currentIndexChanged.connect(lambda _i: self.set_theme(str(self.theme.currentData())))
+        form = QFormLayout(page)
+        form.addRow("Colours", self.theme)
+        form.addRow(QLabel("Applies at once and is remembered.", page))
+        return page
+
+    def set_theme(self, key: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from photoclip.gui.theme import THEME_KEY, apply_theme
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, key)
+        ui = getattr(self.parentWidget(), "ui", None)
+        if ui is not None:
+            ui.setValue(THEME_KEY, key)
 
     # -- saving -----------------------------------------------------------------------------
 

@@ -172,6 +172,26 @@ class SidebarWidget(QTreeWidget):
     def select_all(self) -> None:
         self.setCurrentItem(self.all_item)
 
+    def show_filters(self, album: str | None, tags: tuple[str, ...], folder: str | None) -> None:
+        """Highlight the entry that matches what the grid is narrowed by (All photos when nothing)."""
+        wanted = ("album", album) if album else ("tag", tags[0]) if len(tags) == 1 else \
+            ("folder", folder) if folder else None
+        if wanted is None:
+            if not tags:
+                self.setCurrentItem(self.all_item)
+            return
+        item = self.find_entry(*wanted)
+        if item is not None:
+            self.setCurrentItem(item)
+
+    def find_entry(self, kind: str, value: str) -> QTreeWidgetItem | None:
+        for section in (self.folders_item, self.albums_item, self.tags_item):
+            for i in range(section.childCount()):
+                child = section.child(i)
+                if child.data(0, KIND_ROLE) == kind and child.data(0, VALUE_ROLE) == value:
+                    return child
+        return None
+
     def _chosen(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         kind = item.data(0, KIND_ROLE)
         value = item.data(0, VALUE_ROLE)

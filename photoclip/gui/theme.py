@@ -1,7 +1,8 @@
 """How the app looks: its icon, and light or dark colours (every widget and the grid paint from them).
 
-The app follows the desktop's colours by default. ``PHOTOCLIP_THEME=dark`` (or ``light``) picks a
-Fusion palette instead, for desktops that do not tell Qt their colour scheme.
+The app follows the desktop's colours by default; Settings > Appearance (kept in the UI settings as
+``appearance/theme``) or ``PHOTOCLIP_THEME=dark`` (or ``light``) picks a Fusion palette instead, for
+desktops that do not tell Qt their colour scheme. The choice applies live.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from PySide6.QtWidgets import QApplication
 from photoclip.paths import resources_dir
 
 THEME_VARIABLE = "PHOTOCLIP_THEME"
+THEME_KEY = "appearance/theme"
+THEMES = (("system", "Same as the system"), ("light", "Light"), ("dark", "Dark"))
+_system: tuple[str, QPalette] | None = None  # the desktop's style and colours, to go back to
 
 
 def app_icon() -> QIcon:
@@ -60,14 +64,28 @@ def dark_palette() -> QPalette:
 
 
 def apply_theme(app: QApplication, name: str | None = None) -> str:
-    """Use ``name`` ("dark", "light"), else $PHOTOCLIP_THEME, else the desktop's; returns what was used."""
+    """Use ``name`` ("dark", "light", "system"), else $PHOTOCLIP_THEME, else the desktop's; returns it."""
+    global _system
+    if _system is None:
+        _system = (app.style().name(), QPalette(app.palette()))
     name = (name or os.environ.get(THEME_VARIABLE, "")).strip().lower()
     if name == "dark":
         app.setStyle("Fusion")
         app.setPalette(dark_palette())
+        app.setStyleSheet(CHECK_MARKS)
         return "dark"
     if name == "light":
         app.setStyle("Fusion")
         app.setPalette(app.style().standardPalette())
+        app.setStyleSheet("")
         return "light"
+    app.setStyle(_system[0])
+    app.setPalette(_system[1])
+    app.setStyleSheet("")
     return "system"
+
+
+# Fusion draws a menu's check mark thin and grey, which all but vanishes on a dark menu: a clear
+# mark in the text colour instead.
+_CHECK = (resources_dir() / "icons" / "check-light.png").as_posix()
+CHECK_MARKS = f"QMenu::indicator:checked {{ image: url({_CHECK}); width: 16px; height: 16px; }}"

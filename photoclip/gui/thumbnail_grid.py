@@ -12,8 +12,8 @@ calling back into Python per cell. Colours come from the palette, so light and d
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -41,30 +41,33 @@ def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, 
     box = inner.adjusted(4, 4, -4, -4 - text_h)
     pm, exact = model.loader.lookup(content_hash, path, model.thumb_side)
     if pm is not None and not pm.isNull():
-        _draw_thumbnail(painter, box, pm, exact)
+        _draw_thumbnail(painter, box, pm, exact, bottom=text_h > 0)
     else:
         painter.fillRect(box, palette.color(QPalette.ColorRole.AlternateBase))
         if model.loader.failed(content_hash):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "cannot read")
-    role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-    painter.setPen(palette.color(role))
-    text_rect = QRect(inner.x() + 4, inner.bottom() - text_h, inner.width() - 8, text_h)
-    painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, view.elided_name(path, text_rect.width()))
+    if text_h:
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(palette.color(role))
+        text_rect = QRect(inner.x() + 4, inner.bottom() - text_h, inner.width() - 8, text_h)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, view.elided_name(path, text_rect.width()))
     if focused:
         painter.setPen(palette.color(QPalette.ColorRole.Highlight))
         painter.drawRect(inner.adjusted(0, 0, -1, -1))
 
 
-def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool) -> None:
+def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool, *, bottom: bool = False) -> None:
+    """Centred in its box; with a caption under it, sat on the caption (no gap above the name)."""
     size = pm.deviceIndependentSize().toSize()
+    if not exact:  # another zoom level, until redone
+        size = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+    x = box.x() + (box.width() - size.width()) // 2
+    y = box.bottom() + 1 - size.height() if bottom else box.y() + (box.height() - size.height()) // 2
     if exact:  # made for this size: a plain 1:1 copy, the cheapest thing a painter does
-        painter.drawPixmap(QPoint(box.x() + (box.width() - size.width()) // 2,
-                                  box.y() + (box.height() - size.height()) // 2), pm)
-        return
-    fit = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)  # another zoom level, until redone
-    painter.drawPixmap(QRect(box.x() + (box.width() - fit.width()) // 2,
-                             box.y() + (box.height() - fit.height()) // 2, fit.width(), fit.height()), pm)
+        painter.drawPixmap(QPoint(x, y), pm)
+    else:
+        painter.drawPixmap(QRect(x, y, size.width(), size.height()), pm)
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -94,7 +97,9 @@ class ThumbnailGridWidget(QListView):
     def __init__(self, model: PhotoListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loader: ThumbnailLoader = model.loader
-        self.text_height = self.fontMetrics().height() + 4
+        self.show_names = False  # photos, not file names; the name is in the tooltip and the viewer
+        self.text_height = 0
+        self._target = 160
         self._elided: dict[tuple[str, int], str] = {}
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.ListMode)
@@ -123,16 +128,45 @@ class ThumbnailGridWidget(QListView):
         return model
 
     def set_thumb_size(self, size: int) -> None:
+        """Cells of about ``size`` pixels, stretched so a whole number of them fills the width."""
+        self._target = size
+        self._fit_grid()
+
+    def set_show_names(self, show: bool) -> None:
+        self.show_names = show
+        self._fit_grid()
+
+    def _fit_grid(self) -> None:
+        current = self.currentIndex()
+        width = max(1, self.viewport().width() - 1)  # Qt wraps a cell that would touch the right edge
+        cols = max(1, width // (self._target + 2 * CELL_MARGIN))
+        cell = max(self._target + 2 * CELL_MARGIN, width // cols)
+        size = cell - 2 * CELL_MARGIN
+        self.text_height = self.fontMetrics().height() + 4 if self.show_names else 0
+        grid = QSize(cell, cell + self.text_height)
+        if grid == self.gridSize() and self.iconSize().width() == size:
+            return
         self.setIconSize(QSize(size, size))
-        self.setGridSize(QSize(size + 2 * CELL_MARGIN, size + 2 * CELL_MARGIN + self.text_height))
+        self.setGridSize(grid)
         dpr = self.devicePixelRatioF()
         self.loader.device_pixel_ratio = dpr
         self.photo_model().thumb_side = round(size * dpr)
         self._elided.clear()
         self.viewport().update()
+        if current.isValid():  # zooming keeps the photo one was looking at in view
+            QTimer.singleShot(0, lambda: self.currentIndex().isValid() and self.scrollTo(self.currentIndex()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_grid()
 
     def thumb_size(self) -> int:
+        """The size thumbnails are drawn at: the zoom's size, stretched to fill the width."""
         return self.iconSize().width()
+
+    def target_size(self) -> int:
+        """The size the zoom asks for."""
+        return self._target
 
     def elided_name(self, path: str, width: int) -> str:
         """The file name shortened to ``width`` pixels, remembered (painting asks for it often)."""
@@ -148,7 +182,7 @@ class ThumbnailGridWidget(QListView):
     # -- painting ---------------------------------------------------------------------------
 
     def columns(self) -> int:
-        return max(1, self.viewport().width() // max(1, self.gridSize().width()))
+        return max(1, (self.viewport().width() - 1) // max(1, self.gridSize().width()))
 
     def _origin(self) -> QPoint:
         """Where Qt's layout puts the first cell now (scrolling included); the rest follow the grid."""
@@ -184,6 +218,14 @@ class ThumbnailGridWidget(QListView):
                                selected=selection.isRowSelected(row), focused=row == current)
         finally:
             painter.end()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Space opens the current photo, as Enter and a double click do."""
+        if event.key() == Qt.Key.Key_Space and not event.modifiers() and self.current_item() is not None:
+            self.activatedPhoto.emit(self.current_item())
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # -- selection --------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.gui.model_setup import ModelSetupController, downloadable_models
+from photoclip.gui.model_setup import ModelSetupController, default_model_size, downloadable_models
 
 if TYPE_CHECKING:
     from photoclip.library import Library
@@ -94,14 +94,14 @@ class WelcomeDialog(QDialog):
             self.download_button.setEnabled(False)
             return
         try:
-            default, known = downloadable_models()
-            about = known.get(default, "")
+            default, _known = downloadable_models()
         except Exception:  # no catalogue in this build: importing a folder still works
-            default, about = "", ""
+            default = ""
+        about = default_model_size()
         self.download_button.setText(f"Download {default}\u2026" if default else "Download\u2026")
         self.download_button.setEnabled(bool(default))
         self.model_status.setText(
-            "No model is installed yet. Download one once (" + (about or "a few hundred MB") + "), or "
+            f"No model is installed yet. Download one once ({about}), or "
             "import a model folder copied from another computer. You can also skip this: browsing by "
             "date works without a model, and you can set one up later from the banner or Settings.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def build_menus(window: MainWindow) -> None:
 
     photo = bar.addMenu("&Photo")
     photo.addAction("Find similar", window.similar_to_current, QKeySequence("Ctrl+Shift+S"))
-    photo.addAction("Open in viewer", window.preview.open_photo, QKeySequence("Ctrl+Return"))
+    photo.addAction("View", window.open_viewer)  # Enter, Space or a double click in the grid
+    photo.addAction("Open with the system viewer", window.preview.open_photo, QKeySequence("Ctrl+Return"))
     photo.addAction("Show in folder", window.preview.show_in_folder)
     photo.addAction("Copy path", window.preview.copy_path, QKeySequence("Ctrl+Shift+C"))
     photo.addAction("Add to album\u2026", window.add_selection_to_album, QKeySequence("Ctrl+Shift+A"))
@@ -54,5 +56,7 @@ def build_menus(window: MainWindow) -> None:
 
     for keys in ("Ctrl+F", "/"):
         QShortcut(QKeySequence(keys), window, window.search_bar.focus_search)
-    QShortcut(QKeySequence("Escape"), window.search_bar.edit, window.escape_search)
-    QShortcut(QKeySequence("Down"), window.search_bar.edit, window.focus_grid)
+    # Only while the search field has focus: window-wide, Down would never reach the grid.
+    for keys, slot in (("Escape", window.escape_search), ("Down", window.focus_grid)):
+        shortcut = QShortcut(QKeySequence(keys), window.search_bar.edit, slot)
+        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)

@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import shutil
+import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,15 @@ def _keywords(catalog: Catalog, photo: Photo, album: str, auto_tags: bool) -> li
     return [*(t.name for t in tags if auto_tags or t.source == "manual"), album]
 
 
+def _rating(catalog: Catalog, photo_id: int) -> int | None:
+    """The photo's stars for ``xmp:Rating``; None when it has none (the sidecar then carries no rating)."""
+    try:
+        row = catalog.read().execute("SELECT rating FROM photo_marks WHERE photo_id=?", (photo_id,)).fetchone()
+    except sqlite3.Error:  # a catalog from before ratings
+        return None
+    return int(row[0]) if row and row[0] else None
+
+
 def export_album(catalog: Catalog, name: str, destination: str | os.PathLike[str], *, mode: str = "copy",
                  xmp_sidecars: bool = False, subfolder: bool = True, fallback_copy: bool = True,
                  auto_tags: bool = True, progress: ProgressSink = null_sink,
@@ -209,7 +219,8 @@ def export_album(catalog: Catalog, name: str, destination: str | os.PathLike[str
             sidecar_path = target.with_name(target.name + ".xmp")
             try:
                 with open(sidecar_path, "xb") as fh:
-                    fh.write(xmp.sidecar_xml(_keywords(catalog, photo, album.name, auto_tags)))
+                    fh.write(xmp.sidecar_xml(_keywords(catalog, photo, album.name, auto_tags),
+                                             _rating(catalog, photo.id)))
                 sidecar = str(sidecar_path)
             except OSError as exc:
                 report.notes.append(f"no sidecar for {target.name}: {exc.strerror or exc}")

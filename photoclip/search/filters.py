@@ -43,11 +43,13 @@ class Filters:
     types: tuple[str, ...] = ()  # photos.format in types; 'jpg' means 'jpeg'
     album: str | None = None  # member of the album (rule, pinned or manual)
     hide_duplicates: bool = False  # only the keeper of each group of copies (set from the library setting)
+    favourite: bool = False  # only favourites
+    min_rating: int = 0  # only photos with at least this many stars (1-5)
 
     @property
     def active(self) -> bool:
         return bool(self.folder or self.after or self.before or self.tags or self.types or self.album
-                    or self.hide_duplicates)
+                    or self.hide_duplicates or self.favourite or self.min_rating)
 
 
 def normalise_type(name: str) -> str:
@@ -120,6 +122,13 @@ def where_clause(catalog: Catalog, filters: Filters) -> Condition:
         params += [row[0], *ALBUM_MEMBER_SOURCES]
     if filters.hide_duplicates:
         where.append("NOT EXISTS (SELECT 1 FROM duplicate_hidden d WHERE d.photo_id = p.id)")
+    if filters.favourite:
+        where.append("EXISTS (SELECT 1 FROM photo_marks m WHERE m.photo_id = p.id AND m.favourite = 1)")
+    if filters.min_rating:
+        if not 1 <= filters.min_rating <= 5:
+            raise QueryError(f"a rating is 1 to 5 stars, not {filters.min_rating}")
+        where.append("EXISTS (SELECT 1 FROM photo_marks m WHERE m.photo_id = p.id AND m.rating >= ?)")
+        params.append(filters.min_rating)
     return " AND ".join(where), params
 
 

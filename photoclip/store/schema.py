@@ -299,6 +299,17 @@ MIGRATIONS: list[str] = [
         DELETE FROM duplicate_hidden WHERE photo_id = NEW.id;
     END;
     """,
+    # 7: favourites and 0-5 star ratings, a person's own marks on a photo. A row exists only for a
+    # marked photo, so the grid can read every mark of a 100,000-photo library at once.
+    """
+    CREATE TABLE photo_marks (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        favourite INTEGER NOT NULL DEFAULT 0 CHECK (favourite IN (0, 1)),
+        rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5)
+    );
+    CREATE INDEX photo_marks_favourite ON photo_marks(favourite) WHERE favourite = 1;
+    CREATE INDEX photo_marks_rating ON photo_marks(rating) WHERE rating > 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -47,3 +47,40 @@ def test_dark_window_paints_with_the_dark_palette(qtbot, make_window, indexed) -
     corner = QColor(image.pixel(2, 2))
     assert luminance(corner) < 0.05, "the empty grid area is dark"
     assert window.grid.palette().color(R.Text) == dark_palette().color(R.Text)
+
+
+def _bright_pixels(menu, action) -> int:  # type: ignore[no-untyped-def]
+    image = menu.grab().toImage()
+    r = menu.actionGeometry(action)
+    return sum(1 for x in range(r.x(), r.x() + r.height()) for y in range(r.y(), r.bottom())
+               if image.pixelColor(x, y).lightness() > 200)
+
+
+def test_appearance_setting_applies_live_and_dark_menus_show_check_marks(qtbot, make_window, indexed) -> None:
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    from photoclip.gui.settings_dialog import SettingsDialog
+    from photoclip.gui.theme import THEME_KEY, apply_theme
+
+    app = QApplication.instance()
+    apply_theme(app, "system")
+    system_window = app.palette().color(R.Window)
+    window = make_window(indexed)
+    dialog = SettingsDialog(indexed, window.tasks, window.jobs, window.model_setup, window)
+    qtbot.addWidget(dialog)
+    try:
+        dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+        assert app.palette().color(R.Window) == dark_palette().color(R.Window)
+        assert window.ui.value(THEME_KEY) == "dark"
+        menu = QMenu(window)
+        checked = menu.addAction("Filters")
+        checked.setCheckable(True)
+        checked.setChecked(True)
+        menu.show()
+        assert _bright_pixels(menu, checked) >= 8, "the check mark must stand out on a dark menu"
+        menu.close()
+        dialog.theme.setCurrentIndex(dialog.theme.findData("system"))
+        assert app.palette().color(R.Window) == system_window
+    finally:
+        dialog.reject()
+        apply_theme(app, "system")
