@@ -120,3 +120,43 @@ def test_small_preview_is_used_when_libraw_is_missing(tmp_path: Path, monkeypatc
     path = raw_like(tmp_path / "a.arw", jpeg_bytes((200, 180), (1, 2, 3)))
     image, _ = imaging.load_image(path, min_side=224)
     assert image.size == (200, 180)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _tiff(tags: dict[int, object]) -> bytes:
+    exif = Image.Exif()
+    for tag, value in tags.items():
+        exif[tag] = value
+    data = exif.tobytes()
+    return data[6:] if data.startswith(b"Exif\x00\x00") else data
+
+
+def test_cr3_metadata_from_its_cmt_boxes(tmp_path: Path) -> None:
+    """Canon CR3 is an ISO media file: EXIF as TIFF blobs in CMT1 (IFD0) and CMT2 (EXIF) boxes."""
+    canon = b"\x85\xc0\xb6\x87\x82\x0f\x11\xe0\x81\x11\xf4\xce\x46\x2b\x6a\x48"
+    cmt1 = _box(b"CMT1", _tiff({0x010F: "Canon", 0x0110: "EOS R5", 0x0112: 8}))
+    cmt2 = _box(b"CMT2", _tiff({0x9003: "2023:11:12 13:14:15", 0x9011: "+01:00", 0x9291: "5"}))
+    moov = _box(b"moov", _box(b"uuid", canon + cmt1 + cmt2))
+    preview = _box(b"uuid", bytes(16) + _box(b"PRVW", bytes(8) + jpeg_bytes((360, 240), (200, 200, 0))))
+    path = tmp_path / "IMG_1.CR3"
+    path.write_bytes(_box(b"ftyp", b"crx \x00\x00\x00\x01crx isom") + moov + preview + _box(b"mdat", SENSOR))
+    meta = imaging.read_meta(path)
+    assert (meta.format, meta.camera_make, meta.camera_model, meta.orientation) == ("cr3", "Canon", "EOS R5", 8)
+    assert (meta.width, meta.height) == (240, 360)
+    assert meta.taken is not None
+    assert (meta.taken.local, meta.taken.offset) == (datetime(2023, 11, 12, 13, 14, 15, 500000), 60)
+    image, _ = imaging.load_image(path, min_side=224)
+    assert image.size[0] < image.size[1]
+
+
+def test_a_damaged_preview_is_reported_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rawpy", None)
+    broken = bytearray(jpeg_bytes((400, 300), (5, 5, 5)))
+    at = broken.find(b"\xff\xc4")
+    broken[at + 5:at + 21] = b"\xff" * 16  # a Huffman table no decoder accepts
+    path = raw_like(tmp_path / "a.pef", bytes(broken))
+    with pytest.raises(DecodeError, match="embedded preview"):
+        imaging.load_image(path, min_side=224)
