@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -160,3 +161,49 @@ def test_a_damaged_preview_is_reported_as_such(tmp_path: Path, monkeypatch: pyte
     path = raw_like(tmp_path / "a.pef", bytes(broken))
     with pytest.raises(DecodeError, match="embedded preview"):
         imaging.load_image(path, min_side=224)
+
+
+def bayer_dng(path: Path, width: int = 64, height: int = 48) -> Path:
+    """A DNG holding only an uncompressed RGGB mosaic of a red scene: no preview, so LibRaw must decode it."""
+    mosaic = np.zeros((height, width), dtype="<u2")
+    mosaic[0::2, 0::2], mosaic[0::2, 1::2], mosaic[1::2, 0::2], mosaic[1::2, 1::2] = 50000, 8000, 8000, 4000
+    pixels = mosaic.tobytes()
+    unit = {1: 1, 2: 1, 3: 2, 4: 4, 10: 8}
+
+    def shorts(*v: int) -> bytes:
+        return b"".join(struct.pack("<H", x) for x in v)
+
+    def longs(*v: int) -> bytes:
+        return b"".join(struct.pack("<I", x) for x in v)
+
+    def directory(strip_at: int) -> bytes:
+        identity = b"".join(struct.pack("<ii", a, 10000) for a in (10000, 0, 0, 0, 10000, 0, 0, 0, 10000))
+        entries = sorted([
+            (254, 4, longs(0)), (256, 4, longs(width)), (257, 4, longs(height)), (258, 3, shorts(16)),
+            (259, 3, shorts(1)), (262, 3, shorts(32803)), (271, 2, b"Testcam\x00"), (272, 2, b"RX-1\x00"),
+            (273, 4, longs(strip_at)), (274, 3, shorts(1)), (277, 3, shorts(1)), (278, 4, longs(height)),
+            (279, 4, longs(len(pixels))), (284, 3, shorts(1)), (33421, 3, shorts(2, 2)),
+            (33422, 1, bytes([0, 1, 1, 2])), (50706, 1, bytes([1, 4, 0, 0])), (50708, 2, b"Testcam RX-1\x00"),
+            (50717, 4, longs(65535)), (50721, 10, identity), (50778, 3, shorts(21))])
+        data_at = 8 + 2 + 12 * len(entries) + 4
+        head, data = struct.pack("<H", len(entries)), b""
+        for tag, kind, value in entries:
+            if len(value) <= 4:
+                head += struct.pack("<HHI", tag, kind, len(value) // unit[kind]) + value.ljust(4, b"\x00")
+            else:
+                head += struct.pack("<HHII", tag, kind, len(value) // unit[kind], data_at + len(data))
+                data += value + (b"\x00" if len(value) % 2 else b"")
+        return b"II*\x00" + struct.pack("<I", 8) + head + struct.pack("<I", 0) + data
+
+    path.write_bytes(directory(len(directory(0))) + pixels)
+    return path
+
+
+def test_without_a_preview_libraw_decodes_the_mosaic(tmp_path: Path) -> None:
+    pytest.importorskip("rawpy")
+    path = bayer_dng(tmp_path / "a.dng")
+    assert _raw.previews(path.read_bytes()) == []
+    image, meta = imaging.load_image(path, min_side=16)
+    assert meta.camera_model == "RX-1" and image.mode == "RGB" and min(image.size) >= 16
+    r, g, _ = image.getpixel((image.width // 2, image.height // 2))
+    assert r > 200 and g < 80  # the red scene, demosaiced
