@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sqlite3
 import stat
 import time
 from collections.abc import Iterable, Iterator
@@ -18,7 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photoclip.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
-from photoclip.imaging import SUPPORTED_EXTENSIONS, raw_companions, shown_partner, uncatalogued_reason
+from photoclip.imaging import (
+    SUPPORTED_EXTENSIONS,
+    raw_companions,
+    raw_partner,
+    shown_partner,
+    uncatalogued_reason,
+)
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 
 HASH_BLOCK = 64 * 1024
@@ -277,15 +284,21 @@ def _record_walk_extras(catalog: Catalog, folder: Folder, walked: WalkResult, re
     listed = catalog.conn.execute("SELECT 1 FROM uncatalogued WHERE folder_id=? LIMIT 1", (folder.id,)).fetchone()
     if not (pairs or walked.uncatalogued or listed):
         return set()
-    absorbed: set[int] = set()
     with catalog.write() as c:
         c.execute("DELETE FROM uncatalogued WHERE folder_id=?", (folder.id,))
         c.executemany("INSERT OR REPLACE INTO uncatalogued(path, folder_id, reason, seen_at) VALUES(?,?,?,?)",
                       [(s.path, folder.id, s.reason, now) for s in walked.uncatalogued])
-        c.executemany("UPDATE photos SET companion=? WHERE path=? AND companion IS NOT ?",
-                      [(raw, path, raw) for raw, path in pairs])
-        for raw, _ in pairs:
-            absorbed.update(r[0] for r in c.execute("DELETE FROM photos WHERE path=? RETURNING id", (raw,)))
+        return _absorb_companions(c, pairs)
+
+
+def _absorb_companions(c: sqlite3.Connection, pairs: list[tuple[str, str]]) -> set[int]:
+    """Record (raw, shown) pairs on the shown photo; a RAW catalogued alone before is removed (its
+    id returned): it is now part of that photo."""
+    absorbed: set[int] = set()
+    c.executemany("UPDATE photos SET companion=? WHERE path=? AND companion IS NOT ?",
+                  [(raw, path, raw) for raw, path in pairs])
+    for raw, _ in pairs:
+        absorbed.update(r[0] for r in c.execute("DELETE FROM photos WHERE path=? RETURNING id", (raw,)))
     return absorbed
 
 
@@ -405,7 +418,7 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
             st = os.stat(path)
             if stat.S_ISREG(st.st_mode) and is_photo_name(os.path.basename(path)):
                 if shown_partner(path) is None:  # a RAW beside its JPEG is that photo's companion
-                    entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns))
+                    entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns, raw_partner(path)))
             elif stat.S_ISDIR(st.st_mode):
                 walked = walk_folder(path)
                 entry[1].extend(walked.files)
@@ -421,6 +434,11 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
             if photo is not None:
                 snapshot[f.path] = (photo.id, photo.size, photo.mtime_ns, photo.state)
         plan = plan_folder(snapshot, files)
+        pairs = [(f.companion, f.path) for f in files if f.companion]
+        if pairs:
+            with catalog.write() as c:
+                absorbed = _absorb_companions(c, pairs)
+            plan.gone = [i for i in plan.gone if i not in absorbed]
         report.unchanged += plan.unchanged
         _apply_changed(catalog, plan, report, None)
         new_files.extend((folder, f) for f in plan.new)

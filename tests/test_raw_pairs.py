@@ -84,3 +84,16 @@ def test_status_lists_what_could_not_be_catalogued(tmp_path: Path, lib: Library,
     (folder / "holiday.jpg_original").unlink()
     scan(lib.catalog)
     assert lib.status().uncatalogued == []
+
+
+def test_the_watcher_pairs_a_jpeg_with_a_raw_catalogued_before(tmp_path: Path, lib: Library) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    raw = raw_like(folder / "P1.rw2", jpeg_bytes((400, 300), (0, 0, 200)), magic=b"IIU\x00")
+    lib.catalog.add_folder(folder)
+    scan(lib.catalog)
+    jpeg = write_jpeg(folder / "P1.JPG")
+    scan_paths(lib.catalog, [str(jpeg)])
+    assert live_paths(lib.catalog) == ["P1.JPG"]
+    photo = lib.catalog.photo_by_path(str(jpeg))
+    assert photo is not None and photo.companion == str(raw) and photo.state == "pending"
