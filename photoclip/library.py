@@ -114,6 +114,7 @@ class FileInfo:
     taken_offset: int | None = None  # minutes east of UTC, when the photo states it
     rating: int | None = None  # XMP rating (embedded or sidecar)
     keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar)
+    companion: str | None = None  # the RAW file kept with this photo (a RAW+JPEG pair)
 
     @property
     def taken_text(self) -> str:
@@ -409,12 +410,13 @@ class Library:
         if not p.is_file():
             raise NotFoundError(f"{p} is not a file")
         known = self.catalog.photo_by_path(str(p.resolve()))
-        ids: dict[str, Any] = {"photo_id": None, "state": None, "tags": ()}
+        ids: dict[str, Any] = {"photo_id": None, "state": None, "tags": (), "companion": None}
         if known is not None:
             from photoclip import tagging
 
             carried = tagging.photo_tags(self.catalog, known.id, include_rejected=False)
-            ids = {"photo_id": known.id, "state": known.state, "tags": tuple(t.name for t in carried)}
+            ids = {"photo_id": known.id, "state": known.state, "tags": tuple(t.name for t in carried),
+                   "companion": known.companion}
         try:
             digest = content_hash(p, st.st_size)
         except OSError as exc:
