@@ -286,3 +286,27 @@ def test_photos_catalogued_before_are_dated_again_without_embedding(tmp_path: Pa
         assert catalog.model_seq(lib.model_name) == seq
     assert stored is not None and (stored.taken_at, stored.taken_at_source, stored.taken_offset) == (
         "2018-03-04T05:06:07", "xmp", 330)
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff", "webp", "heic"])
+def test_embedded_xmp_is_read_in_every_format_that_carries_it(tmp_path: Path, fmt: str) -> None:
+    from PIL import PngImagePlugin, TiffImagePlugin
+
+    packet = xmp_packet(photoshop_DateCreated="2016-05-05T10:00:00-03:00")
+    im = Image.new("RGB", (16, 16), (50, 60, 70))
+    path = tmp_path / f"a.{fmt}"
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", packet.decode())
+        im.save(path, pnginfo=info)
+    elif fmt == "tiff":
+        tags = TiffImagePlugin.ImageFileDirectory_v2()
+        tags[700], tags.tagtype[700] = packet, 1
+        im.save(path, tiffinfo=tags)
+    elif fmt == "webp":
+        im.save(path, xmp=packet)
+    else:
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.from_pillow(im).save(path, format="HEIF", quality=30, xmp=packet)
+    got = taken(path)
+    assert (got.source, got.local, got.offset) == ("xmp", datetime(2016, 5, 5, 10), -180)
