@@ -371,13 +371,13 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
             if match:
                 photo_id = match.pop(0)
                 gone.discard(photo_id)
-                moves.append((folder.id, f.path, f.mtime_ns, now, photo_id))
+                moves.append((folder.id, f.path, f.mtime_ns, f.companion, now, photo_id))
             else:
                 inserts.append((folder.id, f.path, f.size, f.mtime_ns, digest, PENDING, now, now, f.companion))
         with catalog.write() as c:
             # A moved photo keeps its id; its state returns to ok when its vector is still current.
             c.executemany(
-                "UPDATE photos SET folder_id=?, path=?, mtime_ns=?, updated_at=?, "
+                "UPDATE photos SET folder_id=?, path=?, mtime_ns=?, companion=?, updated_at=?, "
                 "state=CASE WHEN state='error' THEN 'error' WHEN EXISTS (SELECT 1 FROM embeddings e "
                 "WHERE e.photo_id=photos.id AND e.content_hash=photos.content_hash) THEN 'ok' "
                 "ELSE 'pending' END WHERE id=?", moves)

@@ -97,3 +97,20 @@ def test_the_watcher_pairs_a_jpeg_with_a_raw_catalogued_before(tmp_path: Path, l
     assert live_paths(lib.catalog) == ["P1.JPG"]
     photo = lib.catalog.photo_by_path(str(jpeg))
     assert photo is not None and photo.companion == str(raw) and photo.state == "pending"
+
+
+def test_a_pair_moved_to_another_folder_keeps_its_id_and_its_raw(tmp_path: Path, lib: Library) -> None:
+    folder = tmp_path / "photos"
+    (folder / "2022").mkdir(parents=True)
+    jpeg = write_jpeg(folder / "IMG_9.jpg")
+    raw = raw_like(folder / "IMG_9.dng", jpeg_bytes((400, 300), (0, 0, 200)))
+    lib.catalog.add_folder(folder)
+    scan(lib.catalog)
+    before = lib.catalog.photo_by_path(str(jpeg))
+    assert before is not None
+    jpeg.rename(folder / "2022" / jpeg.name)
+    raw.rename(folder / "2022" / raw.name)
+    report = scan(lib.catalog)
+    after = lib.catalog.photo_by_path(str(folder / "2022" / jpeg.name))
+    assert report.moved == 1 and after is not None and after.id == before.id
+    assert after.companion == str(folder / "2022" / raw.name)
