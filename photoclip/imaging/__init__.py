@@ -48,7 +48,7 @@ def is_supported(path: str | os.PathLike[str]) -> bool:
 def read_meta(path: str | os.PathLike[str]) -> PhotoMeta:
     """Format, oriented size and EXIF facts from the header only (no pixel decode)."""
     if is_raw(path):
-        return _raw.inspect(path).meta
+        return _with_container_date(_raw.inspect(path).meta, path)
     with open_image(path) as (im, fmt):
         meta = photo_meta(im, fmt, im.size, loaded=False)
     return _with_container_date(meta, path)
@@ -80,7 +80,7 @@ def load_image(
 def _with_container_date(meta: PhotoMeta, path: str | os.PathLike[str]) -> PhotoMeta:
     """Add an ISO-media container's creation time when nothing better dates the photo."""
     taken = meta.taken
-    if meta.format not in ("heic", "heif", "avif") or (taken and RANK[taken.source] < RANK["container"]):
+    if meta.format not in ("heic", "heif", "avif", "cr3") or (taken and RANK[taken.source] < RANK["container"]):
         return meta
     found = container_date(path)
     if found is None:
