@@ -426,7 +426,7 @@ class Library:
             _, meta = imaging.load_image(p, min_side=224)
         except DecodeError as exc:
             return FileInfo(str(p), st.st_size, digest, error=str(exc), **ids)
-        sidecar = imaging.read_sidecar(p)
+        sidecar = imaging.read_sidecar(p, known.companion if known is not None else None)
         dates = capture_row(meta, st.st_mtime, sidecar)
         return FileInfo(str(p), st.st_size, digest, meta.format, meta.width, meta.height, dates["taken_at"],
                         dates["taken_at_source"], meta.camera_make, meta.camera_model, meta.gps, **ids,

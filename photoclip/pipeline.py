@@ -110,7 +110,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
     except Exception as exc:  # a decoder bug must cost one photo, not the run
         log.exception("unexpected failure decoding %s", path)
         return Decoded(photo, error=f"cannot decode: {type(exc).__name__}: {exc}")
-    sidecar = imaging.read_sidecar(path)
+    sidecar = imaging.read_sidecar(path, photo.companion)
     row = {
         "size": st.st_size, "mtime_ns": st.st_mtime_ns, "content_hash": digest,
         "width": meta.width, "height": meta.height, "format": meta.format,
@@ -330,7 +330,7 @@ def _redate_pages(catalog: Catalog, where: str, tracker: ProgressTracker, update
                 mtime = os.stat(photo.path).st_mtime
             except (DecodeError, OSError):
                 continue
-            sidecar = imaging.read_sidecar(photo.path)
+            sidecar = imaging.read_sidecar(photo.path, photo.companion)
             done.append(Decoded(photo, row=capture_row(meta, mtime, sidecar),
                                 keywords=tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))))
         fresh: set[int] = set()

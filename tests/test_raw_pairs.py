@@ -114,3 +114,19 @@ def test_a_pair_moved_to_another_folder_keeps_its_id_and_its_raw(tmp_path: Path,
     after = lib.catalog.photo_by_path(str(folder / "2022" / jpeg.name))
     assert report.moved == 1 and after is not None and after.id == before.id
     assert after.companion == str(folder / "2022" / raw.name)
+
+
+def test_the_raw_s_own_sidecar_serves_the_pair(tmp_path: Path, lib: Library) -> None:
+    from tests.test_capture_dates import xmp_packet
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    jpeg = write_jpeg(folder / "IMG_5.jpg")
+    raw_like(folder / "IMG_5.NEF", jpeg_bytes((400, 300), (0, 0, 200)))
+    (folder / "IMG_5.NEF.xmp").write_bytes(xmp_packet(xmp_Rating="4", dc_subject="Falcon"))  # darktable's name
+    lib.catalog.add_folder(folder)
+    scan(lib.catalog)
+    Indexer(lib.catalog, None).run()
+    photo = lib.catalog.photo_by_path(str(jpeg))
+    assert photo is not None and photo.rating == 4
+    assert [t.name.casefold() for t in lib.photo_tags(photo.id)] == ["falcon"]
