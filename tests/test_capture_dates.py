@@ -310,3 +310,21 @@ def test_embedded_xmp_is_read_in_every_format_that_carries_it(tmp_path: Path, fm
         pillow_heif.from_pillow(im).save(path, format="HEIF", quality=30, xmp=packet)
     got = taken(path)
     assert (got.source, got.local, got.offset) == ("xmp", datetime(2016, 5, 5, 10), -180)
+
+
+def test_a_keyword_too_long_for_a_tag_costs_only_itself(tmp_path: Path) -> None:
+    from photoclip import tagging
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = write_jpeg(folder / "a.jpg")
+    (folder / "a.xmp").write_bytes(xmp_packet(xmp_Rating="1").replace(
+        b"/></rdf:RDF>", b"><dc:subject><rdf:Bag><rdf:li>" + b"x" * 500 + b"</rdf:li><rdf:li>Pier</rdf:li>"
+        b"</rdf:Bag></dc:subject></rdf:Description></rdf:RDF>"))
+    with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
+        catalog.add_folder(folder)
+        scan(catalog)
+        report = Indexer(catalog, None).run()
+        stored = catalog.photo_by_path(str(photo))
+        assert stored is not None and stored.state == "ok" and report.embedded == 1
+        assert [t.name.casefold() for t in tagging.photo_tags(catalog, stored.id)] == ["pier"]
