@@ -114,6 +114,7 @@ class FileInfo:
     taken_offset: int | None = None  # minutes east of UTC, when the photo states it
     rating: int | None = None  # XMP rating (embedded or sidecar)
     keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar)
+    companion: str | None = None  # the RAW file kept with this photo (a RAW+JPEG pair)
 
     @property
     def taken_text(self) -> str:
@@ -418,12 +419,13 @@ class Library:
         if not p.is_file():
             raise NotFoundError(f"{p} is not a file")
         known = self.catalog.photo_by_path(str(p.resolve()))
-        ids: dict[str, Any] = {"photo_id": None, "state": None, "tags": ()}
+        ids: dict[str, Any] = {"photo_id": None, "state": None, "tags": (), "companion": None}
         if known is not None:
             from photoclip.organize import tagging
 
             carried = tagging.photo_tags(self.catalog, known.id, include_rejected=False)
-            ids = {"photo_id": known.id, "state": known.state, "tags": tuple(t.name for t in carried)}
+            ids = {"photo_id": known.id, "state": known.state, "tags": tuple(t.name for t in carried),
+                   "companion": known.companion}
         try:
             digest = content_hash(p, st.st_size)
         except OSError as exc:
@@ -433,7 +435,7 @@ class Library:
             _, meta = imaging.load_image(p, min_side=224)
         except DecodeError as exc:
             return FileInfo(str(p), st.st_size, digest, error=str(exc), **ids)
-        sidecar = imaging.read_sidecar(p)
+        sidecar = imaging.read_sidecar(p, known.companion if known is not None else None)
         dates = capture_row(meta, st.st_mtime, sidecar)
         return FileInfo(str(p), st.st_size, digest, meta.format, meta.width, meta.height, dates["taken_at"],
                         dates["taken_at_source"], meta.camera_make, meta.camera_model, meta.gps, **ids,

@@ -286,3 +286,45 @@ def test_photos_catalogued_before_are_dated_again_without_embedding(tmp_path: Pa
         assert catalog.model_seq(lib.model_name) == seq
     assert stored is not None and (stored.taken_at, stored.taken_at_source, stored.taken_offset) == (
         "2018-03-04T05:06:07", "xmp", 330)
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff", "webp", "heic"])
+def test_embedded_xmp_is_read_in_every_format_that_carries_it(tmp_path: Path, fmt: str) -> None:
+    from PIL import PngImagePlugin, TiffImagePlugin
+
+    packet = xmp_packet(photoshop_DateCreated="2016-05-05T10:00:00-03:00")
+    im = Image.new("RGB", (16, 16), (50, 60, 70))
+    path = tmp_path / f"a.{fmt}"
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", packet.decode())
+        im.save(path, pnginfo=info)
+    elif fmt == "tiff":
+        tags = TiffImagePlugin.ImageFileDirectory_v2()
+        tags[700], tags.tagtype[700] = packet, 1
+        im.save(path, tiffinfo=tags)
+    elif fmt == "webp":
+        im.save(path, xmp=packet)
+    else:
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.from_pillow(im).save(path, format="HEIF", quality=30, xmp=packet)
+    got = taken(path)
+    assert (got.source, got.local, got.offset) == ("xmp", datetime(2016, 5, 5, 10), -180)
+
+
+def test_a_keyword_too_long_for_a_tag_costs_only_itself(tmp_path: Path) -> None:
+    from photoclip import tagging
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = write_jpeg(folder / "a.jpg")
+    (folder / "a.xmp").write_bytes(xmp_packet(xmp_Rating="1").replace(
+        b"/></rdf:RDF>", b"><dc:subject><rdf:Bag><rdf:li>" + b"x" * 500 + b"</rdf:li><rdf:li>Pier</rdf:li>"
+        b"</rdf:Bag></dc:subject></rdf:Description></rdf:RDF>"))
+    with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
+        catalog.add_folder(folder)
+        scan(catalog)
+        report = Indexer(catalog, None).run()
+        stored = catalog.photo_by_path(str(photo))
+        assert stored is not None and stored.state == "ok" and report.embedded == 1
+        assert [t.name.casefold() for t in tagging.photo_tags(catalog, stored.id)] == ["pier"]

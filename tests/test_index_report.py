@@ -42,3 +42,14 @@ def test_models_import_help_says_models_are_per_user(capsys: pytest.CaptureFixtu
     text = " ".join(capsys.readouterr().out.split())
     assert "per user" in text and "--library does not apply" in text
     assert os.environ["PHOTOCLIP_MODELS"] in text
+
+
+def test_index_names_the_images_it_could_not_catalogue(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_raw import jpeg_bytes
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "IMG_4.JPG_original").write_bytes(jpeg_bytes((16, 16), (1, 2, 3)))
+    assert main(["--library", str(tmp_path / "lib"), "index", "--no-embed", "--json", str(folder)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [Path(s["path"]).name for s in result["not_catalogued"]] == ["IMG_4.JPG_original"]

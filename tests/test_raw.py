@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -120,3 +121,89 @@ def test_small_preview_is_used_when_libraw_is_missing(tmp_path: Path, monkeypatc
     path = raw_like(tmp_path / "a.arw", jpeg_bytes((200, 180), (1, 2, 3)))
     image, _ = imaging.load_image(path, min_side=224)
     assert image.size == (200, 180)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _tiff(tags: dict[int, object]) -> bytes:
+    exif = Image.Exif()
+    for tag, value in tags.items():
+        exif[tag] = value
+    data = exif.tobytes()
+    return data[6:] if data.startswith(b"Exif\x00\x00") else data
+
+
+def test_cr3_metadata_from_its_cmt_boxes(tmp_path: Path) -> None:
+    """Canon CR3 is an ISO media file: EXIF as TIFF blobs in CMT1 (IFD0) and CMT2 (EXIF) boxes."""
+    canon = b"\x85\xc0\xb6\x87\x82\x0f\x11\xe0\x81\x11\xf4\xce\x46\x2b\x6a\x48"
+    cmt1 = _box(b"CMT1", _tiff({0x010F: "Canon", 0x0110: "EOS R5", 0x0112: 8}))
+    cmt2 = _box(b"CMT2", _tiff({0x9003: "2023:11:12 13:14:15", 0x9011: "+01:00", 0x9291: "5"}))
+    moov = _box(b"moov", _box(b"uuid", canon + cmt1 + cmt2))
+    preview = _box(b"uuid", bytes(16) + _box(b"PRVW", bytes(8) + jpeg_bytes((360, 240), (200, 200, 0))))
+    path = tmp_path / "IMG_1.CR3"
+    path.write_bytes(_box(b"ftyp", b"crx \x00\x00\x00\x01crx isom") + moov + preview + _box(b"mdat", SENSOR))
+    meta = imaging.read_meta(path)
+    assert (meta.format, meta.camera_make, meta.camera_model, meta.orientation) == ("cr3", "Canon", "EOS R5", 8)
+    assert (meta.width, meta.height) == (240, 360)
+    assert meta.taken is not None
+    assert (meta.taken.local, meta.taken.offset) == (datetime(2023, 11, 12, 13, 14, 15, 500000), 60)
+    image, _ = imaging.load_image(path, min_side=224)
+    assert image.size[0] < image.size[1]
+
+
+def test_a_damaged_preview_is_reported_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rawpy", None)
+    broken = bytearray(jpeg_bytes((400, 300), (5, 5, 5)))
+    at = broken.find(b"\xff\xc4")
+    broken[at + 5:at + 21] = b"\xff" * 16  # a Huffman table no decoder accepts
+    path = raw_like(tmp_path / "a.pef", bytes(broken))
+    with pytest.raises(DecodeError, match="embedded preview"):
+        imaging.load_image(path, min_side=224)
+
+
+def bayer_dng(path: Path, width: int = 64, height: int = 48) -> Path:
+    """A DNG holding only an uncompressed RGGB mosaic of a red scene: no preview, so LibRaw must decode it."""
+    mosaic = np.zeros((height, width), dtype="<u2")
+    mosaic[0::2, 0::2], mosaic[0::2, 1::2], mosaic[1::2, 0::2], mosaic[1::2, 1::2] = 50000, 8000, 8000, 4000
+    pixels = mosaic.tobytes()
+    unit = {1: 1, 2: 1, 3: 2, 4: 4, 10: 8}
+
+    def shorts(*v: int) -> bytes:
+        return b"".join(struct.pack("<H", x) for x in v)
+
+    def longs(*v: int) -> bytes:
+        return b"".join(struct.pack("<I", x) for x in v)
+
+    def directory(strip_at: int) -> bytes:
+        identity = b"".join(struct.pack("<ii", a, 10000) for a in (10000, 0, 0, 0, 10000, 0, 0, 0, 10000))
+        entries = sorted([
+            (254, 4, longs(0)), (256, 4, longs(width)), (257, 4, longs(height)), (258, 3, shorts(16)),
+            (259, 3, shorts(1)), (262, 3, shorts(32803)), (271, 2, b"Testcam\x00"), (272, 2, b"RX-1\x00"),
+            (273, 4, longs(strip_at)), (274, 3, shorts(1)), (277, 3, shorts(1)), (278, 4, longs(height)),
+            (279, 4, longs(len(pixels))), (284, 3, shorts(1)), (33421, 3, shorts(2, 2)),
+            (33422, 1, bytes([0, 1, 1, 2])), (50706, 1, bytes([1, 4, 0, 0])), (50708, 2, b"Testcam RX-1\x00"),
+            (50717, 4, longs(65535)), (50721, 10, identity), (50778, 3, shorts(21))])
+        data_at = 8 + 2 + 12 * len(entries) + 4
+        head, data = struct.pack("<H", len(entries)), b""
+        for tag, kind, value in entries:
+            if len(value) <= 4:
+                head += struct.pack("<HHI", tag, kind, len(value) // unit[kind]) + value.ljust(4, b"\x00")
+            else:
+                head += struct.pack("<HHII", tag, kind, len(value) // unit[kind], data_at + len(data))
+                data += value + (b"\x00" if len(value) % 2 else b"")
+        return b"II*\x00" + struct.pack("<I", 8) + head + struct.pack("<I", 0) + data
+
+    path.write_bytes(directory(len(directory(0))) + pixels)
+    return path
+
+
+def test_without_a_preview_libraw_decodes_the_mosaic(tmp_path: Path) -> None:
+    pytest.importorskip("rawpy")
+    path = bayer_dng(tmp_path / "a.dng")
+    assert _raw.previews(path.read_bytes()) == []
+    image, meta = imaging.load_image(path, min_side=16)
+    assert meta.camera_model == "RX-1" and image.mode == "RGB" and min(image.size) >= 16
+    r, g, _ = image.getpixel((image.width // 2, image.height // 2))
+    assert r > 200 and g < 80  # the red scene, demosaiced

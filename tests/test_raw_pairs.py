@@ -84,3 +84,49 @@ def test_status_lists_what_could_not_be_catalogued(tmp_path: Path, lib: Library,
     (folder / "holiday.jpg_original").unlink()
     scan(lib.catalog)
     assert lib.status().uncatalogued == []
+
+
+def test_the_watcher_pairs_a_jpeg_with_a_raw_catalogued_before(tmp_path: Path, lib: Library) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    raw = raw_like(folder / "P1.rw2", jpeg_bytes((400, 300), (0, 0, 200)), magic=b"IIU\x00")
+    lib.catalog.add_folder(folder)
+    scan(lib.catalog)
+    jpeg = write_jpeg(folder / "P1.JPG")
+    scan_paths(lib.catalog, [str(jpeg)])
+    assert live_paths(lib.catalog) == ["P1.JPG"]
+    photo = lib.catalog.photo_by_path(str(jpeg))
+    assert photo is not None and photo.companion == str(raw) and photo.state == "pending"
+
+
+def test_a_pair_moved_to_another_folder_keeps_its_id_and_its_raw(tmp_path: Path, lib: Library) -> None:
+    folder = tmp_path / "photos"
+    (folder / "2022").mkdir(parents=True)
+    jpeg = write_jpeg(folder / "IMG_9.jpg")
+    raw = raw_like(folder / "IMG_9.dng", jpeg_bytes((400, 300), (0, 0, 200)))
+    lib.catalog.add_folder(folder)
+    scan(lib.catalog)
+    before = lib.catalog.photo_by_path(str(jpeg))
+    assert before is not None
+    jpeg.rename(folder / "2022" / jpeg.name)
+    raw.rename(folder / "2022" / raw.name)
+    report = scan(lib.catalog)
+    after = lib.catalog.photo_by_path(str(folder / "2022" / jpeg.name))
+    assert report.moved == 1 and after is not None and after.id == before.id
+    assert after.companion == str(folder / "2022" / raw.name)
+
+
+def test_the_raw_s_own_sidecar_serves_the_pair(tmp_path: Path, lib: Library) -> None:
+    from tests.test_capture_dates import xmp_packet
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    jpeg = write_jpeg(folder / "IMG_5.jpg")
+    raw_like(folder / "IMG_5.NEF", jpeg_bytes((400, 300), (0, 0, 200)))
+    (folder / "IMG_5.NEF.xmp").write_bytes(xmp_packet(xmp_Rating="4", dc_subject="Falcon"))  # darktable's name
+    lib.catalog.add_folder(folder)
+    scan(lib.catalog)
+    Indexer(lib.catalog, None).run()
+    photo = lib.catalog.photo_by_path(str(jpeg))
+    assert photo is not None and photo.rating == 4
+    assert [t.name.casefold() for t in lib.photo_tags(photo.id)] == ["falcon"]

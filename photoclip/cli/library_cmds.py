@@ -71,6 +71,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             "photos_per_second": round(embed.rate, 2) if embed else 0.0,
             "cancelled": bool(embed and embed.cancelled) or cancel.cancelled,
             "skipped": [{"path": s.path, "reason": s.reason} for s in scan.skipped + (embed.skipped if embed else [])],
+            "not_catalogued": [{"path": s.path, "reason": s.reason} for s in scan.uncatalogued],
             "model": run.model if run else None,
             # Photos the quick detector screened out are among those without text, not beside them.
             "words": ({"with_text": run.enrich.ocr_text, "without_text": run.enrich.ocr_no_text,
@@ -95,6 +96,8 @@ def cmd_index(args: argparse.Namespace) -> int:
                       f"places: {w['places']}")
             for s in result["skipped"]:
                 print(f"skipped: {s['path']}: {s['reason']}")
+            for s in result["not_catalogued"]:
+                print(f"not catalogued: {s['path']}: {s['reason']}")
             if result["cancelled"]:
                 print("cancelled: run `photoclip index` again to finish")
         return 130 if result["cancelled"] else 0
@@ -151,6 +154,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows.append(("keywords", ", ".join(info.keywords)))
     if info.photo_id is not None:
         rows.append(("catalog", f"photo {info.photo_id}, {info.state}"))
+        if info.companion:
+            rows.append(("raw file", info.companion))
         detail = [f"{t.name} ({t.origin}{f', {t.score:.2f}' if t.score is not None else ''})" for t in tags]
         rows.append(("tags", ", ".join(detail) or "-"))
     for key, value in rows:

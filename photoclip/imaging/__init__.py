@@ -16,7 +16,7 @@ from PIL import Image
 from photoclip.imaging import _raw
 from photoclip.imaging._container import container_date
 from photoclip.imaging._dates import RANK, CaptureDate, best, describe, file_date, source_label
-from photoclip.imaging._filekinds import raw_companions, shown_partner, uncatalogued_reason
+from photoclip.imaging._filekinds import raw_companions, raw_partner, shown_partner, uncatalogued_reason
 from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
 from photoclip.imaging._pixels import Colour, draft, embedded_colour, to_rgb, to_srgb, transpose
@@ -27,7 +27,8 @@ from photoclip.imaging._xmp_read import XmpFacts
 __all__ = [
     "MAX_PIXELS", "RAW_EXTENSIONS", "SUPPORTED_EXTENSIONS", "CaptureDate", "PhotoMeta", "XmpFacts",
     "best_date", "describe", "file_date", "is_supported", "is_transient", "load_image", "raw_companions",
-    "read_meta", "read_sidecar", "shown_partner", "sidecar_paths", "source_label", "thumbnail", "uncatalogued_reason",
+    "raw_partner", "read_meta", "read_sidecar", "shown_partner", "sidecar_paths", "source_label", "thumbnail",
+    "uncatalogued_reason",
 ]
 
 best_date = best
@@ -47,7 +48,7 @@ def is_supported(path: str | os.PathLike[str]) -> bool:
 def read_meta(path: str | os.PathLike[str]) -> PhotoMeta:
     """Format, oriented size and EXIF facts from the header only (no pixel decode)."""
     if is_raw(path):
-        return _raw.inspect(path).meta
+        return _with_container_date(_raw.inspect(path).meta, path)
     with open_image(path) as (im, fmt):
         meta = photo_meta(im, fmt, im.size, loaded=False)
     return _with_container_date(meta, path)
@@ -79,7 +80,7 @@ def load_image(
 def _with_container_date(meta: PhotoMeta, path: str | os.PathLike[str]) -> PhotoMeta:
     """Add an ISO-media container's creation time when nothing better dates the photo."""
     taken = meta.taken
-    if meta.format not in ("heic", "heif", "avif") or (taken and RANK[taken.source] < RANK["container"]):
+    if meta.format not in ("heic", "heif", "avif", "cr3") or (taken and RANK[taken.source] < RANK["container"]):
         return meta
     found = container_date(path)
     if found is None:

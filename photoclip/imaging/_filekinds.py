@@ -38,11 +38,23 @@ def raw_companions(paths: list[str]) -> dict[str, str]:
     return pairs
 
 
+def raw_partner(shown_path: str) -> str | None:
+    """The RAW file beside a JPEG/HEIF of the same name, if there is one."""
+    stem, ext = os.path.splitext(shown_path)
+    if ext.lower() not in SHOWN_EXTENSIONS:
+        return None
+    return _sibling(stem, RAW_EXTENSIONS)
+
+
 def shown_partner(raw_path: str) -> str | None:
     """The JPEG/HEIF beside a RAW file, if there is one (the RAW is then that photo's companion)."""
     stem, ext = os.path.splitext(raw_path)
     if ext.lower() not in RAW_EXTENSIONS:
         return None
+    return _sibling(stem, SHOWN_EXTENSIONS)
+
+
+def _sibling(stem: str, extensions: frozenset[str] | tuple[str, ...]) -> str | None:
     folder, base = os.path.split(stem)
     try:
         names = os.listdir(folder or ".")
@@ -50,7 +62,7 @@ def shown_partner(raw_path: str) -> str | None:
         return None
     for name in sorted(names):
         n_stem, n_ext = os.path.splitext(name)
-        if n_ext.lower() in SHOWN_EXTENSIONS and n_stem.casefold() == base.casefold():
+        if n_ext.lower() in extensions and n_stem.casefold() == base.casefold():
             return os.path.join(folder, name)
     return None
 

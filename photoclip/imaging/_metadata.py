@@ -110,7 +110,9 @@ def _exif_dates(dirs: ExifDirs) -> list[CaptureDate]:
     for tag, subsec, offset, where, source in ((0x9003, 0x9291, 0x9011, sub, "exif"),
                                                (0x9004, 0x9292, 0x9012, sub, "exif-digitized"),
                                                (0x0132, 0x9290, 0x9010, exif, "exif-modified")):
-        date = exif_date(_text(where.get(tag)), _text(sub.get(subsec)), _text(sub.get(offset)), source)
+        # Some TIFF writers put the EXIF date tags in IFD0 itself rather than in the EXIF directory.
+        value = where.get(tag) if where is exif else where.get(tag, exif.get(tag))
+        date = exif_date(_text(value), _text(sub.get(subsec)), _text(sub.get(offset)), source)
         if date is not None:
             found.append(date)
     return found

@@ -269,9 +269,14 @@ def _preview_pixels(path: str | os.PathLike[str], preview: Preview, min_side: in
 
     with _mapped(path) as mm:
         data = mm[preview.offset:preview.offset + preview.length]
-    with Image.open(io.BytesIO(data), formats=("JPEG",)) as im:
-        short = min(im.size)
-        scale = min_side / short if short else 1.0
-        draft(im, max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-        load_pixels(im, "jpeg")
-        return to_rgb(im).copy()
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG",)) as im:
+            short = min(im.size)
+            scale = min_side / short if short else 1.0
+            draft(im, max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+            load_pixels(im, "jpeg")
+            return to_rgb(im).copy()
+    except DecodeError as exc:
+        raise DecodeError(f"RAW file's embedded preview: {exc}") from None
+    except Exception:
+        raise DecodeError("RAW file's embedded preview is damaged") from None

@@ -115,7 +115,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
     except Exception as exc:  # a decoder bug must cost one photo, not the run
         log.exception("unexpected failure decoding %s", path)
         return Decoded(photo, error=f"cannot decode: {type(exc).__name__}: {exc}")
-    sidecar = imaging.read_sidecar(path)
+    sidecar = imaging.read_sidecar(path, photo.companion)
     row = {
         "size": st.st_size, "mtime_ns": st.st_mtime_ns, "content_hash": digest,
         "width": meta.width, "height": meta.height, "format": meta.format,
@@ -281,21 +281,26 @@ class Indexer:
 
 def _accept_keywords(catalog: Catalog, stored: list[Decoded]) -> None:
     """XMP keywords become accepted tags: a person chose them, so auto-tagging never takes them away.
-    Read again whenever the photo is, they never undo a tag the user rejected in PhotoClip."""
+    Read again whenever the photo is, they never undo a decision made in PhotoClip (a rejected tag
+    stays rejected). One transaction for the whole batch: a tagged library has many keywords."""
     from photoclip.organize import tagging
 
-    for d in stored:
-        if not d.keywords:
-            continue
-        # A person's own decision on the photo (a rejected keyword included) outranks the file's keywords.
-        decided = {t.name.casefold() for t in tagging.photo_tags(catalog, d.photo.id) if t.source == "manual"}
-        for word in d.keywords:
-            if word.casefold() in decided:
-                continue
+    items = [(d.photo.id, word) for d in stored for word in d.keywords]
+    if not items:
+        return
+    tagging.ensure_vocabulary(catalog)
+    now = time.time()
+    with catalog.write() as c:
+        for photo_id, word in items:
             try:
-                tagging.accept_tag(catalog, d.photo.id, word)
-            except Exception as exc:  # a keyword the tag rules refuse costs that keyword only
-                log.warning("keyword %r of %s not kept as a tag: %s", word, d.photo.path, exc)
+                tag_id = tagging._tag_id_for_decision(c, word)
+            except tagging.VocabularyError as exc:  # a keyword the tag rules refuse (too long): that one only
+                log.warning("keyword %r of photo %d not kept as a tag: %s", word, photo_id, exc)
+                continue
+            c.execute("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
+                      "VALUES(?, ?, NULL, 'manual', 0, ?) ON CONFLICT(photo_id, tag_id) DO UPDATE SET "
+                      "source='manual', rejected=0, updated_at=excluded.updated_at WHERE source='auto'",
+                      (photo_id, tag_id, now))
 
 
 def redate_catalogued(catalog: Catalog, *, progress: ProgressSink = null_sink,
@@ -336,7 +341,7 @@ def _redate_pages(catalog: Catalog, where: str, tracker: ProgressTracker, update
                 mtime = os.stat(photo.path).st_mtime
             except (DecodeError, OSError):
                 continue
-            sidecar = imaging.read_sidecar(photo.path)
+            sidecar = imaging.read_sidecar(photo.path, photo.companion)
             done.append(Decoded(photo, row=capture_row(meta, mtime, sidecar),
                                 keywords=tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))))
         fresh: set[int] = set()

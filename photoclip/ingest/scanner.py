@@ -11,13 +11,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sqlite3
 import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoclip.imaging import SUPPORTED_EXTENSIONS, raw_companions, shown_partner, uncatalogued_reason
+from photoclip.imaging import (
+    SUPPORTED_EXTENSIONS,
+    raw_companions,
+    raw_partner,
+    shown_partner,
+    uncatalogued_reason,
+)
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.store import pathtext
 from photoclip.store.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
@@ -279,16 +286,22 @@ def _record_walk_extras(catalog: Catalog, folder: Folder, walked: WalkResult, re
     listed = catalog.conn.execute("SELECT 1 FROM uncatalogued WHERE folder_id=? LIMIT 1", (folder.id,)).fetchone()
     if not (pairs or walked.uncatalogued or listed):
         return set()
-    absorbed: set[int] = set()
     with catalog.write() as c:
         c.execute("DELETE FROM uncatalogued WHERE folder_id=?", (folder.id,))
         c.executemany(f"INSERT OR REPLACE INTO uncatalogued(path, folder_id, reason, seen_at) VALUES({PATH},?,?,?)",
                       [(pathtext.to_sql(s.path), folder.id, s.reason, now) for s in walked.uncatalogued])
-        c.executemany(f"UPDATE photos SET companion={PATH} WHERE path={PATH} AND companion IS NOT {PATH}",
-                      [_sql_paths(raw, path, raw) for raw, path in pairs])
-        for raw, _ in pairs:
-            absorbed.update(r[0] for r in c.execute(f"DELETE FROM photos WHERE path={PATH} RETURNING id",
-                                                    _sql_paths(raw)))
+        return _absorb_companions(c, pairs)
+
+
+def _absorb_companions(c: sqlite3.Connection, pairs: list[tuple[str, str]]) -> set[int]:
+    """Record (raw, shown) pairs on the shown photo; a RAW catalogued alone before is removed (its
+    id returned): it is now part of that photo."""
+    absorbed: set[int] = set()
+    c.executemany(f"UPDATE photos SET companion={PATH} WHERE path={PATH} AND companion IS NOT {PATH}",
+                  [_sql_paths(raw, path, raw) for raw, path in pairs])
+    for raw, _ in pairs:
+        absorbed.update(r[0] for r in c.execute(f"DELETE FROM photos WHERE path={PATH} RETURNING id",
+                                                _sql_paths(raw)))
     return absorbed
 
 
@@ -361,14 +374,15 @@ def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile
             if match:
                 photo_id = match.pop(0)
                 gone.discard(photo_id)
-                moves.append((folder.id, pathtext.to_sql(f.path), f.mtime_ns, now, photo_id))
+                moves.append((folder.id, pathtext.to_sql(f.path), f.mtime_ns,
+                              None if f.companion is None else pathtext.to_sql(f.companion), now, photo_id))
             else:
                 inserts.append((folder.id, pathtext.to_sql(f.path), f.size, f.mtime_ns, digest, PENDING, now, now,
                                 None if f.companion is None else pathtext.to_sql(f.companion)))
         with catalog.write() as c:
             # A moved photo keeps its id; its state returns to ok when its vector is still current.
             c.executemany(
-                f"UPDATE photos SET folder_id=?, path={PATH}, mtime_ns=?, updated_at=?, "
+                f"UPDATE photos SET folder_id=?, path={PATH}, mtime_ns=?, companion={PATH}, updated_at=?, "
                 "state=CASE WHEN state='error' THEN 'error' WHEN EXISTS (SELECT 1 FROM embeddings e "
                 "WHERE e.photo_id=photos.id AND e.content_hash=photos.content_hash) THEN 'ok' "
                 "ELSE 'pending' END WHERE id=?", moves)
@@ -409,7 +423,7 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
             st = os.stat(path)
             if stat.S_ISREG(st.st_mode) and is_photo_name(os.path.basename(path)):
                 if shown_partner(path) is None:  # a RAW beside its JPEG is that photo's companion
-                    entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns))
+                    entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns, raw_partner(path)))
             elif stat.S_ISDIR(st.st_mode):
                 walked = walk_folder(path)
                 entry[1].extend(walked.files)
@@ -425,6 +439,11 @@ def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink
             if photo is not None:
                 snapshot[f.path] = (photo.id, photo.size, photo.mtime_ns, photo.state)
         plan = plan_folder(snapshot, files)
+        pairs = [(f.companion, f.path) for f in files if f.companion]
+        if pairs:
+            with catalog.write() as c:
+                absorbed = _absorb_companions(c, pairs)
+            plan.gone = [i for i in plan.gone if i not in absorbed]
         report.unchanged += plan.unchanged
         _apply_changed(catalog, plan, report, None)
         new_files.extend((folder, f) for f in plan.new)
