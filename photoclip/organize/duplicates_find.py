@@ -298,12 +298,16 @@ def _candidates(conn: sqlite3.Connection, photo_id: int, facts: Facts) -> dict[i
                                  (facts.content_hash, photo_id)):
         found.setdefault(other, set()).add("identical")
     if facts.phash is not None:
+        rows: list[tuple[int, int]] = []
         for i, band in enumerate(ph.bands(facts.phash)):
             probes = (PROBES ^ band).tolist()
-            for other, value in conn.execute(f"SELECT photo_id, phash FROM photo_hashes WHERE b{i} IN "
-                                             f"({','.join('?' * len(probes))})", probes):
-                if other != photo_id and ph.distance(facts.phash, value) <= SAME_BITS:
-                    found.setdefault(other, set()).add("same")
+            rows += conn.execute(f"SELECT photo_id, phash FROM photo_hashes WHERE b{i} IN "
+                                 f"({','.join('?' * len(probes))})", probes).fetchall()
+        if rows:
+            near = np.array(rows, dtype=np.int64)
+            near = near[ph.distances(facts.phash, near[:, 1]) <= SAME_BITS]
+            for other in set(near[:, 0].tolist()) - {photo_id}:
+                found.setdefault(other, set()).add("same")
     if facts.taken is not None:
         lo = datetime.fromtimestamp(facts.taken - SIMILAR_SECONDS).isoformat()
         hi = datetime.fromtimestamp(facts.taken + SIMILAR_SECONDS).isoformat()
