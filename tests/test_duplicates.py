@@ -312,3 +312,31 @@ def test_cli_lists_groups_as_json_and_changes_nothing(indexed: tuple[Library, Se
     assert main(["--library", str(base / "lib"), "duplicates"]) == 0
     text = capsys.readouterr().out
     assert "same picture" in text and f"keep  {photos.originals['rocket']}" in text
+
+
+def test_plain_images_are_hashed_once_and_never_the_same_picture(tmp_path: Path) -> None:
+    """Solid colours would all share one hash: they get none, so they are neither grouped nor re-hashed."""
+    (tmp_path / "pics").mkdir()
+    for i in range(40):
+        Image.new("RGB", (32, 24), (i * 6, 100, 200 - i * 4)).save(tmp_path / "pics" / f"plain{i}.png")
+    lib = open_library(tmp_path, FakeEmbedder())
+    try:
+        lib.add_folder(tmp_path / "pics")
+        lib.index()
+        rows = lib.catalog.read().execute("SELECT COUNT(*), COUNT(phash) FROM photo_hashes").fetchone()
+        assert rows == (40, 0)
+        assert lib.duplicate_groups(kind="same") == []
+        assert duplicates_find.unhashed_ids(lib.catalog) == []
+    finally:
+        lib.close()
+
+
+def test_a_cluster_of_equal_hashes_is_bounded() -> None:
+    rng = np.random.default_rng(0)
+    hashes = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=3000, dtype=np.int64)
+    hashes[:400] = 12345  # e.g. many night shots that hash alike
+    pairs = duplicates_find.hash_candidates(np.arange(3000), hashes)
+    counts = np.bincount(pairs.ravel(), minlength=3000)
+    assert counts[:400].min() >= duplicates_find.MAX_SAME  # each still meets its nearest
+    inside = pairs[(pairs < 400).all(axis=1)]
+    assert len(inside) <= 400 * duplicates_find.MAX_SAME  # not the 79,800 pairs of the whole cluster

@@ -43,6 +43,7 @@ VETO_COSINE = 0.5
 SIMILAR_COSINE = 0.92
 SIMILAR_SECONDS = 60
 MAX_WINDOW = 50  # partners per photo in the time window: one dated import of thousands is not a burst
+MAX_SAME = 50  # nearest hash partners per photo: a cluster of look-alike hashes must not cost n² checks
 ASPECT_TOLERANCE = 0.12  # |log(aspect ratio)| apart: a small crop keeps the shape, a portrait is not a landscape
 CHUNK = 900
 HASH_SIDE = 128  # backfill decodes only this much: the hash looks at 32x32 pixels
@@ -65,11 +66,11 @@ class Pair:
 # -- hashes -------------------------------------------------------------------------------------
 
 
-def hash_row(photo_id: int, content_hash: str, value: int) -> tuple:
-    return (photo_id, content_hash, value, *ph.bands(value))
+def hash_row(photo_id: int, content_hash: str, value: int | None) -> tuple:
+    return (photo_id, content_hash, value, *(ph.bands(value) if value is not None else (None,) * ph.BANDS))
 
 
-def store_hashes(conn: sqlite3.Connection, rows: Sequence[tuple[int, str, int]]) -> None:
+def store_hashes(conn: sqlite3.Connection, rows: Sequence[tuple[int, str, int | None]]) -> None:
     """Record perceptual hashes inside the caller's transaction."""
     conn.executemany(
         "INSERT INTO photo_hashes(photo_id, content_hash, phash, b0, b1, b2, b3) VALUES(?,?,?,?,?,?,?) "
@@ -304,9 +305,11 @@ def _candidates(conn: sqlite3.Connection, photo_id: int, facts: Facts) -> dict[i
             rows += conn.execute(f"SELECT photo_id, phash FROM photo_hashes WHERE b{i} IN "
                                  f"({','.join('?' * len(probes))})", probes).fetchall()
         if rows:
-            near = np.array(rows, dtype=np.int64)
-            near = near[ph.distances(facts.phash, near[:, 1]) <= SAME_BITS]
-            for other in set(near[:, 0].tolist()) - {photo_id}:
+            near = np.unique(np.array(rows, dtype=np.int64), axis=0)
+            near = near[near[:, 0] != photo_id]
+            bits = ph.distances(facts.phash, near[:, 1])
+            closest = np.argsort(bits, kind="stable")[:MAX_SAME]
+            for other in near[closest[bits[closest] <= SAME_BITS], 0].tolist():
                 found.setdefault(other, set()).add("same")
     if facts.taken is not None:
         lo = datetime.fromtimestamp(facts.taken - SIMILAR_SECONDS).isoformat()
@@ -346,6 +349,7 @@ def check_photos(catalog: Catalog, ids: Sequence[int], model_name: str | None) -
 def hash_candidates(ids: np.ndarray, hashes: np.ndarray, *, block: int = 20000) -> np.ndarray:
     """(k, 2) pairs of ids (a < b) whose hashes meet in a band within one bit, distance <= SAME_BITS."""
     unsigned = hashes.astype(np.int64).view(np.uint64)
+    n = len(hashes)
     out: list[np.ndarray] = []
     mask = np.uint64((1 << ph.BAND_BITS) - 1)
     for band in range(ph.BANDS):
@@ -368,11 +372,35 @@ def hash_candidates(ids: np.ndarray, hashes: np.ndarray, *, block: int = 20000) 
                 keep = left < right
                 left, right = left[keep], right[keep]
                 close = ph.popcount64(hashes[left] ^ hashes[right]) <= SAME_BITS
-                out.append(np.stack([left[close], right[close]], axis=1))
+                out.append(left[close] * n + right[close])  # one int64 key per pair: a fast unique
+        out = [_distinct(np.concatenate(out))] if out else []
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
-    both = np.unique(np.concatenate(out), axis=0)
+    keys = _distinct(np.concatenate(out))
+    both = nearest(np.stack([keys // n, keys % n], axis=1), hashes)
     return np.stack([ids[both[:, 0]], ids[both[:, 1]]], axis=1)
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sorting: numpy's hash-based unique is far slower on many repeats)."""
+    keys = np.sort(keys)
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+
+
+def nearest(pairs: np.ndarray, hashes: np.ndarray, limit: int = MAX_SAME) -> np.ndarray:
+    """The pairs that are among the ``limit`` nearest partners of either of their photos."""
+    if not len(pairs):
+        return pairs
+    bits = ph.popcount64(hashes[pairs[:, 0]] ^ hashes[pairs[:, 1]])
+    owner = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    dist = np.concatenate([bits, bits])
+    order = np.lexsort((dist, owner))
+    sorted_owner = owner[order]
+    first = np.searchsorted(sorted_owner, sorted_owner, "left")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - first
+    keep = (rank[:len(pairs)] < limit) | (rank[len(pairs):] < limit)
+    return pairs[keep]
 
 
 def time_candidates(ids: np.ndarray, seconds: np.ndarray) -> np.ndarray:
@@ -380,6 +408,7 @@ def time_candidates(ids: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     order = np.argsort(seconds, kind="stable")
     t = seconds[order]
     sid = ids[order]
+    span = int(ids.max()) + 1 if len(ids) else 1
     out: list[np.ndarray] = []
     for step in range(1, MAX_WINDOW + 1):
         if step >= len(t):
@@ -388,10 +417,11 @@ def time_candidates(ids: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         if not close.any():
             break
         a, b = sid[:-step][close], sid[step:][close]
-        out.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
+        out.append(np.minimum(a, b) * span + np.maximum(a, b))
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(out), axis=0)
+    keys = _distinct(np.concatenate(out))
+    return np.stack([keys // span, keys % span], axis=1)
 
 
 def full_pass(catalog: Catalog, model_name: str | None, *, progress: ProgressSink = null_sink,
@@ -411,7 +441,8 @@ def full_pass(catalog: Catalog, model_name: str | None, *, progress: ProgressSin
                 candidates.setdefault((a, b), set()).add("identical")
     tracker.advance(current="identical files")
     rows = conn.execute("SELECT h.photo_id, h.phash FROM photo_hashes h JOIN photos p ON p.id=h.photo_id "
-                        "AND p.content_hash=h.content_hash WHERE p.state='ok' ORDER BY h.photo_id").fetchall()
+                        "AND p.content_hash=h.content_hash WHERE p.state='ok' AND h.phash IS NOT NULL "
+                        "ORDER BY h.photo_id").fetchall()
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     hashes = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     for a, b in hash_candidates(ids, hashes).tolist():
