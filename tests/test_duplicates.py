@@ -19,7 +19,7 @@ from PIL import Image
 from photoclip.catalog import Catalog
 from photoclip.engine import ClipEngine
 from photoclip.library import Library
-from photoclip.organize import duplicates_find
+from photoclip.organize import duplicates_find, duplicates_pass
 from photoclip.search import Filters
 from photoclip.settings import Settings
 from tests.dupe_photos import Set, exif_bytes, sample, write_set
@@ -335,7 +335,7 @@ def test_a_cluster_of_equal_hashes_is_bounded() -> None:
     rng = np.random.default_rng(0)
     hashes = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=3000, dtype=np.int64)
     hashes[:400] = 12345  # e.g. many night shots that hash alike
-    pairs = duplicates_find.hash_candidates(np.arange(3000), hashes)
+    pairs = duplicates_pass.hash_candidates(np.arange(3000), hashes)
     counts = np.bincount(pairs.ravel(), minlength=3000)
     assert counts[:400].min() >= duplicates_find.MAX_SAME  # each still meets its nearest
     inside = pairs[(pairs < 400).all(axis=1)]
