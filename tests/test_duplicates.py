@@ -340,3 +340,24 @@ def test_a_cluster_of_equal_hashes_is_bounded() -> None:
     assert counts[:400].min() >= duplicates_find.MAX_SAME  # each still meets its nearest
     inside = pairs[(pairs < 400).all(axis=1)]
     assert len(inside) <= 400 * duplicates_find.MAX_SAME  # not the 79,800 pairs of the whole cluster
+
+
+def test_new_content_drops_the_old_hash_and_pairs(tmp_path: Path, engine: ClipEngine) -> None:
+    (tmp_path / "pics").mkdir()
+    original, copy = tmp_path / "pics" / "a.jpg", tmp_path / "pics" / "b.png"
+    sample("astronaut").save(original, quality=92)
+    Image.open(original).save(copy)
+    lib = open_library(tmp_path, engine)
+    try:
+        lib.add_folder(tmp_path / "pics")
+        lib.index()
+        assert [g.kind for g in lib.duplicate_groups()] == ["same"]
+        sample("coffee").save(copy)  # the file now holds another picture
+        lib.index()
+        assert lib.duplicate_groups() == []
+        photo = lib.catalog.photo_by_path(str(copy))
+        row = lib.catalog.read().execute("SELECT content_hash FROM photo_hashes WHERE photo_id=?",
+                                         (photo.id,)).fetchone()
+        assert row == (photo.content_hash,)
+    finally:
+        lib.close()
