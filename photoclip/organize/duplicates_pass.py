@@ -110,6 +110,7 @@ def full_pass(catalog: Catalog, model_name: str | None, *, progress: ProgressSin
               cancel: CancelToken | None = None) -> list[Pair]:
     """Find every pair in the library afresh and replace the recorded ones."""
     cancel = cancel or CancelToken()
+    started = time.time()
     conn = catalog.read()
     tracker = ProgressTracker(progress, "duplicates", total=4)
     tracker.emit()
@@ -146,7 +147,8 @@ def full_pass(catalog: Catalog, model_name: str | None, *, progress: ProgressSin
     pairs = [p for (a, b), kinds in candidates.items() if (p := judge.decide(a, b, sorted(kinds))) is not None]
     cancel.raise_if_cancelled()
     with catalog.write() as c:
-        c.execute("DELETE FROM duplicate_pairs")
+        # Pairs a photo indexed meanwhile found are newer than what this pass read: they stay.
+        c.execute("DELETE FROM duplicate_pairs WHERE found_at < ?", (started,))
         store_pairs(c, pairs)
         c.execute("INSERT INTO meta(key, value) VALUES('duplicates_pass', ?) "
                   "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(time.time()),))
