@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from photoclip.imaging import phash as ph
-from photoclip.organize import duplicates_find
+from photoclip.organize import duplicates_find, duplicates_pass
 from photoclip.store.catalog import Catalog, vector_to_blob
 
 MODEL = "synthetic"
@@ -98,7 +98,7 @@ def run(size: int, dim: int, seed: int) -> None:
         planted = fill(catalog, photos, size, dim, rng)
         filled = time.perf_counter() - t
         t = time.perf_counter()
-        pairs = duplicates_find.full_pass(catalog, MODEL)
+        pairs = duplicates_pass.full_pass(catalog, MODEL)
         full = time.perf_counter() - t
         found = {(p.a, p.b): p.kind for p in pairs}
         missed = {k: sum(1 for pair in v if found.get(pair) != k) for k, v in planted.items()}

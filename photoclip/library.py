@@ -700,7 +700,7 @@ class Library:
         """Hash photos catalogued before hashes were kept, then check them (the whole library on the first
         run, or with ``full``). Returns the photos that could not be read, as skipped."""
         from photoclip.jobs import Cancelled
-        from photoclip.organize import duplicates_find
+        from photoclip.organize import duplicates_find, duplicates_pass
 
         model = self.model_name or duplicates_find.stored_model(self.catalog)
         hashed, skipped = duplicates_find.hash_missing(self.catalog, progress=progress, cancel=cancel)
@@ -708,7 +708,7 @@ class Library:
             return skipped
         if full or self.catalog.get_meta("duplicates_pass") is None:
             try:
-                duplicates_find.full_pass(self.catalog, model, progress=progress, cancel=cancel)
+                duplicates_pass.full_pass(self.catalog, model, progress=progress, cancel=cancel)
             except Cancelled:
                 return skipped
         elif hashed:

@@ -313,7 +313,7 @@ def test_embedded_xmp_is_read_in_every_format_that_carries_it(tmp_path: Path, fm
 
 
 def test_a_keyword_too_long_for_a_tag_costs_only_itself(tmp_path: Path) -> None:
-    from photoclip import tagging
+    from photoclip.organize import tagging
 
     folder = tmp_path / "photos"
     folder.mkdir()

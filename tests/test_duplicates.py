@@ -18,7 +18,7 @@ from PIL import Image
 
 from photoclip.engine import ClipEngine
 from photoclip.library import Library
-from photoclip.organize import duplicates_find
+from photoclip.organize import duplicates_find, duplicates_pass
 from photoclip.search import Filters
 from photoclip.store.catalog import Catalog
 from photoclip.store.settings import Settings
@@ -312,3 +312,52 @@ def test_cli_lists_groups_as_json_and_changes_nothing(indexed: tuple[Library, Se
     assert main(["--library", str(base / "lib"), "duplicates"]) == 0
     text = capsys.readouterr().out
     assert "same picture" in text and f"keep  {photos.originals['rocket']}" in text
+
+
+def test_plain_images_are_hashed_once_and_never_the_same_picture(tmp_path: Path) -> None:
+    """Solid colours would all share one hash: they get none, so they are neither grouped nor re-hashed."""
+    (tmp_path / "pics").mkdir()
+    for i in range(40):
+        Image.new("RGB", (32, 24), (i * 6, 100, 200 - i * 4)).save(tmp_path / "pics" / f"plain{i}.png")
+    lib = open_library(tmp_path, FakeEmbedder())
+    try:
+        lib.add_folder(tmp_path / "pics")
+        lib.index()
+        rows = lib.catalog.read().execute("SELECT COUNT(*), COUNT(phash) FROM photo_hashes").fetchone()
+        assert rows == (40, 0)
+        assert lib.duplicate_groups(kind="same") == []
+        assert duplicates_find.unhashed_ids(lib.catalog) == []
+    finally:
+        lib.close()
+
+
+def test_a_cluster_of_equal_hashes_is_bounded() -> None:
+    rng = np.random.default_rng(0)
+    hashes = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=3000, dtype=np.int64)
+    hashes[:400] = 12345  # e.g. many night shots that hash alike
+    pairs = duplicates_pass.hash_candidates(np.arange(3000), hashes)
+    counts = np.bincount(pairs.ravel(), minlength=3000)
+    assert counts[:400].min() >= duplicates_find.MAX_SAME  # each still meets its nearest
+    inside = pairs[(pairs < 400).all(axis=1)]
+    assert len(inside) <= 400 * duplicates_find.MAX_SAME  # not the 79,800 pairs of the whole cluster
+
+
+def test_new_content_drops_the_old_hash_and_pairs(tmp_path: Path, engine: ClipEngine) -> None:
+    (tmp_path / "pics").mkdir()
+    original, copy = tmp_path / "pics" / "a.jpg", tmp_path / "pics" / "b.png"
+    sample("astronaut").save(original, quality=92)
+    Image.open(original).save(copy)
+    lib = open_library(tmp_path, engine)
+    try:
+        lib.add_folder(tmp_path / "pics")
+        lib.index()
+        assert [g.kind for g in lib.duplicate_groups()] == ["same"]
+        sample("coffee").save(copy)  # the file now holds another picture
+        lib.index()
+        assert lib.duplicate_groups() == []
+        photo = lib.catalog.photo_by_path(str(copy))
+        row = lib.catalog.read().execute("SELECT content_hash FROM photo_hashes WHERE photo_id=?",
+                                         (photo.id,)).fetchone()
+        assert row == (photo.content_hash,)
+    finally:
+        lib.close()

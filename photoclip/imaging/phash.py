@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 SIDE = 32
+FLAT_STD = 2.0  # grey levels: below this an image (a blank frame, a solid colour) has no layout to hash
 LOW = 8
 BANDS = 4
 BAND_BITS = 64 // BANDS
@@ -43,9 +44,15 @@ def grey_thumb(image: Image.Image) -> np.ndarray:
     return np.asarray(grey.resize((SIDE, SIDE), Image.Resampling.LANCZOS), dtype=np.float64)
 
 
-def phash(image: Image.Image) -> int:
-    """The image's 64-bit DCT hash as a signed integer (SQLite's INTEGER range)."""
-    low = _DCT @ grey_thumb(image) @ _DCT.T
+def phash(image: Image.Image) -> int | None:
+    """The image's 64-bit DCT hash as a signed integer (SQLite's INTEGER range), or None for a plain image.
+
+    Plain images would all share one hash, and every one of them would be a candidate for every other.
+    """
+    grey = grey_thumb(image)
+    if float(grey.std()) < FLAT_STD:
+        return None
+    low = _DCT @ grey @ _DCT.T
     coeffs = low.reshape(-1)
     # The DC term is the mean brightness: leaving it out of the median keeps an exposure change from
     # flipping bits; its own bit still says whether the image is brighter than its detail.

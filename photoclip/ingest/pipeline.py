@@ -65,7 +65,7 @@ class Decoded:
     vanished: bool = False
     retry: str | None = None  # a read failure that may pass: left pending for the next run
     keywords: tuple[str, ...] = ()  # XMP keywords (embedded and sidecar), accepted as tags once stored
-    phash: int | None = None  # perceptual hash of the decoded pixels, for finding the same picture
+    phash: int | None = None  # perceptual hash of the decoded pixels (None: a plain image), for finding copies
 
 
 @dataclass
@@ -254,7 +254,7 @@ class Indexer:
                 if cur.rowcount:
                     stored.add(d.photo.id)
             oks = [d for d in oks if d.photo.id in stored]
-            store_hashes(c, [(d.photo.id, d.row["content_hash"], d.phash) for d in oks if d.phash is not None])
+            store_hashes(c, [(d.photo.id, d.row["content_hash"], d.phash) for d in oks])
             if self.model_id is not None:
                 self.catalog.put_embeddings(c, self.model_id, [v for v in vectors if v[0] in stored])
             c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",

@@ -10,8 +10,8 @@ A pair is recorded in ``duplicate_pairs`` with its kind:
   ``SIMILAR_COSINE`` alike.
 
 A new photo is checked as it is indexed with index lookups (equal catalog hash, perceptual-hash bands
-two bits from its own, capture times in a window), never against every photo; ``full_pass`` does the
-same lookups for a whole library at once in numpy, for a library catalogued before hashes existed.
+two bits from its own, capture times in a window), never against every photo; ``duplicates_pass`` does
+the same lookups for a whole library at once, for a library catalogued before hashes existed.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ VETO_COSINE = 0.5
 SIMILAR_COSINE = 0.92
 SIMILAR_SECONDS = 60
 MAX_WINDOW = 50  # partners per photo in the time window: one dated import of thousands is not a burst
+MAX_SAME = 50  # nearest hash partners per photo: a cluster of look-alike hashes must not cost n² checks
 ASPECT_TOLERANCE = 0.12  # |log(aspect ratio)| apart: a small crop keeps the shape, a portrait is not a landscape
 CHUNK = 900
 HASH_SIDE = 128  # backfill decodes only this much: the hash looks at 32x32 pixels
@@ -65,11 +66,11 @@ class Pair:
 # -- hashes -------------------------------------------------------------------------------------
 
 
-def hash_row(photo_id: int, content_hash: str, value: int) -> tuple:
-    return (photo_id, content_hash, value, *ph.bands(value))
+def hash_row(photo_id: int, content_hash: str, value: int | None) -> tuple:
+    return (photo_id, content_hash, value, *(ph.bands(value) if value is not None else (None,) * ph.BANDS))
 
 
-def store_hashes(conn: sqlite3.Connection, rows: Sequence[tuple[int, str, int]]) -> None:
+def store_hashes(conn: sqlite3.Connection, rows: Sequence[tuple[int, str, int | None]]) -> None:
     """Record perceptual hashes inside the caller's transaction."""
     conn.executemany(
         "INSERT INTO photo_hashes(photo_id, content_hash, phash, b0, b1, b2, b3) VALUES(?,?,?,?,?,?,?) "
@@ -157,11 +158,11 @@ def _facts(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, Facts]:
                 "FROM photos p LEFT JOIN photo_hashes h ON h.photo_id=p.id AND h.content_hash=p.content_hash "
                 f"WHERE p.id IN ({marks}) AND +p.state='ok'", chunk):
             aspect = float(np.log(w / h)) if w and h else None
-            out[pid] = Facts(path, digest, aspect, _seconds(taken) if source == "exif" else None, value)
+            out[pid] = Facts(path, digest, aspect, seconds_of(taken) if source == "exif" else None, value)
     return out
 
 
-def _seconds(taken: str | None) -> float | None:
+def seconds_of(taken: str | None) -> float | None:
     if not taken:
         return None
     try:
@@ -298,12 +299,18 @@ def _candidates(conn: sqlite3.Connection, photo_id: int, facts: Facts) -> dict[i
                                  (facts.content_hash, photo_id)):
         found.setdefault(other, set()).add("identical")
     if facts.phash is not None:
+        rows: list[tuple[int, int]] = []
         for i, band in enumerate(ph.bands(facts.phash)):
             probes = (PROBES ^ band).tolist()
-            for other, value in conn.execute(f"SELECT photo_id, phash FROM photo_hashes WHERE b{i} IN "
-                                             f"({','.join('?' * len(probes))})", probes):
-                if other != photo_id and ph.distance(facts.phash, value) <= SAME_BITS:
-                    found.setdefault(other, set()).add("same")
+            rows += conn.execute(f"SELECT photo_id, phash FROM photo_hashes WHERE b{i} IN "
+                                 f"({','.join('?' * len(probes))})", probes).fetchall()
+        if rows:
+            near = np.unique(np.array(rows, dtype=np.int64), axis=0)
+            near = near[near[:, 0] != photo_id]
+            bits = ph.distances(facts.phash, near[:, 1])
+            closest = np.argsort(bits, kind="stable")[:MAX_SAME]
+            for other in near[closest[bits[closest] <= SAME_BITS], 0].tolist():
+                found.setdefault(other, set()).add("same")
     if facts.taken is not None:
         lo = datetime.fromtimestamp(facts.taken - SIMILAR_SECONDS).isoformat()
         hi = datetime.fromtimestamp(facts.taken + SIMILAR_SECONDS).isoformat()
@@ -334,104 +341,3 @@ def check_photos(catalog: Catalog, ids: Sequence[int], model_name: str | None) -
         with catalog.write() as c:
             store_pairs(c, pairs.values())
     return list(pairs.values())
-
-
-# -- the whole library at once (numpy) --------------------------------------------------------
-
-
-def hash_candidates(ids: np.ndarray, hashes: np.ndarray, *, block: int = 20000) -> np.ndarray:
-    """(k, 2) pairs of ids (a < b) whose hashes meet in a band within one bit, distance <= SAME_BITS."""
-    unsigned = hashes.astype(np.int64).view(np.uint64)
-    out: list[np.ndarray] = []
-    mask = np.uint64((1 << ph.BAND_BITS) - 1)
-    for band in range(ph.BANDS):
-        values = ((unsigned >> np.uint64(band * ph.BAND_BITS)) & mask).astype(np.int64)
-        order = np.argsort(values, kind="stable")
-        # Where each band value's run starts in ``order``: a bucket is two table reads, not a search.
-        starts = np.zeros((1 << ph.BAND_BITS) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(values, minlength=1 << ph.BAND_BITS), out=starts[1:])
-        for start in range(0, len(values), block):
-            rows = np.arange(start, min(start + block, len(values)))
-            for probe in PROBES:
-                query = values[rows] ^ probe
-                lo = starts[query]
-                counts = starts[query + 1] - lo
-                if not counts.any():
-                    continue
-                left = np.repeat(rows, counts)
-                offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-                right = order[np.repeat(lo, counts) + offsets]
-                keep = left < right
-                left, right = left[keep], right[keep]
-                close = ph.popcount64(hashes[left] ^ hashes[right]) <= SAME_BITS
-                out.append(np.stack([left[close], right[close]], axis=1))
-    if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    both = np.unique(np.concatenate(out), axis=0)
-    return np.stack([ids[both[:, 0]], ids[both[:, 1]]], axis=1)
-
-
-def time_candidates(ids: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """(k, 2) pairs of ids (a < b) taken within SIMILAR_SECONDS of each other (at most MAX_WINDOW apart)."""
-    order = np.argsort(seconds, kind="stable")
-    t = seconds[order]
-    sid = ids[order]
-    out: list[np.ndarray] = []
-    for step in range(1, MAX_WINDOW + 1):
-        if step >= len(t):
-            break
-        close = (t[step:] - t[:-step]) <= SIMILAR_SECONDS
-        if not close.any():
-            break
-        a, b = sid[:-step][close], sid[step:][close]
-        out.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
-    if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(out), axis=0)
-
-
-def full_pass(catalog: Catalog, model_name: str | None, *, progress: ProgressSink = null_sink,
-              cancel: CancelToken | None = None) -> list[Pair]:
-    """Find every pair in the library afresh and replace the recorded ones."""
-    cancel = cancel or CancelToken()
-    conn = catalog.read()
-    tracker = ProgressTracker(progress, "duplicates", total=4)
-    tracker.emit()
-    candidates: dict[tuple[int, int], set[str]] = {}
-    groups = conn.execute("SELECT group_concat(id) FROM photos WHERE state='ok' GROUP BY content_hash "
-                          "HAVING COUNT(*) > 1").fetchall()
-    for (joined,) in groups:
-        members = sorted(int(x) for x in joined.split(","))
-        for i, a in enumerate(members):
-            for b in members[i + 1:]:
-                candidates.setdefault((a, b), set()).add("identical")
-    tracker.advance(current="identical files")
-    rows = conn.execute("SELECT h.photo_id, h.phash FROM photo_hashes h JOIN photos p ON p.id=h.photo_id "
-                        "AND p.content_hash=h.content_hash WHERE p.state='ok' ORDER BY h.photo_id").fetchall()
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    hashes = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-    for a, b in hash_candidates(ids, hashes).tolist():
-        candidates.setdefault((a, b), set()).add("same")
-    cancel.raise_if_cancelled()
-    tracker.advance(current="same pictures")
-    dated = [(pid, s) for pid, taken in conn.execute(
-        "SELECT id, taken_at FROM photos WHERE state='ok' AND taken_at_source='exif'")
-        if (s := _seconds(taken)) is not None]
-    if dated:
-        t_ids = np.fromiter((d[0] for d in dated), dtype=np.int64, count=len(dated))
-        t_sec = np.fromiter((d[1] for d in dated), dtype=np.float64, count=len(dated))
-        for a, b in time_candidates(t_ids, t_sec).tolist():
-            candidates.setdefault((a, b), set()).add("similar")
-    cancel.raise_if_cancelled()
-    tracker.advance(current="similar shots")
-    judge = Judge(conn, model_name)
-    judge.load({i for pair in candidates for i in pair})
-    pairs = [p for (a, b), kinds in candidates.items() if (p := judge.decide(a, b, sorted(kinds))) is not None]
-    cancel.raise_if_cancelled()
-    with catalog.write() as c:
-        c.execute("DELETE FROM duplicate_pairs")
-        store_pairs(c, pairs)
-        c.execute("INSERT INTO meta(key, value) VALUES('duplicates_pass', ?) "
-                  "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(time.time()),))
-    tracker.advance(current="recorded")
-    return pairs

@@ -268,11 +268,11 @@ MIGRATIONS: list[str] = [
     CREATE TABLE photo_hashes (
         photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
         content_hash TEXT NOT NULL,
-        phash INTEGER NOT NULL,
-        b0 INTEGER NOT NULL,
-        b1 INTEGER NOT NULL,
-        b2 INTEGER NOT NULL,
-        b3 INTEGER NOT NULL
+        phash INTEGER,  -- NULL: a plain image, hashed but with nothing to compare
+        b0 INTEGER,
+        b1 INTEGER,
+        b2 INTEGER,
+        b3 INTEGER
     );
     CREATE INDEX photo_hashes_b0 ON photo_hashes(b0);
     CREATE INDEX photo_hashes_b1 ON photo_hashes(b1);
