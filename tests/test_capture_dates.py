@@ -328,3 +328,27 @@ def test_a_keyword_too_long_for_a_tag_costs_only_itself(tmp_path: Path) -> None:
         stored = catalog.photo_by_path(str(photo))
         assert stored is not None and stored.state == "ok" and report.embedded == 1
         assert [t.name.casefold() for t in tagging.photo_tags(catalog, stored.id)] == ["pier"]
+
+
+def test_a_rating_in_the_file_becomes_the_photos_stars_until_the_person_changes_them(tmp_path: Path) -> None:
+    from photoclip.library import Library
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rated = write_jpeg(folder / "rated.jpg", xmp=xmp_packet(xmp_Rating="4"))
+    plain = write_jpeg(folder / "plain.jpg")
+    library = Library(tmp_path / "lib", Catalog(tmp_path / "lib" / "catalog.sqlite3"))
+    try:
+        library.add_folder(folder)
+        scan(library.catalog)
+        Indexer(library.catalog, None).run()
+        rated_id = library.catalog.photo_by_path(str(rated)).id
+        plain_id = library.catalog.photo_by_path(str(plain)).id
+        marks = library.marks([rated_id, plain_id])
+        assert marks[rated_id].rating == 4 and marks[plain_id].rating == 0
+        library.set_rating([rated_id], 1)  # the person's choice now outranks the file's
+        with library.catalog.write() as c:  # the same rating read again, as a re-index does
+            c.execute("UPDATE photos SET rating=4 WHERE id=?", (rated_id,))
+        assert library.marks([rated_id])[rated_id].rating == 1
+    finally:
+        library.close()

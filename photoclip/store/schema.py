@@ -310,6 +310,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX photo_marks_favourite ON photo_marks(favourite) WHERE favourite = 1;
     CREATE INDEX photo_marks_rating ON photo_marks(rating) WHERE rating > 0;
     """,
+    # 8: the stars a photo carries in its file or XMP sidecar (photos.rating) are where its mark starts:
+    # copied into photo_marks unless the person has marked the photo already, so their own later
+    # changes win. A new rating in the file (an edit in another program) is copied again, if unmarked.
+    """
+    INSERT OR IGNORE INTO photo_marks(photo_id, favourite, rating)
+        SELECT id, 0, rating FROM photos WHERE rating BETWEEN 1 AND 5;
+    CREATE TRIGGER file_rating_added AFTER INSERT ON photos WHEN NEW.rating BETWEEN 1 AND 5 BEGIN
+        INSERT OR IGNORE INTO photo_marks(photo_id, favourite, rating) VALUES (NEW.id, 0, NEW.rating);
+    END;
+    CREATE TRIGGER file_rating_read AFTER UPDATE OF rating ON photos
+        WHEN NEW.rating BETWEEN 1 AND 5 AND NEW.rating IS NOT OLD.rating BEGIN
+        INSERT OR IGNORE INTO photo_marks(photo_id, favourite, rating) VALUES (NEW.id, 0, NEW.rating);
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
