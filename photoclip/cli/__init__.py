@@ -17,7 +17,7 @@ from photoclip import __version__
 from photoclip.errors import PhotoClipError
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "tags_cmds", "albums_cmds")
+COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "embed_cmds", "tags_cmds", "albums_cmds")
 
 
 def build_parser() -> argparse.ArgumentParser:
