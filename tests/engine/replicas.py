@@ -184,3 +184,84 @@ if __name__ == "__main__":  # pragma: no cover - a manual tool
     built, cfg = build_model(args.arch)
     export_immich(built, cfg, args.out, generation=args.generation)
     print(f"wrote {args.out}")
+
+
+SIGLIP_NAME = "photoclip-tiny-siglip"
+SIGLIP_CONTEXT = 64
+
+
+def sentencepiece_tokenizer(folder: Path, corpus: list[str], vocab_size: int = 1500) -> Path:
+    """A T5-style SentencePiece (Unigram) tokenizer.json trained on ``corpus``, with the files
+    ``save_pretrained`` writes beside it: ``</s>`` appended to every text, ``<pad>`` for padding."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
+                                      unk_token="<unk>")
+    tok.train_from_iterator(corpus, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                                       special_tokens=[("</s>", tok.token_to_id("</s>"))])
+    tok.save(str(folder / "tokenizer.json"))
+    special = {"eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
+    (folder / "special_tokens_map.json").write_text(json.dumps(special))
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        **special, "model_max_length": SIGLIP_CONTEXT, "tokenizer_class": "PreTrainedTokenizerFast"}))
+    return folder / "tokenizer.json"
+
+
+def build_siglip_like(tokenizer_dir: Path, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+    """A random-weight open_clip model with SigLIP's text and image handling: no causal mask, the last
+    of 64 positions pooled (so padding counts), a SentencePiece tokenizer with canonical cleaning,
+    mean/std 0.5 and squash resizing, and a logit bias."""
+    import torch
+
+    open_clip = import_open_clip()
+    from open_clip import factory
+
+    vocab = json.loads((tokenizer_dir / "tokenizer.json").read_text())["model"]["vocab"]
+    config = {
+        "embed_dim": 32,
+        "init_logit_bias": -10,
+        "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+        "text_cfg": {"context_length": SIGLIP_CONTEXT, "vocab_size": len(vocab), "width": 64, "heads": 2,
+                     "layers": 2, "no_causal_mask": True, "pool_type": "last", "proj_bias": True,
+                     "hf_tokenizer_name": str(tokenizer_dir), "tokenizer_kwargs": {"clean": "canonicalize"}},
+    }
+    factory._MODEL_CONFIGS[SIGLIP_NAME] = json.loads(json.dumps(config))
+    torch.manual_seed(seed)
+    model = open_clip.create_model(SIGLIP_NAME, pretrained=None, force_preprocess_cfg={
+        "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "interpolation": "bicubic", "resize_mode": "squash"})
+    model.eval()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.requires_grad_(False)
+            if param.ndim >= 2:
+                param.normal_(0.0, 0.05)
+        model.logit_scale.fill_(4.7)
+        model.logit_bias.fill_(-12.5)
+    return model, config
+
+
+def export_siglip_like(model: Any, config: dict[str, Any], tokenizer_dir: Path, out: Path) -> Path:
+    """Immich's layout for the SigLIP-like model (fixed batch), with the trained scale and bias recorded."""
+    export_immich(model, config, out, generation="fixed")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copyfile(tokenizer_dir / name, out / "textual" / name)
+    written = json.loads((out / "config.json").read_text())
+    written["text_cfg"]["hf_tokenizer_name"] = "local/sentencepiece-replica"
+    written["logit_scale"] = float(model.logit_scale.exp())
+    written["logit_bias"] = float(model.logit_bias)
+    (out / "config.json").write_text(json.dumps(written, indent=2))
+    return out
+
+
+def reference_hf_tokenizer(tokenizer_dir: Path, context: int = SIGLIP_CONTEXT) -> Any:
+    """open_clip's HFTokenizer on the local tokenizer folder (transformers' AutoTokenizer underneath)."""
+    import_open_clip()
+    from open_clip.tokenizer import HFTokenizer
+
+    return HFTokenizer(str(tokenizer_dir), context_length=context, clean="canonicalize")
