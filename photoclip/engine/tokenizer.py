@@ -128,7 +128,7 @@ class TemplateTokenizer:
         self.pad_id = pad_id
         self.clean = clean
         self.language_prefix = language_prefix
-        self.language = "eng_Latn"
+        self.language: str | None = None  # None: the user's setting, else the query's script (language.py)
         self.vocab_size = self._tok.get_vocab_size()
         self._tok.enable_truncation(max_length=context_length)
         self._tok.no_padding()
@@ -138,7 +138,13 @@ class TemplateTokenizer:
         if not cleaned:
             raise QueryError("The search text is empty: type a few words describing the photo.")
         if self.language_prefix:
-            cleaned = f"{self.language}{cleaned}"
+            from photoclip.engine.language import query_language
+
+            code = query_language(cleaned, self.language)
+            if self._tok.token_to_id(code) is None:
+                raise QueryError(f"The model does not know the language code '{code}' (use FLORES-200 codes "
+                                 "such as eng_Latn, deu_Latn, jpn_Jpan).")
+            cleaned = f"{code}{cleaned}"  # the code is a special token: it stays one token
         return list(self._tok.encode(cleaned).ids)
 
     def encode(self, texts: Sequence[str], pad_to: int | None = None) -> np.ndarray:
