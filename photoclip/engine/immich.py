@@ -98,7 +98,7 @@ def read_immich(folder: Path, variant: str = "auto") -> BundleInfo:
         raise ModelError(f"{pre_path}: interpolation {interpolation!r} is not supported (bicubic or bilinear).")
 
     is_clip, specials = _tokenizer_facts(tokenizer)
-    context = int(text_cfg.get("context_length") or min(int(tok_cfg.get("model_max_length") or 77), 512))
+    context = int(text_cfg.get("context_length") or 77)  # Immich's exporter and loader default to 77 too
     clean = (text_cfg.get("tokenizer_kwargs") or {}).get("clean")
     if is_clip:
         kind, text_clean, pad_id, pad_all = "clip", "canonicalize" if clean == "canonicalize" else "clip", 0, False

@@ -148,11 +148,12 @@ class TemplateTokenizer:
         return list(self._tok.encode(cleaned).ids)
 
     def encode(self, texts: Sequence[str], pad_to: int | None = None) -> np.ndarray:
-        """An int64 (N, context_length) array: always the full context, padded with the pad id."""
+        """An int64 (N, context) array: always the full context (or ``pad_to``), padded with the pad id."""
         rows = [self.ids(text) for text in texts]
         if not rows:
             raise QueryError("No search text was given.")
-        out = np.full((len(rows), self.context_length), self.pad_id, dtype=np.int64)
+        length = max(pad_to or self.context_length, max(len(r) for r in rows))
+        out = np.full((len(rows), length), self.pad_id, dtype=np.int64)
         for i, row in enumerate(rows):
             out[i, : len(row)] = row
         return out
