@@ -35,9 +35,10 @@ def _blob_id(data: bytes) -> str:
 
 
 class HubLike:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, files: list[str] | None = None, lfs: set[str] | None = None) -> None:
         self.root = root
-        self.files = {f: (root / f).read_bytes() for f in FILES}
+        self.files = {f: (root / f).read_bytes() for f in (files or FILES)}
+        self.lfs = LFS if lfs is None else lfs
         self.listed = dict(self.files)  # what the API's hashes describe (tests change the served bytes)
         self.cut_once: set[str] = set()  # files whose next transfer stops half way
         self.requests: list[tuple[str, str | None]] = []
@@ -67,7 +68,7 @@ class HubLike:
                     siblings = []
                     for name, data in hub.listed.items():
                         entry = {"rfilename": name, "size": len(data), "blobId": _blob_id(data)}
-                        if name in LFS:
+                        if name in hub.lfs:
                             entry["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                                             "pointerSize": 134}
                         siblings.append(entry)
@@ -86,7 +87,7 @@ class HubLike:
                     return
                 name = parts[4]
                 common = {"X-Repo-Commit": hub.commit_header}
-                if name in LFS:
+                if name in hub.lfs:
                     sha = hashlib.sha256(hub.listed[name]).hexdigest()
                     self._send(302, b"", {**common, "Location": f"/cdn/{name}", "X-Linked-Etag": f'"{sha}"',
                                           "X-Linked-Size": str(len(hub.listed[name]))})

@@ -123,3 +123,29 @@ def test_installed_immich_model_keeps_its_text_and_image_handling(replicas: dict
     assert engine._image_batch == 1 and engine._fixed_length == 77
     texts = engine.embed_texts(CAPTIONS)  # a batch on a batch-1 model runs one at a time
     assert texts.shape == (3, 32)
+
+
+def test_download_an_immich_folder_from_a_hub(replicas: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`models download` of an Immich repository: pinned commit, every file verified, installed and usable."""
+    from photoclip.engine import ClipEngine, ModelStore
+    from photoclip.engine.download import download_model
+    from tests.engine.test_download_verified import COMMIT, HubLike
+
+    files = ["config.json", "visual/model.onnx", "visual/preprocess_cfg.json", "textual/model.onnx",
+             "textual/tokenizer.json", "textual/tokenizer_config.json", "textual/special_tokens_map.json"]
+    hub = HubLike(replicas["folders"]["dynamic"], files, lfs={"visual/model.onnx", "textual/model.onnx",
+                                                              "textual/tokenizer.json"})
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        catalogue = tmp_path / "known.json"
+        catalogue.write_text(json.dumps({"default": "tiny", "models": {"tiny": {
+            "repo": "immich-app/tiny", "revision": COMMIT, "files": {f: None for f in files}}}}))
+        info = download_model("tiny", ModelStore(tmp_path / "models"), catalogue=catalogue)
+    finally:
+        hub.close()
+    assert info.random and COMMIT in info.source
+    with pytest.warns(UserWarning, match="RANDOM"):
+        engine = ClipEngine.load(info.path, device="cpu")
+    assert engine.embed_texts(["a photo of a dog"]).shape == (1, 32)
