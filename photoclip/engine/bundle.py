@@ -98,21 +98,11 @@ class BundleInfo:
 
     def handling(self) -> dict[str, Any]:
         """The text and image handling fields, as the manifest stores them."""
-        return {
-            "tokenizer_kind": self.tokenizer_kind,
-            "text_clean": self.text_clean,
-            "pad_id": self.pad_id,
-            "pad_to_context": self.pad_to_context,
-            "language_prefix": self.language_prefix,
-            "resize_mode": self.resize_mode,
-            "interpolation": self.interpolation,
-            "logit_scale": self.logit_scale,
-            "logit_bias": self.logit_bias,
-        }
+        return {name: getattr(self, name) for name in HANDLING_FIELDS}
 
     def manifest(self) -> dict[str, Any]:
         """The ``photoclip.json`` content describing this bundle in PhotoClip's layout."""
-        default_handling = self.handling() == BundleInfo.handling(_DEFAULT_HANDLING)
+        default_handling = self.handling() == default_handling_fields()
         return {
             "format": 1 if default_handling else MANIFEST_FORMAT,
             "name": self.name,
@@ -143,14 +133,13 @@ class BundleInfo:
         return data
 
 
-class _Defaults:
-    """Stands in for a BundleInfo with every handling field at its default (CLIP's)."""
-
-    def __getattr__(self, name: str) -> Any:
-        return BundleInfo.__dataclass_fields__[name].default
+HANDLING_FIELDS = ("tokenizer_kind", "text_clean", "pad_id", "pad_to_context", "language_prefix", "resize_mode",
+                   "interpolation", "logit_scale", "logit_bias")
 
 
-_DEFAULT_HANDLING: Any = _Defaults()
+def default_handling_fields() -> dict[str, Any]:
+    """CLIP's handling: a bundle with these needs nothing a format-1 reader does not know."""
+    return {name: BundleInfo.__dataclass_fields__[name].default for name in HANDLING_FIELDS}
 
 
 def handling_from(data: dict[str, Any], where: Path) -> dict[str, Any]:
