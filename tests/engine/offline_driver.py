@@ -50,7 +50,11 @@ def main(workdir: Path, linger: float) -> int:
     assert cli(["--library", library, "search", "a red circle"]) == 0, "search failed"
 
     from photoclip.library import Library
-    from photoclip.livesync import LiveSync
+
+    try:  # the module's home after the move of core modules into packages
+        from photoclip.ingest.livesync import LiveSync
+    except ImportError:
+        from photoclip.livesync import LiveSync
 
     lib = Library.open(library)
     added = threading.Event()
