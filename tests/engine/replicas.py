@@ -73,15 +73,35 @@ class _TorchvisionStandIn(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 def import_open_clip() -> Any:
     """open_clip, with a torchvision stand-in when the real one is missing or broken."""
+    if "open_clip" in sys.modules:
+        return sys.modules["open_clip"]
     try:
         import torchvision  # noqa: F401
     except Exception:
-        for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-            del sys.modules[name]
-        sys.meta_path.insert(0, _TorchvisionStandIn())
-    import open_clip
+        pass
+    else:
+        import open_clip
 
+        return open_clip
+    try:  # transformers notes once, on import, which optional packages exist: let it see no torchvision
+        import transformers  # noqa: F401
+    except ImportError:
+        pass
+    finder = _TorchvisionStandIn()
+    _forget_torchvision()
+    sys.meta_path.insert(0, finder)
+    try:
+        import open_clip
+    finally:
+        # Only open_clip keeps the stand-in: others (transformers) must go on seeing no torchvision.
+        sys.meta_path.remove(finder)
+        _forget_torchvision()
     return open_clip
+
+
+def _forget_torchvision() -> None:
+    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[name]
 
 
 def build_model(arch: str = TINY_NAME, seed: int = 0) -> tuple[Any, dict[str, Any]]:
