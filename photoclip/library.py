@@ -217,7 +217,7 @@ class Library:
             raise NoModelError("no model store is configured")
         info = self.models.active()
         if info is None:
-            raise NoModelError("no CLIP model is installed yet: run `photoclip models download clip-vit-b32` "
+            raise NoModelError("no CLIP model is installed yet: run `photoclip models download` "
                                "or `photoclip models import DIR`")
         from photoclip.engine import ClipEngine
 

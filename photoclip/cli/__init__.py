@@ -18,7 +18,7 @@ from photoclip.errors import PhotoClipError
 from photoclip.store.pathtext import show_on_console
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "tags_cmds", "albums_cmds",
+COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "embed_cmds", "tags_cmds", "albums_cmds",
                    "duplicates_cmds")
 
 

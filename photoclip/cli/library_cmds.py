@@ -54,7 +54,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             else:
                 if not lib.model_name:
                     print("warning: no CLIP model is installed yet, so photos are catalogued but not embedded: "
-                          "run `photoclip models download clip-vit-b32` or `photoclip models import DIR`",
+                          "run `photoclip models download` or `photoclip models import DIR`",
                           file=sys.stderr)
                 run = lib.index(progress=sink, cancel=cancel, enrich=not args.no_words)
                 scan = run.scan

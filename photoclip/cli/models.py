@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--verify", action="store_true", help="re-read every model file and check its sha256")
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("download", help="download a known model (default: clip-vit-b32)")
+    p = sub.add_parser("download", help="download a known model (default: openclip-vit-b32)")
     p.add_argument("name", nargs="?", default=None, help="model name from the catalogue (see --known)")
     p.add_argument("--known", action="store_true", help="list the downloadable models and exit")
     p.add_argument("--force", action="store_true", help="replace the model if it is already installed")
@@ -175,7 +175,10 @@ def cmd_download(args: argparse.Namespace) -> int:
     default, entries = load_catalogue(args.catalogue)
     if args.known:
         for name, entry in entries.items():
-            _say(f"{name:20} {entry.description}{'  (default)' if name == default else ''}")
+            size = f"{entry.size_mb} MB" if entry.size_mb else "size not known"
+            _say(f"{name:20} {entry.label}{'  (default)' if name == default else ''}: {entry.description}")
+            _say(f"{'':20}   {size}; licence {entry.licence}; languages: {entry.languages}")
+            _say(f"{'':20}   recall: {entry.recall}; speed: {entry.speed}")
         return 0
     bar, sink = _progress_bar()
     try:

@@ -1,6 +1,6 @@
 """Model bundles: one folder per model with both towers, the tokenizer and a manifest.
 
-Two layouts are read:
+Three layouts are read:
 
 * PhotoClip's own: ``photoclip.json`` (the manifest), ``image.onnx``, ``text.onnx``,
   ``tokenizer.json``. Written by the exporter and by every install.
@@ -8,6 +8,9 @@ Two layouts are read:
   ``onnx/text_model*.onnx``, ``tokenizer.json``, ``preprocessor_config.json``, ``config.json``.
   Image size, mean, std and crop come from the preprocessor config; context length and embedding
   size from the model config.
+* Immich's (``immich-app/<model>`` on the hub, made by open_clip and Immich's exporter):
+  ``config.json``, ``visual/model.onnx``, ``visual/preprocess_cfg.json``, ``textual/model.onnx``,
+  ``textual/tokenizer.json`` and ``textual/tokenizer_config.json`` (read in ``immich.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from photoclip.engine.preprocess import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from photoclip.errors import ModelError
 
 MANIFEST_NAME = "photoclip.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2 added the text and image handling fields below (SigLIP, multilingual models)
+TOKENIZER_KINDS = ("clip", "template")  # CLIP BPE with start/end added here, or the file's own post-processor
+TEXT_CLEANING = ("clip", "canonicalize", "whitespace")
+RESIZE_MODES = ("shortest", "squash")
+INTERPOLATIONS = ("bicubic", "bilinear")
 IMAGE_FILE = "image.onnx"
 TEXT_FILE = "text.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -75,11 +82,29 @@ class BundleInfo:
     layout: str = "photoclip"  # or "huggingface"
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256 ("" if unknown)
     extra_files: tuple[Path, ...] = ()  # external weight files next to the towers
+    # Text handling. CLIP's causal mask makes padding irrelevant; SigLIP's text tower sees every position,
+    # so it must get exactly the padding it was trained with.
+    tokenizer_kind: str = "clip"
+    text_clean: str = "clip"
+    pad_id: int = 0
+    pad_to_context: bool = False
+    language_prefix: bool = False  # NLLB: the query starts with a language token (e.g. "eng_Latn")
+    # Image handling.
+    resize_mode: str = "shortest"
+    interpolation: str = "bicubic"
+    # The model's own calibration of similarity into a probability (SigLIP's sigmoid scale and bias).
+    logit_scale: float | None = None
+    logit_bias: float | None = None
+
+    def handling(self) -> dict[str, Any]:
+        """The text and image handling fields, as the manifest stores them."""
+        return {name: getattr(self, name) for name in HANDLING_FIELDS}
 
     def manifest(self) -> dict[str, Any]:
         """The ``photoclip.json`` content describing this bundle in PhotoClip's layout."""
+        default_handling = self.handling() == default_handling_fields()
         return {
-            "format": MANIFEST_FORMAT,
+            "format": 1 if default_handling else MANIFEST_FORMAT,
             "name": self.name,
             "dim": self.dim,
             "image_size": self.image_size,
@@ -94,6 +119,7 @@ class BundleInfo:
             "text_model": TEXT_FILE,
             "tokenizer": TOKENIZER_FILE,
             "files": dict(sorted(self.files.items())),
+            **({} if default_handling else self.handling()),
         }
 
     def with_name(self, name: str) -> BundleInfo:
@@ -105,6 +131,36 @@ class BundleInfo:
             data[key] = str(data[key])
         data["extra_files"] = [str(p) for p in self.extra_files]
         return data
+
+
+HANDLING_FIELDS = ("tokenizer_kind", "text_clean", "pad_id", "pad_to_context", "language_prefix", "resize_mode",
+                   "interpolation", "logit_scale", "logit_bias")
+
+
+def default_handling_fields() -> dict[str, Any]:
+    """CLIP's handling: a bundle with these needs nothing a format-1 reader does not know."""
+    return {name: BundleInfo.__dataclass_fields__[name].default for name in HANDLING_FIELDS}
+
+
+def handling_from(data: dict[str, Any], where: Path) -> dict[str, Any]:
+    """Validated handling fields from a manifest (absent ones keep CLIP's defaults)."""
+    out: dict[str, Any] = {}
+    choices = {"tokenizer_kind": TOKENIZER_KINDS, "text_clean": TEXT_CLEANING, "resize_mode": RESIZE_MODES,
+               "interpolation": INTERPOLATIONS}
+    for key, allowed in choices.items():
+        if key in data:
+            if data[key] not in allowed:
+                raise ModelError(f"{where}: '{key}' is {data[key]!r}; this PhotoClip knows {', '.join(allowed)}.")
+            out[key] = str(data[key])
+    if "pad_id" in data:
+        out["pad_id"] = int(data["pad_id"])
+    for key in ("pad_to_context", "language_prefix"):
+        if key in data:
+            out[key] = bool(data[key])
+    for key in ("logit_scale", "logit_bias"):
+        if data.get(key) is not None:
+            out[key] = float(data[key])
+    return out
 
 
 def write_manifest(folder: Path, info: BundleInfo) -> Path:
@@ -172,6 +228,7 @@ def _read_photoclip(folder: Path) -> BundleInfo:
             precision=str(data.get("precision", "fp32")),
             layout="photoclip",
             files={str(k): str(v) for k, v in dict(data.get("files", {})).items()},
+            **handling_from(data, manifest_path),
         )
     except KeyError as exc:
         raise ModelError(f"{manifest_path} lacks the field {exc.args[0]!r}.") from None
@@ -282,9 +339,14 @@ def read_bundle(folder: Path, *, variant: str = "auto") -> BundleInfo:
         return _read_photoclip(folder)
     if (folder / "onnx").is_dir():
         return _read_huggingface(folder, variant)
+    if (folder / "visual").is_dir() and (folder / "textual").is_dir():
+        from photoclip.engine.immich import read_immich
+
+        return _checked(read_immich(folder, variant))
     raise ModelError(
-        f"{folder} is not a model bundle: expected {MANIFEST_NAME} with image.onnx and text.onnx, or a "
-        "Hugging Face ONNX export (onnx/vision_model.onnx, onnx/text_model.onnx, tokenizer.json)."
+        f"{folder} is not a model bundle: expected {MANIFEST_NAME} with image.onnx and text.onnx, a "
+        "Hugging Face ONNX export (onnx/vision_model.onnx, onnx/text_model.onnx, tokenizer.json), or an "
+        "Immich model folder (config.json, visual/model.onnx, textual/model.onnx)."
     )
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from photoclip.engine.bundle import BundleInfo, read_bundle
 from photoclip.engine.preprocess import preprocess_image
 from photoclip.engine.runtime import choose_providers, import_onnxruntime, open_session, session_options
-from photoclip.engine.tokenizer import ClipTokenizer
+from photoclip.engine.tokenizer import ClipTokenizer, TemplateTokenizer
 from photoclip.errors import ModelError, QueryError
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,15 @@ class ClipEngine:
         self.dim = info.dim
         self.image_size = info.image_size
         self.providers = providers
-        self.tokenizer = ClipTokenizer(info.tokenizer, info.context_length)
+        self.tokenizer: ClipTokenizer | TemplateTokenizer
+        if info.tokenizer_kind == "template":
+            self.tokenizer = TemplateTokenizer(info.tokenizer, info.context_length, pad_id=info.pad_id,
+                                               clean=info.text_clean, language_prefix=info.language_prefix)
+        else:
+            self.tokenizer = ClipTokenizer(info.tokenizer, info.context_length, clean=info.text_clean)
+        # SigLIP's calibration: sigmoid(logit_scale * cosine + logit_bias) is a probability of a match.
+        self.logit_scale = info.logit_scale
+        self.logit_bias = info.logit_bias
         self._image, self._text = sessions
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -136,7 +144,8 @@ class ClipEngine:
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         info = self.info
-        return preprocess_image(image, resize=info.resize_size, crop=info.image_size, mean=info.mean, std=info.std)
+        return preprocess_image(image, resize=info.resize_size, crop=info.image_size, mean=info.mean, std=info.std,
+                                mode=info.resize_mode, interpolation=info.interpolation)
 
     def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
         pixels = np.asarray(pixels)
@@ -173,6 +182,8 @@ class ClipEngine:
 
     def _attention_mask(self, ids: np.ndarray) -> np.ndarray:
         """1 up to and including each row's end token, 0 on padding."""
+        if isinstance(self.tokenizer, TemplateTokenizer):
+            return self.tokenizer.mask(ids)
         mask = np.zeros(ids.shape, dtype=np.int64)
         for row, tokens in enumerate(ids):
             ends = np.flatnonzero(tokens == self.tokenizer.end_id)
@@ -181,7 +192,7 @@ class ClipEngine:
 
     def tokenize(self, texts: Sequence[str], *, pad: bool = False) -> np.ndarray:
         """Token ids as the text tower gets them; ``pad`` pads to the full context like CLIP's training."""
-        pad_to = self._fixed_length or (self.info.context_length if pad else None)
+        pad_to = self._fixed_length or (self.info.context_length if pad or self.info.pad_to_context else None)
         return self.tokenizer.encode(texts, pad_to=pad_to)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:

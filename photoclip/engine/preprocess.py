@@ -29,13 +29,19 @@ def preprocess_image(
     crop: int,
     mean: Sequence[float] = OPENAI_CLIP_MEAN,
     std: Sequence[float] = OPENAI_CLIP_STD,
+    mode: str = "shortest",
+    interpolation: str = "bicubic",
 ) -> np.ndarray:
-    """A (3, crop, crop) float32 array ready for the image tower."""
+    """A (3, crop, crop) float32 array ready for the image tower.
+
+    ``mode`` "squash" resizes to crop x crop ignoring the aspect ratio, as SigLIP was trained.
+    """
     if image.mode != "RGB":
         image = image.convert("RGB")
-    target = resized_size(image.width, image.height, resize)
+    resample = Image.Resampling.BILINEAR if interpolation == "bilinear" else Image.Resampling.BICUBIC
+    target = (crop, crop) if mode == "squash" else resized_size(image.width, image.height, resize)
     if target != image.size:
-        image = image.resize(target, Image.Resampling.BICUBIC)
+        image = image.resize(target, resample)
     left = (image.width - crop) // 2
     top = (image.height - crop) // 2
     pixels = np.asarray(image, dtype=np.uint8)[top : top + crop, left : left + crop]

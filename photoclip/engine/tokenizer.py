@@ -8,6 +8,7 @@ not by the file's post-processor, so CLIP tokenizer files from any source behave
 from __future__ import annotations
 
 import html
+import string
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,18 +25,36 @@ except ImportError:  # pragma: no cover - depends on the installation
     _ftfy = None
 
 
-def clean_text(text: str) -> str:
-    """Clean a query like CLIP's reference tokenizer: fix text, unescape HTML twice, collapse spaces."""
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def basic_clean(text: str) -> str:
+    """Fix mojibake, ligatures and full-width letters (ftfy), unescape HTML twice, strip."""
     if _ftfy is not None:
         text = _ftfy.fix_text(text)
-    text = html.unescape(html.unescape(text))
-    return " ".join(text.split()).lower()
+    return html.unescape(html.unescape(text)).strip()
+
+
+def clean_text(text: str, mode: str = "clip") -> str:
+    """Clean a query the way the model's reference tokenizer does.
+
+    "clip": collapse whitespace and lower-case (CLIP's BPE vocabulary is lower case); "whitespace":
+    collapse whitespace only (case-sensitive SentencePiece vocabularies); "canonicalize": also drop
+    punctuation and lower-case, as SigLIP was trained (underscores become spaces first).
+    """
+    text = basic_clean(text)
+    if mode == "canonicalize":
+        text = text.replace("_", " ").translate(_PUNCTUATION).lower()
+    elif mode == "clip":
+        text = text.lower()
+    return " ".join(text.split())
 
 
 class ClipTokenizer:
     """Turns texts into CLIP token ids, truncated to the context length with the end token kept."""
 
-    def __init__(self, path: Path, context_length: int) -> None:
+    def __init__(self, path: Path, context_length: int, clean: str = "clip") -> None:
+        self.clean = clean
         try:
             from tokenizers import Tokenizer
         except ImportError as exc:  # pragma: no cover - tokenizers is a core dependency
@@ -62,7 +81,7 @@ class ClipTokenizer:
 
     def ids(self, text: str) -> list[int]:
         """The ids of one text with start and end tokens, at most ``context_length`` long."""
-        cleaned = clean_text(text)
+        cleaned = clean_text(text, self.clean)
         if not cleaned:
             raise QueryError("The search text is empty: type a few words describing the photo.")
         body = self._tok.encode(cleaned, add_special_tokens=False).ids
@@ -83,3 +102,61 @@ class ClipTokenizer:
         for i, row in enumerate(rows):
             out[i, : len(row)] = row
         return out
+
+
+class TemplateTokenizer:
+    """Tokenizers that bring their own special tokens (SentencePiece for SigLIP, XLM-R, NLLB).
+
+    The file's post-processor adds what the model was trained with (an end token, a language token);
+    every text is truncated and padded to exactly ``context_length`` with the pad id, because these
+    text towers see every position.
+    """
+
+    def __init__(self, path: Path, context_length: int, *, pad_id: int, clean: str = "whitespace",
+                 language_prefix: bool = False) -> None:
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as exc:  # pragma: no cover - tokenizers is a core dependency
+            raise ModelError("The 'tokenizers' package is missing: pip install tokenizers") from exc
+        try:
+            self._tok = Tokenizer.from_file(str(path))
+        except Exception as exc:
+            raise ModelError(f"Cannot read the tokenizer {path}: {exc}") from exc
+        if context_length < 2:
+            raise ModelError(f"Context length {context_length} is too small for a text tower.")
+        self.context_length = context_length
+        self.pad_id = pad_id
+        self.clean = clean
+        self.language_prefix = language_prefix
+        self.language: str | None = None  # None: the user's setting, else the query's script (language.py)
+        self.vocab_size = self._tok.get_vocab_size()
+        self._tok.enable_truncation(max_length=context_length)
+        self._tok.no_padding()
+
+    def ids(self, text: str) -> list[int]:
+        cleaned = clean_text(text, self.clean)
+        if not cleaned:
+            raise QueryError("The search text is empty: type a few words describing the photo.")
+        if self.language_prefix:
+            from photoclip.engine.language import query_language
+
+            code = query_language(cleaned, self.language)
+            if self._tok.token_to_id(code) is None:
+                raise QueryError(f"The model does not know the language code '{code}' (use FLORES-200 codes "
+                                 "such as eng_Latn, deu_Latn, jpn_Jpan).")
+            cleaned = f"{code}{cleaned}"  # the code is a special token: it stays one token
+        return list(self._tok.encode(cleaned).ids)
+
+    def encode(self, texts: Sequence[str], pad_to: int | None = None) -> np.ndarray:
+        """An int64 (N, context) array: always the full context (or ``pad_to``), padded with the pad id."""
+        rows = [self.ids(text) for text in texts]
+        if not rows:
+            raise QueryError("No search text was given.")
+        length = max(pad_to or self.context_length, max(len(r) for r in rows))
+        out = np.full((len(rows), length), self.pad_id, dtype=np.int64)
+        for i, row in enumerate(rows):
+            out[i, : len(row)] = row
+        return out
+
+    def mask(self, ids: np.ndarray) -> np.ndarray:
+        return (ids != self.pad_id).astype(np.int64)

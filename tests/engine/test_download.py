@@ -19,6 +19,7 @@ from photoclip.errors import ModelError, NetworkError
 from tests.engine.conftest import write_hf_bundle
 
 pytest.importorskip("onnxruntime")
+REV = "0123456789abcdef0123456789abcdef01234567"
 FILES = ["onnx/vision_model.onnx", "onnx/text_model.onnx", "tokenizer.json", "preprocessor_config.json", "config.json"]
 
 
@@ -91,7 +92,7 @@ def _catalogue(tmp_path: Path, served: Path, wrong_sha: str | None = None) -> Pa
         json.dumps(
             {
                 "default": "mini",
-                "models": {"mini": {"repo": "test/mini-clip", "revision": "main", "variant": "fp32", "files": files}},
+                "models": {"mini": {"repo": "test/mini-clip", "revision": REV, "variant": "fp32", "files": files}},
             }
         )
     )
@@ -106,7 +107,7 @@ def test_download_installs_atomically(tmp_path: Path, hub: _Hub, hub_files: Path
     assert sha256_file(info.path / "text.onnx") == sha256_file(hub_files / "onnx/text_model.onnx")
     assert sorted(p.name for p in store.root.iterdir()) == ["active.json", "mini"]  # staging cleaned up
     assert seen and seen[-1].done == sum((hub_files / f).stat().st_size for f in FILES)
-    assert all(r[0].startswith("/test/mini-clip/resolve/main/") for r in hub.requests)
+    assert all(r[0].startswith(f"/test/mini-clip/resolve/{REV}/") for r in hub.requests)
 
 
 def test_download_resumes_a_partial_file(tmp_path: Path, hub: _Hub, hub_files: Path) -> None:
@@ -117,8 +118,8 @@ def test_download_resumes_a_partial_file(tmp_path: Path, hub: _Hub, hub_files: P
     part.write_bytes(full[: len(full) // 2])
     info = download_model("mini", store, catalogue=_catalogue(tmp_path, hub_files))
     ranges = dict(hub.requests)
-    assert ranges["/test/mini-clip/resolve/main/onnx/text_model.onnx"] == f"bytes={len(full) // 2}-"
-    assert ranges["/test/mini-clip/resolve/main/onnx/vision_model.onnx"] is None
+    assert ranges[f"/test/mini-clip/resolve/{REV}/onnx/text_model.onnx"] == f"bytes={len(full) // 2}-"
+    assert ranges[f"/test/mini-clip/resolve/{REV}/onnx/vision_model.onnx"] is None
     assert (info.path / "text.onnx").read_bytes() == full
 
 
