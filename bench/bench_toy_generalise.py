@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"held-out renders: {len(files)} ({PER_PAIR} per colour-shape pair), seed {args.seed}")
     for bundle in args.bundles:
         m = measure(bundle, files, colours, shapes)
-        print(f"{str(bundle):40s} precision@8 {m['precision_at_8']:.3f}  worst pair {m['worst_pair']:.3f}  "
+        print(f"{bundle!s:40s} precision@8 {m['precision_at_8']:.3f}  worst pair {m['worst_pair']:.3f}  "
               f"shape precision {m['shape_precision']:.3f}  colour accuracy {m['colour_accuracy']:.3f}")
     return 0
 

@@ -20,9 +20,9 @@ from photoclip import imaging
 from photoclip.catalog import Catalog, Photo
 from photoclip.engine.protocol import Embedder
 from photoclip.errors import DecodeError, NotFoundError, QueryError
-from photoclip.search.filters import Filters, allowed_ids, dead_ids, passing
-from photoclip.search.dates import DateSpan
 from photoclip.search.calibration import DEFAULT_MIN_SCORE, Calibrator, combine_scores, constants_for
+from photoclip.search.dates import DateSpan
+from photoclip.search.filters import Filters, allowed_ids, dead_ids, passing
 from photoclip.search.query import Query, Term, parse_query
 from photoclip.vectorindex import DEFAULT_HNSW_THRESHOLD, DEFAULT_SUBSET_EXACT_LIMIT, HnswParams, VectorIndex
 
@@ -159,6 +159,8 @@ class Searcher:
         cos = vectors @ part.vector if len(vectors) else np.zeros(0, dtype=np.float32)
         if part.image:
             found = self.calibrator.image_scores(cos)
+        elif not self.calibrator.knows(part.vector)[0]:
+            found = np.zeros(len(cos))  # noise to the model: no photo matches it
         else:
             found = self.calibrator.text_scores(cos, self.calibrator.baselines(vectors))
         out = np.zeros(len(ids), dtype=np.float64)
