@@ -105,8 +105,8 @@ def _split_query(args: argparse.Namespace) -> str:
     words = list(args.query)
     for i, word in enumerate(words[1:], start=1):
         if word.startswith("--") and len(word) > 2:
-            args.parser.parse_args(words[i:], namespace=args)
-            words = words[:i]
+            words, options = words[:i], words[i:]
+            args.parser.parse_args([*options, "--", *words], namespace=args)
             break
     return " ".join(words)
 

@@ -1,0 +1,195 @@
+"""Scores that can be trusted, with hand-made vectors: they belong to the photo and the query, the
+score shown is the score that orders, the cut-off never hides a better match than one shown, and a
+query of unknown words says there is no meaningful match."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoclip import albums
+from photoclip.catalog import Catalog
+from photoclip.cli import main, search_cmds
+from photoclip.search import Searcher, dates
+from photoclip.search.calibration import DEFAULT_MIN_SCORE, Calibrator, Constants, combine_scores
+from photoclip.search.hybrid import HybridSearcher
+from tests.fakes import DIM, FakeEmbedder, add_photo, axis_vector, unit
+
+
+@pytest.fixture
+def lib(tmp_path: Path):
+    catalog = Catalog(tmp_path / "lib" / "catalog.sqlite3")
+    folder = catalog.add_folder(tmp_path / "photos")
+    yield catalog, folder.id, Path(folder.path)
+    catalog.close()
+
+
+def searcher(catalog: Catalog, tmp_path: Path) -> Searcher:
+    return Searcher(catalog, FakeEmbedder(), tmp_path / "lib", background=False)
+
+
+def people_and_dogs(catalog: Catalog, fid: int, root: Path) -> dict[str, int]:
+    rng = np.random.default_rng(1)
+    ids = {}
+    for i in range(8):
+        ids[f"dog{i}"] = add_photo(catalog, fid, root / f"dog{i}.jpg",
+                                   unit(axis_vector("dog") + rng.uniform(0.0, 0.6) * axis_vector("snow")))
+    for i in range(4):
+        ids[f"beach{i}"] = add_photo(catalog, fid, root / f"beach{i}.jpg",
+                                     unit(axis_vector("beach") + rng.uniform(0.2, 0.9) * axis_vector("dog")))
+    return ids
+
+
+def unrelated(catalog: Catalog, fid: int, root: Path, n: int, seed: int) -> None:
+    """Photos of colours only: unrelated to every concept word."""
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        v = np.zeros(DIM, dtype=np.float32)
+        v[:3] = rng.uniform(0.0, 1.0, 3)
+        v[3:] = rng.uniform(0.0, 0.1, DIM - 3)
+        add_photo(catalog, fid, root / f"u{seed}_{i:04d}.jpg", v)
+
+
+def test_adding_a_thousand_unrelated_photos_moves_no_score_and_no_album_member(lib, tmp_path):
+    catalog, fid, root = lib
+    ids = people_and_dogs(catalog, fid, root)
+    unrelated(catalog, fid, root, 40, seed=1)
+    s = searcher(catalog, tmp_path)
+    queries = ["dog", "snow", "beach + dog", "dog - snow"]
+    before = {q: {h.id: h.score for h in s.search(q, top=2000, show_all=True).hits} for q in queries}
+    albums.create_album(catalog, "dogs", query="dog", threshold=0.5, searcher=s)
+    albums.create_album(catalog, "snowy dogs", query="dog + snow", threshold=0.9, searcher=s)
+    members = {name: {p.id for p in albums.album_members(catalog, name)} for name in ("dogs", "snowy dogs")}
+    assert members["dogs"] and members["snowy dogs"] and members["snowy dogs"] != members["dogs"]
+
+    unrelated(catalog, fid, root, 1000, seed=2)
+    s.close()
+    s = searcher(catalog, tmp_path)
+    for q in queries:
+        after = {h.id: h.score for h in s.search(q, top=2000, show_all=True).hits}
+        moved = max(abs(after[i] - score) for i, score in before[q].items())
+        assert moved <= 0.02, (q, moved)
+    albums.refresh_albums(catalog, s)
+    for name, old in members.items():
+        assert {p.id for p in albums.album_members(catalog, name)} == old
+    assert set(ids.values()) >= members["dogs"]
+
+
+def test_scores_are_sorted_and_no_hidden_photo_beats_a_shown_one(lib, tmp_path):
+    catalog, fid, root = lib
+    people_and_dogs(catalog, fid, root)
+    unrelated(catalog, fid, root, 60, seed=3)
+    s = searcher(catalog, tmp_path)
+    hybrid = HybridSearcher(catalog, s)
+    for query in ("dog", "beach", "dog - snow", "beach + snow", "dog3"):
+        for engine in (s, hybrid):
+            if engine is s and query == "dog3":
+                continue
+            shown = engine.search(query, top=30)
+            every = engine.search(query, top=30, show_all=True)
+            scores = [h.score for h in every.hits]
+            assert scores == sorted(scores, reverse=True), query
+            assert shown.hidden == len(every.hits) - len(shown.hits)
+            hidden = [h.score for h in every.hits if h.id not in {x.id for x in shown.hits}]
+            if shown.hits and hidden:
+                assert max(hidden) <= min(h.score for h in shown.hits), query
+            assert all(h.score >= DEFAULT_MIN_SCORE for h in shown.hits)
+
+
+def test_subtraction_lowers_but_never_hides_every_match(lib, tmp_path):
+    catalog, fid, root = lib
+    plain = [add_photo(catalog, fid, root / f"dog{i}.jpg", axis_vector("dog")) for i in range(2)]
+    snowy = [add_photo(catalog, fid, root / f"snowdog{i}.jpg", axis_vector("dog", "snow")) for i in range(3)]
+    unrelated(catalog, fid, root, 30, seed=4)
+    s = searcher(catalog, tmp_path)
+    result = s.search("dog - snow")
+    order = [h.id for h in result.hits]
+    assert set(order[:2]) == set(plain)
+    assert set(snowy) <= set(order), "photos that are dogs and snow come lower, not out"
+    only_snowy = searcher(catalog, tmp_path)
+    for pid in plain:
+        with catalog.write() as c:
+            c.execute("UPDATE photos SET state='missing' WHERE id=?", (pid,))
+    assert {h.id for h in only_snowy.search("dog - snow").hits} == set(snowy)
+
+
+def test_combine_scores_lowers_by_the_subtracted_match():
+    positive = np.array([0.9, 0.9, 0.1])
+    negative = np.array([0.0, 1.0, 1.0])
+    out = combine_scores(positive, [(-1.0, negative)])
+    assert out[0] == pytest.approx(0.9) and 0.0 < out[1] < out[0] and out[2] < out[1]
+
+
+def test_a_query_of_unknown_words_is_no_meaningful_match(lib, tmp_path, monkeypatch, capsys):
+    catalog, fid, root = lib
+    people_and_dogs(catalog, fid, root)
+    unrelated(catalog, fid, root, 20, seed=5)
+    # The fake model embeds every word it does not know, made-up ones included, as the same vector.
+    s = searcher(catalog, tmp_path)
+    result = s.search("qwxzv")
+    assert result.hits == [] and result.unknown == ("qwxzv",) and result.hidden > 0
+    assert s.search("dog").unknown == ()
+
+    class Stand:
+        has_model = True
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+            pass
+
+        def search(self, query, **kw):  # type: ignore[no-untyped-def]
+            return s.search(query, **kw)
+
+    monkeypatch.setattr(search_cmds, "open_library", lambda args: Stand())
+    assert main(["search", "qwxzv"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "no meaningful match" in err and "'qwxzv'" in err
+    # options after the query, and a query that starts with '-'
+    assert main(["search", "--", "-snow", "--top", "3", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) <= 3
+    assert main(["search", "dog", "--all", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 32  # every ranked photo, not 50 at most
+    with pytest.raises(SystemExit):
+        main(["search", "dog", "--type", "docx"])
+    assert "not a photo format" in capsys.readouterr().err
+
+
+def test_calibration_constants_and_unknown_words():
+    reference = np.stack([unit(np.ones(DIM))])
+    nonsense = np.stack([unit(np.ones(DIM)), unit(np.ones(DIM) + 0.01 * axis_vector("dog"))])
+    cal = Calibrator(reference, nonsense, Constants(offset=0.1, scale=0.05))
+    photo = axis_vector("dog")
+    scores = cal.score_texts(photo[None, :], np.stack([axis_vector("dog"), unit(np.ones(DIM))]))
+    assert scores[0, 0] > 0.99 and scores[0, 1] == 0.0  # the second text is noise to the model
+    assert list(cal.knows(np.stack([axis_vector("snow"), unit(np.ones(DIM))]))) == [True, False]
+
+
+def test_date_words_become_filters():
+    today = date(2026, 3, 10)
+    rest, span = dates.extract("beach 2023", today)
+    assert rest == "beach" and (span.after, span.before) == (date(2023, 1, 1), date(2023, 12, 31))
+    rest, span = dates.extract("snow last winter", today)
+    assert rest == "snow" and (span.after, span.before) == (date(2024, 12, 1), date(2025, 2, 28))
+    rest, span = dates.extract("party june 2024", today)
+    assert rest == "party" and (span.after, span.before) == (date(2024, 6, 1), date(2024, 6, 30))
+    assert dates.extract("beach 2023 2024", today) == ("beach 2023 2024", None)  # ambiguous
+    assert dates.extract("2023", today) == ("2023", None)  # nothing else to search for
+    assert dates.extract("img_2023 beach", today) == ("img_2023 beach", None)
+
+
+def test_sorting_by_date_keeps_the_cut_off(lib, tmp_path):
+    catalog, fid, root = lib
+    old = add_photo(catalog, fid, root / "old.jpg", axis_vector("dog"), taken_at="2001-01-01T00:00:00")
+    new = add_photo(catalog, fid, root / "new.jpg", unit(axis_vector("dog") + 0.3 * axis_vector("snow")),
+                    taken_at="2024-01-01T00:00:00")
+    unrelated(catalog, fid, root, 20, seed=6)
+    result = searcher(catalog, tmp_path).search("dog")
+    assert [h.id for h in result.hits] == [old, new]
+    search_cmds.sort_hits(result, "newest")
+    assert [h.id for h in result.hits] == [new, old] and result.hidden == 20
