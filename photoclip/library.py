@@ -441,10 +441,12 @@ class Library:
             return self._hybrid
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
-               min_score: float | None = None, show_all: bool = False, place: str | None = None) -> SearchResult:
-        """Photos ranked by meaning and by words (text inside photos, places, names) together."""
+               min_score: float | None = None, show_all: bool = False, place: str | None = None,
+               like: tuple[int, ...] = (), unlike: tuple[int, ...] = ()) -> SearchResult:
+        """Photos ranked by meaning and by words (text inside photos, places, names) together; ``like``
+        and ``unlike`` are example photos ("more like this", "not this")."""
         return self.hybrid.search(query, filters=filters, top=top, min_score=min_score, show_all=show_all,
-                                  place=place)
+                                  place=place, like=like, unlike=unlike)
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
                 min_score: float | None = None, show_all: bool = False) -> SearchResult:

@@ -193,3 +193,22 @@ def test_sorting_by_date_keeps_the_cut_off(lib, tmp_path):
     assert [h.id for h in result.hits] == [old, new]
     search_cmds.sort_hits(result, "newest")
     assert [h.id for h in result.hits] == [new, old] and result.hidden == 20
+
+
+def test_examples_more_like_this_and_not_this_reorder_at_once(lib, tmp_path):
+    catalog, fid, root = lib
+    snowy = [add_photo(catalog, fid, root / f"snowdog{i}.jpg", unit(axis_vector("dog") + 0.5 * axis_vector("snow")))
+             for i in range(3)]
+    sandy = [add_photo(catalog, fid, root / f"beachdog{i}.jpg", unit(axis_vector("dog") + 0.5 * axis_vector("beach")))
+             for i in range(3)]
+    unrelated(catalog, fid, root, 20, seed=7)
+    s = searcher(catalog, tmp_path)
+    plain = s.search("dog", top=6)
+    assert {h.id for h in plain.hits} == set(snowy + sandy)
+    liked = s.search("dog", top=6, like=[sandy[0]], unlike=[snowy[0]])
+    order = [h.id for h in liked.hits]
+    assert set(order[:3]) == set(sandy) and set(order[3:]) == set(snowy)
+    scores = [h.score for h in liked.hits]
+    assert scores == sorted(scores, reverse=True)
+    hybrid = HybridSearcher(catalog, s)
+    assert [h.id for h in hybrid.search("dog", top=6, like=[sandy[0]], unlike=[snowy[0]]).hits][:3] == order[:3]

@@ -80,6 +80,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="what to look for, e.g. 'a dog in the snow'; a query starting with '-' goes "
                              "after '--': search -- '-blue' --top 5")
     search.add_argument("--place", metavar="NAME", help="only photos taken there (city, region or country)")
+    search.add_argument("--like", action="append", type=int, default=[], metavar="ID",
+                        help="more like this photo (repeatable): ranks photos that look like it higher")
+    search.add_argument("--unlike", action="append", type=int, default=[], metavar="ID",
+                        help="not like this photo (repeatable): ranks photos that look like it lower")
     _add_common(search)
     search.set_defaults(handler=run_search, parser=search)
     similar = subparsers.add_parser("similar", help="find photos that look like an image",
@@ -114,7 +118,9 @@ def _split_query(args: argparse.Namespace) -> str:
 def run_search(args: argparse.Namespace) -> int:
     query = _split_query(args)
     with open_library(args) as library:
-        where = {"place": args.place} if args.place else {}
+        where: dict = {"place": args.place} if args.place else {}
+        if args.like or args.unlike:
+            where.update(like=tuple(args.like), unlike=tuple(args.unlike))
         words_only = not getattr(library, "has_model", True)
         result = library.search(query, **where, **_options(args))
     if words_only:

@@ -14,8 +14,9 @@ blorf."), which tell how close any caption at all comes to this photo::
 (``resources/calibration.json``, or a calibration the engine provides, see :func:`constants_for`).
 A model whose cosines already sit on one level for every photo (the toy model: its raw cosine
 separates a match from a near miss better than any baseline) has weight 0. A query the model cannot
-tell from made-up captions (:meth:`Calibrator.knows`) scores 0 on every photo. The score depends only on the photo's vector, the
-query's vector and the model: adding or removing other photos never moves it, and a smart album's
+tell from made-up captions (:meth:`Calibrator.knows`) scores 0 on every photo.
+
+The score depends only on the photo's vector, the query's vector and the model: adding or removing other photos never moves it, and a smart album's
 membership depends on its rule and the photo alone. A photo of a dog with the query "a dog" scores
 near 1; the same query on a photo the words say nothing about scores near 0; a query the model does
 not understand (gibberish, a word it never learnt) comes no closer than the nonsense captions, so
