@@ -18,9 +18,9 @@ tell from made-up captions (:meth:`Calibrator.knows`) scores 0 on every photo.
 
 The score depends only on the photo's vector, the query's vector and the model: adding or removing
 other photos never moves it, and a smart album's membership depends on its rule and the photo alone.
-A photo of a dog with the query "a dog" scores near 1; the same query on a photo the words say nothing about scores near 0; a query the model does
-not understand (gibberish, a word it never learnt) comes no closer than the nonsense captions, so
-the search says there is no meaningful match (see :meth:`Calibrator.knows`).
+A photo of a dog with the query "a dog" scores near 1; the same query on a photo the words say
+nothing about scores near 0; a query the model does not understand (gibberish, a word it never
+learnt) comes no closer than the nonsense captions, so the search says there is no meaningful match.
 
 An image query (``similar``, or a query made only of image files) has no caption to compare with:
 its cosine goes through the model's image constants (``image_offset``, ``image_scale``) instead.

@@ -7,12 +7,12 @@ evidence, and that score is what orders the results (the number shown is the num
     score(photo) = 1 - (1 - meaning) * (1 - WORD_SCORE * coverage ** 2)
 
 ``meaning`` is the calibrated CLIP score (``photoclip.search.calibration``), ``coverage`` the share of
-the query's informative words the photo has (a word that only starts a longer one counts half; squared,
-so half the words earn a quarter); words no photo has ("red", "beach") are left to meaning and do not
-count, nor do words on a quarter or more of a library. So a photo showing every informative word of the
-query scores at least ``WORD_SCORE``, one with both the words and the looks scores above either alone,
-and a query none of whose words occur anywhere
-scores exactly as CLIP alone does. ``why`` says what contributed ("file: red_circle", "meaning: 0.81").
+the query's informative words the photo has (a word that only starts a longer one counts half;
+squared, so half the words earn a quarter); words no photo has ("red", "beach") are left to meaning
+and do not count, nor do words on a quarter or more of a library. So a photo showing every
+informative word of the query scores at least ``WORD_SCORE``, one with both the words and the looks
+scores above either alone, and a query none of whose words occur anywhere scores exactly as CLIP
+alone does. ``why`` says what contributed ("file: red_circle", "meaning: 0.81").
 
 Query syntax on top of the semantic one (``photoclip.search.query``):
 
