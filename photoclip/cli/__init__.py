@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from photoclip import __version__
@@ -56,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s: %(message)s")
+    # The engine logs a random-weights model once; its Python warning would repeat it with a source line.
+    warnings.filterwarnings("ignore", message=".*has RANDOM weights.*")
     handler = getattr(args, "handler", None) or run_gui
     try:
         return int(handler(args) or 0)

@@ -112,9 +112,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"library: {st.library}")
     print(f"photos: {st.photos} (ok {st.ok}, pending {st.pending}, errors {st.errors}, "
           f"missing {st.missing}, offline {st.offline})")
-    print(f"model: {st.active_model or 'none installed'}")
+    print(f"model: {st.active_model or 'none installed (search matches words only)'}")
     for name, n in st.embedded.items():
         print(f"embedded with {name}: {n}")
+    if st.active_model:
+        waiting = max(0, st.ok + st.pending - st.embedded.get(st.active_model, 0))
+        if waiting:
+            print(f"waiting for {st.active_model}: {waiting} photos (run `photoclip index` to embed them)")
     for f in st.folders:
         print(f"folder: {f.folder.path} ({f.total} photos{', offline' if f.folder.state == 'offline' else ''})")
     for path, reason in st.error_list:
