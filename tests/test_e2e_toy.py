@@ -96,7 +96,8 @@ def test_subtraction_lowers_without_emptying(library) -> None:
     env, truth = library
     hits = search(env, "circle - red", "--all")
     kinds = [truth[h["path"]] for h in hits]
-    assert kinds[:PER_PAIR] == [("purple", "circle")] * PER_PAIR
+    assert kinds[0] == ("purple", "circle")
+    assert sum(k == ("purple", "circle") for k in kinds[:PER_PAIR]) >= PER_PAIR - 1
     assert ("red", "circle") in kinds
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
