@@ -212,3 +212,28 @@ def test_examples_more_like_this_and_not_this_reorder_at_once(lib, tmp_path):
     assert scores == sorted(scores, reverse=True)
     hybrid = HybridSearcher(catalog, s)
     assert [h.id for h in hybrid.search("dog", top=6, like=[sandy[0]], unlike=[snowy[0]]).hits][:3] == order[:3]
+
+
+def test_search_without_a_model_says_it_matches_words_only(lib, tmp_path, monkeypatch, capsys):
+    catalog, fid, root = lib
+    add_photo(catalog, fid, root / "dog on the beach.jpg", axis_vector("dog"))
+    words = HybridSearcher(catalog, None)
+
+    class NoModel:
+        has_model = False
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+            pass
+
+        def search(self, query, **kw):  # type: ignore[no-untyped-def]
+            return words.search(query, **kw)
+
+    monkeypatch.setattr(search_cmds, "open_library", lambda args: NoModel())
+    assert main(["search", "beach"]) == 0
+    out, err = capsys.readouterr()
+    assert "dog on the beach.jpg" in out and "words only" in err
+    assert main(["search", "zebra"]) == 1
+    assert "words only" in capsys.readouterr().err

@@ -223,6 +223,5 @@ def cmd_use(args: argparse.Namespace) -> int:
     _say(f"active model: {info.name}")
     if info.random:
         _say("warning: this model has RANDOM weights; search results will be meaningless")
-    if active and active.name == info.name:
-        _say("photos already in a library are embedded with it by the next `photoclip index` (or the app)")
+    _say("photos already in a library are embedded with it by the next `photoclip index` (or the app)")
     return 0

@@ -126,7 +126,8 @@ def run_search(args: argparse.Namespace) -> int:
     if words_only:
         print("no CLIP model is installed: matching words only (file names, text in photos, places, tags); "
               "`photoclip models download` adds search by meaning", file=sys.stderr)
-    return _show(result, args, query)
+    code = _show(result, args, query)
+    return 1 if words_only and not result.hits else code
 
 
 def run_similar(args: argparse.Namespace) -> int:
