@@ -237,3 +237,40 @@ def test_search_without_a_model_says_it_matches_words_only(lib, tmp_path, monkey
     assert "dog on the beach.jpg" in out and "words only" in err
     assert main(["search", "zebra"]) == 1
     assert "words only" in capsys.readouterr().err
+
+
+def test_albums_edit_and_tags_preview_from_the_command_line(tmp_path, monkeypatch, capsys):
+    from photoclip.cli import albums_cmds, tags_cmds
+    from photoclip.library import Library
+    from photoclip.settings import Settings
+
+    lib = Library(tmp_path / "lib", Catalog(tmp_path / "lib" / "catalog.sqlite3"), engine_factory=FakeEmbedder,
+                  settings=Settings(ocr=False, places=False, auto_tag=False))
+    folder = lib.catalog.add_folder(tmp_path / "photos")
+    root = Path(folder.path)
+    for i in range(3):
+        add_photo(lib.catalog, folder.id, root / f"dog{i}.jpg", axis_vector("dog"))
+        add_photo(lib.catalog, folder.id, root / f"snow{i}.jpg", axis_vector("snow"))
+
+    class Opened:
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return lib
+
+        def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+            pass
+
+    monkeypatch.setattr(albums_cmds, "open_library", lambda args: Opened())
+    monkeypatch.setattr(tags_cmds, "open_library", lambda args: Opened())
+    assert main(["albums", "list"]) == 0
+    assert "no albums yet" in capsys.readouterr().out
+    assert main(["albums", "create", "pets", "--query", "dog"]) == 0
+    assert "with 3 photos" in capsys.readouterr().out
+    assert main(["albums", "edit", "pets", "--query", "snow", "--preview"]) == 0
+    assert "would hold 3 photos" in capsys.readouterr().out
+    assert {p.path for p in lib.album_members("pets")} == {str(root / f"dog{i}.jpg") for i in range(3)}
+    assert main(["albums", "edit", "pets", "--query", "snow"]) == 0
+    assert {p.path for p in lib.album_members("pets")} == {str(root / f"snow{i}.jpg") for i in range(3)}
+    capsys.readouterr()
+    assert main(["tags", "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["photos", "thresh"]
+    lib.close()
