@@ -114,6 +114,8 @@ class Request:
     sort: str = SORT_RELEVANCE
     similar_to: int | str | None = None
     top: int = 200
+    like: tuple[int, ...] = ()  # "more like this" examples for the query
+    unlike: tuple[int, ...] = ()  # "not this" examples
 
 
 @dataclass
@@ -141,7 +143,8 @@ def run(library: Library, request: Request) -> Answer:
     if not request.query.strip():
         photos = library.browse(_search_filters(request.filters), newest_first=request.sort != SORT_OLDEST)
         return Answer(request, GridRows.of(photos))
-    result = library.search(request.query, filters=_search_filters(request.filters), top=request.top)
+    examples = {"like": request.like, "unlike": request.unlike} if request.like or request.unlike else {}
+    result = library.search(request.query, filters=_search_filters(request.filters), top=request.top, **examples)
     return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model)
 
 

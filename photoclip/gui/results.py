@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from photoclip.gui import queries
 from photoclip.gui.empty_state import describe_empty
+from photoclip.gui.examples import ExampleMarks
 from photoclip.gui.grid_model import GridPlan, plan_grid
 from photoclip.gui.workers import Latest
 
@@ -44,11 +45,20 @@ class ResultsController(QObject):
         self._event_ticket: int | None = None  # an event-driven refresh still on a worker
         self._refresh_again = False
         self.cost_ms = 0.0  # worker time of the last answer, to pace refreshes on huge libraries
+        self.examples = ExampleMarks()
 
     def request(self) -> queries.Request:
         bar = self.w.search_bar
+        like, unlike = self.examples.for_query(bar.text())
         return queries.Request(bar.text(), self.filters, bar.sort_key(), self.similar,
-                               self.w.library.settings.default_top)
+                               self.w.library.settings.default_top, like, unlike)
+
+    def mark_current(self, liked: bool) -> None:
+        """"More like this" / "not this" on the current photo: the search re-ranks at once."""
+        item = self.w.grid.current_item()
+        if item is not None and self.w.search_bar.text().strip():
+            self.examples.mark(self.w.search_bar.text(), item.id, liked)
+            self.refresh()
 
     # -- asking -----------------------------------------------------------------------------
 

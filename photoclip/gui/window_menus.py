@@ -43,6 +43,8 @@ def build_menus(window: MainWindow) -> None:
 
     photo = bar.addMenu("&Photo")
     photo.addAction("Find similar", window.similar_to_current, QKeySequence("Ctrl+Shift+S"))
+    photo.addAction("More like this", lambda: window.results.mark_current(True), QKeySequence("Ctrl+]"))
+    photo.addAction("Not this", lambda: window.results.mark_current(False), QKeySequence("Ctrl+["))
     photo.addAction("Open in viewer", window.preview.open_photo, QKeySequence("Ctrl+Return"))
     photo.addAction("Show in folder", window.preview.show_in_folder)
     photo.addAction("Copy path", window.preview.copy_path, QKeySequence("Ctrl+Shift+C"))
