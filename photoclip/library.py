@@ -548,12 +548,13 @@ class Library:
         return albums.list_albums(self.catalog)
 
     def create_album(self, name: str, *, query: str | None = None, tags: tuple[str, ...] = (),
-                     filters: Filters | None = None, threshold: float | None = None) -> Any:
+                     filters: Filters | None = None, threshold: float | None = None,
+                     like: tuple[int, ...] = (), unlike: tuple[int, ...] = ()) -> Any:
         from photoclip import albums
 
         searcher = self.searcher if query else None
         album = albums.create_album(self.catalog, name, query=query, tags=tags, filters=filters,
-                                    threshold=threshold, searcher=searcher)
+                                    threshold=threshold, searcher=searcher, like=like, unlike=unlike)
         self.notify("albums")
         return album
 
@@ -568,11 +569,12 @@ class Library:
         self.notify("albums")
         return album
 
-    def album_rule_scores(self, query: str, filters: Filters | None = None) -> list[tuple[int, float]]:
+    def album_rule_scores(self, query: str, filters: Filters | None = None, *, like: tuple[int, ...] = (),
+                          unlike: tuple[int, ...] = ()) -> list[tuple[int, float]]:
         """Every photo's score for a would-be smart album's query, best first (for a live preview)."""
         from photoclip import albums
 
-        return albums.rule_scores(self.catalog, self.searcher, query, filters)
+        return albums.rule_scores(self.catalog, self.searcher, query, filters, like=like, unlike=unlike)
 
     def album_members(self, name: str) -> list[Photo]:
         from photoclip import albums

@@ -274,3 +274,18 @@ def test_albums_edit_and_tags_preview_from_the_command_line(tmp_path, monkeypatc
     assert main(["tags", "list"]) == 0
     assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["photos", "thresh"]
     lib.close()
+
+
+def test_a_smart_album_keeps_the_examples_it_was_taught_with(lib, tmp_path):
+    catalog, fid, root = lib
+    snowy = [add_photo(catalog, fid, root / f"snowdog{i}.jpg", unit(axis_vector("dog") + 0.5 * axis_vector("snow")))
+             for i in range(3)]
+    sandy = [add_photo(catalog, fid, root / f"beachdog{i}.jpg", unit(axis_vector("dog") + 0.5 * axis_vector("beach")))
+             for i in range(3)]
+    s = searcher(catalog, tmp_path)
+    album = albums.create_album(catalog, "beach dogs", query="dog", threshold=0.6, searcher=s,
+                                like=[sandy[0]], unlike=[snowy[0]])
+    assert album.rule is not None and album.rule.like == (sandy[0],) and album.rule.unlike == (snowy[0],)
+    assert {p.id for p in albums.album_members(catalog, "beach dogs")} == set(sandy)
+    albums.refresh_albums(catalog, s)
+    assert {p.id for p in albums.album_members(catalog, "beach dogs")} == set(sandy)
