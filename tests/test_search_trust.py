@@ -289,3 +289,10 @@ def test_a_smart_album_keeps_the_examples_it_was_taught_with(lib, tmp_path):
     assert {p.id for p in albums.album_members(catalog, "beach dogs")} == set(sandy)
     albums.refresh_albums(catalog, s)
     assert {p.id for p in albums.album_members(catalog, "beach dogs")} == set(sandy)
+
+
+def test_an_unknown_option_shows_the_commands_usage(capsys):
+    with pytest.raises(SystemExit):
+        main(["search", "dog", "--bogus"])
+    err = capsys.readouterr().err
+    assert "usage: photoclip search" in err and "--bogus" in err
