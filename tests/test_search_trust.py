@@ -296,3 +296,29 @@ def test_an_unknown_option_shows_the_commands_usage(capsys):
         main(["search", "dog", "--bogus"])
     err = capsys.readouterr().err
     assert "usage: photoclip search" in err and "--bogus" in err
+
+
+def test_folders_count_photos_on_disk_and_deleted_ones_apart(lib, monkeypatch, capsys):
+    from photoclip.cli import library_cmds
+
+    catalog, fid, root = lib
+    ids = [add_photo(catalog, fid, root / f"p{i}.jpg", axis_vector("dog")) for i in range(3)]
+    with catalog.write() as c:
+        c.execute("UPDATE photos SET state='missing' WHERE id=?", (ids[0],))
+
+    class Opened:
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+            pass
+
+        def folders(self):  # type: ignore[no-untyped-def]
+            from photoclip.library import FolderInfo
+
+            counts = catalog.folder_counts()
+            return [FolderInfo(f, counts.get(f.id, {})) for f in catalog.folders()]
+
+    monkeypatch.setattr(library_cmds, "open_library", lambda args: Opened())
+    assert main(["folders"]) == 0
+    assert capsys.readouterr().out.strip() == f"{root}\t2 photos (1 missing)"

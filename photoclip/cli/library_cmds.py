@@ -165,7 +165,10 @@ def cmd_folders(args: argparse.Namespace) -> int:
             print(f"removed {args.path} from the library ({n} photos forgotten; no file was touched)")
         else:
             for f in lib.folders():
+                # Photos on disk now; deleted ones (missing) are counted apart, not as photos.
+                live = f.counts.get("ok", 0) + f.counts.get("pending", 0)
+                gone = [f"{f.counts[s]} {s}" for s in ("missing", "offline", "error") if f.counts.get(s)]
                 flags = ", ".join(x for x in (f.folder.state if f.folder.state != "ok" else "",
-                                              "polling" if f.folder.polling else "") if x)
-                print(f"{f.folder.path}\t{f.total} photos{' (' + flags + ')' if flags else ''}")
+                                              "polling" if f.folder.polling else "", *gone) if x)
+                print(f"{f.folder.path}\t{live} photos{' (' + flags + ')' if flags else ''}")
     return 0
