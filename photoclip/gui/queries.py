@@ -125,6 +125,7 @@ class Answer:
     hidden: int = 0
     searched: bool = False  # False for the browsing view
     meaning: bool = True  # False when a search could only match words (no model installed)
+    unknown: tuple[str, ...] = ()  # query words the model cannot tell from made-up ones
 
     @property
     def items(self) -> list[GridItem]:
@@ -145,7 +146,8 @@ def run(library: Library, request: Request) -> Answer:
         return Answer(request, GridRows.of(photos))
     examples = {"like": request.like, "unlike": request.unlike} if request.like or request.unlike else {}
     result = library.search(request.query, filters=_search_filters(request.filters), top=request.top, **examples)
-    return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model)
+    return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model,
+                  unknown=tuple(getattr(result, "unknown", ())))
 
 
 def _search_filters(state: FilterState) -> Filters | None:

@@ -138,7 +138,10 @@ class ResultsController(QObject):
         if answer.searched:
             hidden = f" \u00b7 {answer.hidden:,} weak matches hidden" if answer.hidden else ""
             words = "" if answer.meaning else " \u00b7 matched by words only (no search model)"
-            w.count_label.setText(f"{n:,} result{'s' if n != 1 else ''}{hidden}{words}")
+            text = f"{n:,} result{'s' if n != 1 else ''}{hidden}{words}"
+            if answer.unknown and not n:
+                text = "No meaningful match: the model does not know " + ", ".join(f"'{u}'" for u in answer.unknown)
+            w.count_label.setText(text)
         else:
             w.count_label.setText(f"{n:,} photo{'s' if n != 1 else ''}")
         if n:

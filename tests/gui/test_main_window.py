@@ -352,3 +352,11 @@ def test_not_this_and_more_like_this_re_rank_the_search_at_once(qtbot, make_wind
     window.search_bar.set_text("green")  # a new query forgets the marks
     wait_for_answer(qtbot, window, lambda a: a.request.query == "green")
     assert window.answer.request.like == () and window.answer.request.unlike == ()
+
+
+def test_a_query_the_model_does_not_know_says_so(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    window.search_bar.set_text("qwxzv")
+    wait_for_answer(qtbot, window, lambda a: a.searched and a.request.query == "qwxzv")
+    assert window.answer.unknown == ("qwxzv",) and len(window.answer.items) == 0
+    qtbot.waitUntil(lambda: "No meaningful match" in window.count_label.text())
