@@ -472,10 +472,12 @@ class Library:
             return self._hybrid
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
-               min_score: float | None = None, show_all: bool = False, place: str | None = None) -> SearchResult:
-        """Photos ranked by meaning and by words (text inside photos, places, names) together."""
-        return self.hybrid.search(query, filters=self._shown(filters), top=top, min_score=min_score, show_all=show_all,
-                                  place=place)
+               min_score: float | None = None, show_all: bool = False, place: str | None = None,
+               like: tuple[int, ...] = (), unlike: tuple[int, ...] = ()) -> SearchResult:
+        """Photos ranked by meaning and by words (text inside photos, places, names) together; ``like``
+        and ``unlike`` are example photos ("more like this", "not this")."""
+        return self.hybrid.search(query, filters=self._shown(filters), top=top, min_score=min_score,
+                                  show_all=show_all, place=place, like=like, unlike=unlike)
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
                 min_score: float | None = None, show_all: bool = False) -> SearchResult:
@@ -578,12 +580,13 @@ class Library:
         return albums.list_albums(self.catalog)
 
     def create_album(self, name: str, *, query: str | None = None, tags: tuple[str, ...] = (),
-                     filters: Filters | None = None, threshold: float | None = None) -> Any:
+                     filters: Filters | None = None, threshold: float | None = None,
+                     like: tuple[int, ...] = (), unlike: tuple[int, ...] = ()) -> Any:
         from photoclip.organize import albums
 
         searcher = self.searcher if query else None
         album = albums.create_album(self.catalog, name, query=query, tags=tags, filters=filters,
-                                    threshold=threshold, searcher=searcher)
+                                    threshold=threshold, searcher=searcher, like=like, unlike=unlike)
         self.notify("albums")
         return album
 
@@ -598,11 +601,12 @@ class Library:
         self.notify("albums")
         return album
 
-    def album_rule_scores(self, query: str, filters: Filters | None = None) -> list[tuple[int, float]]:
+    def album_rule_scores(self, query: str, filters: Filters | None = None, *, like: tuple[int, ...] = (),
+                          unlike: tuple[int, ...] = ()) -> list[tuple[int, float]]:
         """Every photo's score for a would-be smart album's query, best first (for a live preview)."""
         from photoclip.organize import albums
 
-        return albums.rule_scores(self.catalog, self.searcher, query, filters)
+        return albums.rule_scores(self.catalog, self.searcher, query, filters, like=like, unlike=unlike)
 
     def album_members(self, name: str) -> list[Photo]:
         from photoclip.organize import albums

@@ -64,8 +64,11 @@ def test_file_name_word_moves_the_photo_up(library: tuple[Library, int]) -> None
     clip_ranking = [h.id for h in lib.searcher.search(query, top=100, show_all=True).hits]
     assert clip_ranking.index(lighthouse) >= 3, "CLIP alone already ranks it near the top: nothing to show"
     hybrid = lib.search(query, top=TOP)
-    assert hybrid.hits[0].id == lighthouse
-    assert "lighthouse" in hybrid.hits[0].words
-    # the photos that only look right keep CLIP's order behind it
-    others = [h.id for h in hybrid.hits[1:]]
+    order = [h.id for h in hybrid.hits]
+    assert lighthouse in order and order.index(lighthouse) < clip_ranking.index(lighthouse)
+    named = hybrid.hits[order.index(lighthouse)]
+    assert "lighthouse" in named.words and named.score >= 0.5 > (named.meaning or 0.0)
+    # the photos that only look right keep CLIP's order around it, and the score shown is what orders
+    others = [i for i in order if i != lighthouse]
     assert others == [i for i in clip_ranking if i != lighthouse][:len(others)]
+    assert [h.score for h in hybrid.hits] == sorted((h.score for h in hybrid.hits), reverse=True)

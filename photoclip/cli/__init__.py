@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from photoclip import __version__
@@ -56,9 +57,16 @@ def run_gui(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     show_on_console()  # a file name that is not UTF-8 prints with U+FFFD instead of stopping the command
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # an unknown option: show the usage of the command it was given to, not the top level's
+        sub = next((a for a in parser._subparsers._group_actions if a.dest == "command"), None) \
+            if parser._subparsers is not None else None
+        command = sub.choices.get(args.command) if sub is not None and args.command else None
+        (command or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s: %(message)s")
+    # The engine logs a random-weights model once; its Python warning would repeat it with a source line.
+    warnings.filterwarnings("ignore", message=".*has RANDOM weights.*")
     handler = getattr(args, "handler", None) or run_gui
     try:
         return int(handler(args) or 0)

@@ -120,9 +120,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"library: {st.library}")
     print(f"photos: {st.photos} (ok {st.ok}, pending {st.pending}, errors {st.errors}, "
           f"missing {st.missing}, offline {st.offline})")
-    print(f"model: {st.active_model or 'none installed'}")
+    print(f"model: {st.active_model or 'none installed (search matches words only)'}")
     for name, n in st.embedded.items():
         print(f"embedded with {name}: {n}")
+    if st.active_model:
+        waiting = max(0, st.ok + st.pending - st.embedded.get(st.active_model, 0))
+        if waiting:
+            print(f"waiting for {st.active_model}: {waiting} photos (run `photoclip index` to embed them)")
     for f in st.folders:
         print(f"folder: {f.folder.path} ({f.total} photos{', offline' if f.folder.state == 'offline' else ''})")
     for path, reason in st.error_list:
@@ -177,7 +181,10 @@ def cmd_folders(args: argparse.Namespace) -> int:
             print(f"removed {args.path} from the library ({n} photos forgotten; no file was touched)")
         else:
             for f in lib.folders():
+                # Photos on disk now; deleted ones (missing) are counted apart, not as photos.
+                live = f.counts.get("ok", 0) + f.counts.get("pending", 0)
+                gone = [f"{f.counts[s]} {s}" for s in ("missing", "offline", "error") if f.counts.get(s)]
                 flags = ", ".join(x for x in (f.folder.state if f.folder.state != "ok" else "",
-                                              "polling" if f.folder.polling else "") if x)
-                print(f"{f.folder.path}\t{f.total} photos{' (' + flags + ')' if flags else ''}")
+                                              "polling" if f.folder.polling else "", *gone) if x)
+                print(f"{f.folder.path}\t{live} photos{' (' + flags + ')' if flags else ''}")
     return 0

@@ -203,6 +203,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     if info.random:
         _say("warning: this model has RANDOM weights; search results will be meaningless")
+    if active and active.name == info.name:
+        _say("photos already in a library are embedded with it by the next `photoclip index` (or the app)")
     return 0
 
 
@@ -256,4 +258,5 @@ def cmd_use(args: argparse.Namespace) -> int:
     _say(f"active model: {info.name}")
     if info.random:
         _say("warning: this model has RANDOM weights; search results will be meaningless")
+    _say("photos already in a library are embedded with it by the next `photoclip index` (or the app)")
     return 0

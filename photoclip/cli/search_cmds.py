@@ -93,6 +93,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="what to look for, e.g. 'a dog in the snow'; a query starting with '-' goes "
                              "after '--': search -- '-blue' --top 5")
     search.add_argument("--place", metavar="NAME", help="only photos taken there (city, region or country)")
+    search.add_argument("--like", action="append", type=int, default=[], metavar="ID",
+                        help="more like this photo (repeatable): ranks photos that look like it higher")
+    search.add_argument("--unlike", action="append", type=int, default=[], metavar="ID",
+                        help="not like this photo (repeatable): ranks photos that look like it lower")
     _add_common(search)
     search.set_defaults(handler=run_search, parser=search)
     similar = subparsers.add_parser("similar", help="find photos that look like an image",
@@ -118,8 +122,8 @@ def _split_query(args: argparse.Namespace) -> str:
     words = list(args.query)
     for i, word in enumerate(words[1:], start=1):
         if word.startswith("--") and len(word) > 2:
-            args.parser.parse_args(words[i:], namespace=args)
-            words = words[:i]
+            words, options = words[:i], words[i:]
+            args.parser.parse_args([*options, "--", *words], namespace=args)
             break
     return " ".join(words)
 
@@ -127,13 +131,16 @@ def _split_query(args: argparse.Namespace) -> str:
 def run_search(args: argparse.Namespace) -> int:
     query = _split_query(args)
     with open_library(args) as library:
-        where = {"place": args.place} if args.place else {}
+        where: dict = {"place": args.place} if args.place else {}
+        if args.like or args.unlike:
+            where.update(like=tuple(args.like), unlike=tuple(args.unlike))
         words_only = not getattr(library, "has_model", True)
         result = library.search(query, **where, **_options(args))
     if words_only:
         print("no CLIP model is installed: matching words only (file names, text in photos, places, tags); "
               "`photoclip models download` adds search by meaning", file=sys.stderr)
-    return _show(result, args, query)
+    code = _show(result, args, query)
+    return 1 if words_only and not result.hits else code
 
 
 def run_similar(args: argparse.Namespace) -> int:

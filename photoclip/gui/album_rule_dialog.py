@@ -41,17 +41,20 @@ class AlbumRuleDialog(QDialog):
     def __init__(self, library: Library, tasks: TaskRunner, parent: QWidget | None = None, *,
                  query: str = "", name: str = "", threshold: float = DEFAULT_THRESHOLD,
                  filters: Filters | None = None, editing: bool = False,
-                 loader: ThumbnailLoader | None = None) -> None:
+                 loader: ThumbnailLoader | None = None, like: tuple[int, ...] = (),
+                 unlike: tuple[int, ...] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edit smart album" if editing else "Save search as album")
         self.library, self.tasks, self.filters, self.loader = library, tasks, filters, loader
         self.editing = editing
+        self.like, self.unlike = like, unlike  # examples the search was taught with; the album keeps them
         self.scores: list[tuple[int, float]] = []
         self._latest = Latest()
         self._photos: dict[int, Any] = {}
         self.name_edit = QLineEdit(name or query)
         self.name_edit.setReadOnly(editing)
         self.query_edit = QLineEdit(query)
+        self._taught_query = query.strip()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(round(threshold * 100))
@@ -94,10 +97,12 @@ class AlbumRuleDialog(QDialog):
             self.scores = []
             self._show_count()
             return
-        library, filters = self.library, self.filters
+        library, filters, like, unlike = self.library, self.filters, self.like, self.unlike
+        if query != self._taught_query:
+            like, unlike = (), ()  # the examples belong to the query they were given for
 
         def work() -> tuple[list[tuple[int, float]], dict[int, Any]]:
-            scores = library.album_rule_scores(query, filters)
+            scores = library.album_rule_scores(query, filters, like=like, unlike=unlike)
             return scores, library.catalog.photos([i for i, _ in scores[:500]])
 
         def done(result: tuple[list[tuple[int, float]], dict[int, Any]]) -> None:
@@ -145,16 +150,27 @@ class AlbumRuleDialog(QDialog):
         """(name, query, threshold) as entered."""
         return self.name_edit.text().strip(), self.query_edit.text().strip(), self.threshold
 
+    def examples(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(like, unlike) to save with the album: none once the query was changed."""
+        if self.query_edit.text().strip() != self._taught_query:
+            return (), ()
+        return self.like, self.unlike
+
 
 def save_search_as_album(library: Library, tasks: TaskRunner, parent: QWidget | None, query: str,
                          filters: Filters | None, *, loader: ThumbnailLoader | None = None,
-                         on_done: Any = None, on_error: Any = None) -> AlbumRuleDialog:
-    """Open the dialog for the current search; on Save, the album is created on the task runner."""
-    dialog = AlbumRuleDialog(library, tasks, parent, query=query, filters=filters, loader=loader)
+                         on_done: Any = None, on_error: Any = None, like: tuple[int, ...] = (),
+                         unlike: tuple[int, ...] = ()) -> AlbumRuleDialog:
+    """Open the dialog for the current search (with the examples it was taught, if any); on Save, the
+    album is created on the task runner."""
+    dialog = AlbumRuleDialog(library, tasks, parent, query=query, filters=filters, loader=loader, like=like,
+                             unlike=unlike)
 
     def save() -> None:
         name, text, threshold = dialog.values()
-        tasks.run(lambda: library.create_album(name, query=text, filters=filters, threshold=threshold),
+        like_ids, unlike_ids = dialog.examples()
+        tasks.run(lambda: library.create_album(name, query=text, filters=filters, threshold=threshold,
+                                               like=like_ids, unlike=unlike_ids),
                   on_done, on_error)
 
     dialog.accepted.connect(save)

@@ -97,8 +97,10 @@ class LibraryActions(QObject):
         if name is None:  # the dialog previews the album with a threshold slider before saving
             from photoclip.gui.album_rule_dialog import save_search_as_album
 
+            marks = getattr(getattr(self._parent, "results", None), "examples", None)
+            like, unlike = marks.for_query(query) if marks is not None else ((), ())
             save_search_as_album(library, self.tasks, self._parent, query, search_filters,
-                                 loader=getattr(self._parent, "loader", None),
+                                 loader=getattr(self._parent, "loader", None), like=like, unlike=unlike,
                                  on_done=lambda album: self.message.emit(f"Album {album.name} created"),
                                  on_error=self._warn("Cannot create the album"))
             return

@@ -41,15 +41,15 @@ def downloadable_models() -> tuple[str, dict[str, str]]:
 
 
 def default_model_size() -> str:
-    """How big the default download is, said one way everywhere ("about 600 MB")."""
-    import re
+    """How big the default download is, said one way everywhere ("about 610 MB"), from the catalogue."""
+    from photoclip.engine.download import load_catalogue
 
     try:
-        default, known = downloadable_models()
+        default, entries = load_catalogue()
     except Exception:  # no catalogue in this build
         return "a few hundred MB"
-    found = re.search(r"about [\d,.]+\s*[KMG]B", known.get(default, ""))
-    return found.group(0) if found else "a few hundred MB"
+    size = entries[default].size_mb if default in entries else None
+    return f"about {round(size, -1):,} MB" if size else "a few hundred MB"
 
 
 def choose_model_folder(parent: QWidget | None) -> str:

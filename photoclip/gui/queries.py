@@ -114,6 +114,8 @@ class Request:
     sort: str = SORT_RELEVANCE
     similar_to: int | str | None = None
     top: int = 200
+    like: tuple[int, ...] = ()  # "more like this" examples for the query
+    unlike: tuple[int, ...] = ()  # "not this" examples
 
 
 @dataclass
@@ -123,6 +125,7 @@ class Answer:
     hidden: int = 0
     searched: bool = False  # False for the browsing view
     meaning: bool = True  # False when a search could only match words (no model installed)
+    unknown: tuple[str, ...] = ()  # query words the model cannot tell from made-up ones
 
     @property
     def items(self) -> list[GridItem]:
@@ -141,8 +144,10 @@ def run(library: Library, request: Request) -> Answer:
     if not request.query.strip():
         photos = library.browse(_search_filters(request.filters), newest_first=request.sort != SORT_OLDEST)
         return Answer(request, GridRows.of(photos))
-    result = library.search(request.query, filters=_search_filters(request.filters), top=request.top)
-    return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model)
+    examples = {"like": request.like, "unlike": request.unlike} if request.like or request.unlike else {}
+    result = library.search(request.query, filters=_search_filters(request.filters), top=request.top, **examples)
+    return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model,
+                  unknown=tuple(getattr(result, "unknown", ())))
 
 
 def _search_filters(state: FilterState) -> Filters | None:

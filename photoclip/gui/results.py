@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from photoclip.gui import queries
 from photoclip.gui.empty_state import describe_empty
+from photoclip.gui.examples import ExampleMarks
 from photoclip.gui.grid_model import GridPlan, plan_grid
 from photoclip.gui.workers import Latest
 
@@ -46,11 +47,20 @@ class ResultsController(QObject):
         self.cost_ms = 0.0  # worker time of the last answer, to pace refreshes on huge libraries
         # The photo last looked at: selected again when a later view holds it (back from "similar").
         self.keep_id: int | None = None
+        self.examples = ExampleMarks()
 
     def request(self) -> queries.Request:
         bar = self.w.search_bar
+        like, unlike = self.examples.for_query(bar.text())
         return queries.Request(bar.text(), self.filters, bar.sort_key(), self.similar,
-                               self.w.library.settings.default_top)
+                               self.w.library.settings.default_top, like, unlike)
+
+    def mark_current(self, liked: bool) -> None:
+        """"More like this" / "not this" on the current photo: the search re-ranks at once."""
+        item = self.w.grid.current_item()
+        if item is not None and self.w.search_bar.text().strip():
+            self.examples.mark(self.w.search_bar.text(), item.id, liked)
+            self.refresh()
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -131,7 +141,10 @@ class ResultsController(QObject):
         if answer.searched:
             hidden = f" \u00b7 {answer.hidden:,} weak matches hidden" if answer.hidden else ""
             words = "" if answer.meaning else " \u00b7 matched by words only (no search model)"
-            w.count_label.setText(f"{n:,} result{'s' if n != 1 else ''}{hidden}{words}")
+            text = f"{n:,} result{'s' if n != 1 else ''}{hidden}{words}"
+            if answer.unknown and not n:
+                text = "No meaningful match: the model does not know " + ", ".join(f"'{u}'" for u in answer.unknown)
+            w.count_label.setText(text)
         else:
             w.count_label.setText(f"{n:,} photo{'s' if n != 1 else ''}")
         if n:

@@ -296,9 +296,16 @@ class SettingsDialog(QDialog):
         add.clicked.connect(self._add_tag)
         remove.clicked.connect(self._remove_tag)
         retag.clicked.connect(self._retag)
+        self.min_score = QDoubleSpinBox(page)
+        self.min_score.setRange(0.0, 1.0)
+        self.min_score.setSingleStep(0.05)
+        self.min_score.setValue(self.settings.search_min_score)
+        self.min_score.setToolTip("Search results scoring below this are hidden (and counted). 0.5 means as "
+                                  "likely a match as not; the same scale as a tag's confidence.")
         form = QFormLayout()
         form.addRow(self.auto_tag)
         form.addRow("Tags per photo, at most", self.max_tags)
+        form.addRow("Search strictness: hide results below", self.min_score)
         add_row = QHBoxLayout()
         add_row.addWidget(self.new_tag)
         add_row.addWidget(self.new_prompts)
@@ -336,6 +343,12 @@ class SettingsDialog(QDialog):
                               | Qt.ItemFlag.ItemIsUserCheckable)
                 on = self._enabled.get(tag.name, bool(tag.enabled))
                 name.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                name.setData(Qt.ItemDataRole.UserRole, tag.name)
+                unavailable = getattr(tag, "available", None) is False
+                if unavailable:
+                    name.setForeground(Qt.GlobalColor.gray)
+                    name.setToolTip("Unavailable: the active model cannot tell this tag's words from made-up "
+                                    "ones, so it is never applied.")
                 self.tag_table.setItem(r, 0, name)
                 prompts = QTableWidgetItem("; ".join(self._prompts.get(tag.name, tag.prompts)))
                 prompts.setData(Qt.ItemDataRole.UserRole, tag.name)
@@ -346,7 +359,7 @@ class SettingsDialog(QDialog):
                 spin.setValue(self._thresholds.get(tag.name, float(tag.threshold)))
                 spin.valueChanged.connect(lambda v, n=tag.name: self._thresholds.__setitem__(n, v))
                 self.tag_table.setCellWidget(r, 2, spin)
-                count = QTableWidgetItem(str(tag.count))
+                count = QTableWidgetItem("unavailable" if unavailable else str(tag.count))
                 count.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 self.tag_table.setItem(r, 3, count)
         finally:
@@ -355,7 +368,8 @@ class SettingsDialog(QDialog):
     def _tag_item_changed(self, item: QTableWidgetItem) -> None:
         """Remember edits until OK: several changes then cost one re-tagging pass."""
         if item.column() == 0:
-            self._enabled[item.text()] = item.checkState() == Qt.CheckState.Checked
+            self._enabled[item.data(Qt.ItemDataRole.UserRole) or item.text()] = \
+                item.checkState() == Qt.CheckState.Checked
         elif item.column() == 1:
             name = str(item.data(Qt.ItemDataRole.UserRole))
             prompts = [p.strip() for p in item.text().split(";") if p.strip()]
@@ -436,7 +450,7 @@ class SettingsDialog(QDialog):
         return dataclasses.replace(
             self.settings, device=str(self.device.currentData()), threads=self.threads.value(),
             auto_tag=self.auto_tag.isChecked(), max_tags_per_photo=self.max_tags.value(),
-            thumbnail_cache_mb=self.cache_mb.value())
+            thumbnail_cache_mb=self.cache_mb.value(), search_min_score=round(self.min_score.value(), 2))
 
     def accept(self) -> None:
         settings, library = self.collected(), self.library

@@ -46,6 +46,8 @@ def build_menus(window: MainWindow) -> None:
     photo.addAction("Find similar", window.similar_to_current, QKeySequence("Ctrl+Shift+S"))
     photo.addAction("View", window.open_viewer)  # Enter, Space or a double click in the grid
     photo.addAction("Open with the system viewer", window.preview.open_photo, QKeySequence("Ctrl+Return"))
+    photo.addAction("More like this", lambda: window.results.mark_current(True), QKeySequence("Ctrl+]"))
+    photo.addAction("Not this", lambda: window.results.mark_current(False), QKeySequence("Ctrl+["))
     photo.addAction("Show in folder", window.preview.show_in_folder)
     photo.addAction("Copy path", window.preview.copy_path, QKeySequence("Ctrl+Shift+C"))
     photo.addAction("Add to album\u2026", window.add_selection_to_album, QKeySequence("Ctrl+Shift+A"))

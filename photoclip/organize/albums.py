@@ -35,7 +35,7 @@ class AlbumError(PhotoClipError):
 
 class _Searcher(Protocol):
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
-               min_score: float | None = None, show_all: bool = False) -> Any: ...
+               min_score: float | None = None, show_all: bool = False, **examples: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,22 @@ class Rule:
     tags: tuple[str, ...] = ()
     filters: Mapping[str, Any] = field(default_factory=dict)  # Filters fields; dates as ISO text
     threshold: float = DEFAULT_THRESHOLD
+    like: tuple[int, ...] = ()  # example photos the query was taught with ("more like this")
+    unlike: tuple[int, ...] = ()  # and "not this"
 
     def to_json(self) -> str:
-        return json.dumps({"query": self.query, "tags": list(self.tags), "filters": dict(self.filters),
-                           "threshold": self.threshold}, ensure_ascii=False)
+        data: dict[str, Any] = {"query": self.query, "tags": list(self.tags), "filters": dict(self.filters),
+                                "threshold": self.threshold}
+        if self.like or self.unlike:
+            data.update(like=list(self.like), unlike=list(self.unlike))
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Rule:
         data = json.loads(text)
         return cls(data.get("query"), tuple(data.get("tags") or ()), dict(data.get("filters") or {}),
-                   float(data.get("threshold", DEFAULT_THRESHOLD)))
+                   float(data.get("threshold", DEFAULT_THRESHOLD)), tuple(int(i) for i in data.get("like") or ()),
+                   tuple(int(i) for i in data.get("unlike") or ()))
 
     def search_filters(self) -> Filters:
         f = dict(self.filters)
@@ -139,14 +145,17 @@ def _member_counts(conn: sqlite3.Connection) -> dict[int, int]:
 
 def create_album(catalog: Catalog, name: str, *, query: str | None = None, tags: Iterable[str] = (),
                  filters: Filters | Mapping[str, Any] | None = None, threshold: float | None = None,
-                 searcher: _Searcher | None = None) -> Album:
-    """A smart album when any rule part is given, else a manual one; filled now if a searcher is given."""
+                 searcher: _Searcher | None = None, like: Iterable[int] = (), unlike: Iterable[int] = ()) -> Album:
+    """A smart album when any rule part is given, else a manual one; filled now if a searcher is given.
+    ``like`` and ``unlike`` are example photos the query was taught with (they need a query)."""
     clean = _clean_name(name)
     query = " ".join(query.split()) if query else None
     tag_list = tuple(dict.fromkeys(" ".join(t.split()) for t in tags if t.strip()))
     filter_dict = _filters_dict(filters)
     smart = bool(query or tag_list or filter_dict)
-    rule = Rule(query, tag_list, filter_dict, DEFAULT_THRESHOLD if threshold is None else float(threshold))
+    examples = (tuple(int(i) for i in like), tuple(int(i) for i in unlike)) if query else ((), ())
+    rule = Rule(query, tag_list, filter_dict, DEFAULT_THRESHOLD if threshold is None else float(threshold),
+                *examples)
     if smart:
         _check_rule(rule)
     now = time.time()
@@ -322,8 +331,9 @@ def _rule_members(catalog: Catalog, searcher: _Searcher | None, rule: Rule, live
         raise AlbumError("no model is active, so the album's text query cannot run")
     if live == 0:
         return {}
+    examples = {"like": rule.like, "unlike": rule.unlike} if rule.like or rule.unlike else {}
     result = searcher.search(rule.query, filters=filters if filters.active else None, top=live,
-                             min_score=rule.threshold, show_all=False)
+                             min_score=rule.threshold, show_all=False, **examples)
     return {hit.id: hit.score for hit in result.hits if hit.score >= rule.threshold}
 
 
@@ -394,7 +404,8 @@ def set_rule(catalog: Catalog, name: str, *, query: str | None = None, tags: Ite
 
 
 def rule_scores(catalog: Catalog, searcher: _Searcher, query: str,
-                filters: Filters | Mapping[str, Any] | None = None) -> list[tuple[int, float]]:
+                filters: Filters | Mapping[str, Any] | None = None, *, like: Iterable[int] = (),
+                unlike: Iterable[int] = ()) -> list[tuple[int, float]]:
     """Every live photo's score for a rule's query (best first): what a threshold would keep.
 
     Scores belong to the photo and the query, so counting those at or above a threshold previews the
@@ -406,5 +417,8 @@ def rule_scores(catalog: Catalog, searcher: _Searcher, query: str,
     if live == 0:
         return []
     found = rule.search_filters()
-    result = searcher.search(rule.query, filters=found if found.active else None, top=live, show_all=True)
+    like, unlike = tuple(like), tuple(unlike)
+    examples = {"like": like, "unlike": unlike} if like or unlike else {}
+    result = searcher.search(rule.query, filters=found if found.active else None, top=live, show_all=True,
+                             **examples)
     return [(hit.id, float(hit.score)) for hit in result.hits]

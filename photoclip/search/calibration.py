@@ -7,16 +7,20 @@ photo*: neutral captions ("a photo.", "a picture of something.") and nonsense on
 blorf."), which tell how close any caption at all comes to this photo::
 
     baseline(v) = max_r  v . r                       # the best a caption that says nothing scores
-    margin(v,q) = v . q - baseline(v)                # what the query's words add on this photo
+    margin(v,q) = v . q - weight * baseline(v)       # what the query's words add on this photo
     score       = 1 / (1 + exp(-(margin - offset) / scale))
 
-``offset`` and ``scale`` are per-model constants (``resources/calibration.json``, or a calibration
-the engine provides, see :func:`constants_for`). The score depends only on the photo's vector, the
-query's vector and the model: adding or removing other photos never moves it, and a smart album's
-membership depends on its rule and the photo alone. A photo of a dog with the query "a dog" scores
-near 1; the same query on a photo the words say nothing about scores near 0; a query the model does
-not understand (gibberish, a word it never learnt) comes no closer than the nonsense captions, so
-every photo scores low and the search says there is no meaningful match.
+``offset``, ``scale`` and ``weight`` (``baseline_weight``) are per-model constants
+(``resources/calibration.json``, or a calibration the engine provides, see :func:`constants_for`).
+A model whose cosines already sit on one level for every photo (the toy model: its raw cosine
+separates a match from a near miss better than any baseline) has weight 0. A query the model cannot
+tell from made-up captions (:meth:`Calibrator.knows`) scores 0 on every photo.
+
+The score depends only on the photo's vector, the query's vector and the model: adding or removing
+other photos never moves it, and a smart album's membership depends on its rule and the photo alone.
+A photo of a dog with the query "a dog" scores near 1; the same query on a photo the words say
+nothing about scores near 0; a query the model does not understand (gibberish, a word it never
+learnt) comes no closer than the nonsense captions, so the search says there is no meaningful match.
 
 An image query (``similar``, or a query made only of image files) has no caption to compare with:
 its cosine goes through the model's image constants (``image_offset``, ``image_scale``) instead.
@@ -62,6 +66,7 @@ class Constants:
     scale: float = 0.012
     image_offset: float = 0.8
     image_scale: float = 0.05
+    baseline_weight: float = 1.0
     source: str = "default"
 
     def text_scores(self, margins: np.ndarray) -> np.ndarray:
@@ -104,7 +109,8 @@ def _from_dict(data: dict, source: str) -> Constants:
     base = Constants()
     return Constants(float(data.get("offset", base.offset)), float(data.get("scale", base.scale)),
                      float(data.get("image_offset", base.image_offset)),
-                     float(data.get("image_scale", base.image_scale)), source)
+                     float(data.get("image_scale", base.image_scale)),
+                     float(data.get("baseline_weight", base.baseline_weight)), source)
 
 
 def reference_prompts() -> list[str]:
@@ -113,8 +119,10 @@ def reference_prompts() -> list[str]:
 
 
 def nonsense_prompts() -> list[str]:
-    """Made-up captions: a text as close to them as they are to each other is noise to the model."""
-    return [t.format(w) for w in NONSENSE_WORDS for t in NONSENSE_TEMPLATES]
+    """Made-up captions of one to three made-up words in the usual templates."""
+    w = NONSENSE_WORDS
+    phrases = [*w, *(f"{w[i]} {w[i + 6]}" for i in range(6)), *(f"{w[i]} {w[i + 4]} {w[i + 8]}" for i in range(4))]
+    return [t.format(p) for p in phrases for t in NONSENSE_TEMPLATES]
 
 
 def calibration_texts() -> list[str]:
@@ -132,16 +140,13 @@ class Calibrator:
 
     def __init__(self, reference: np.ndarray, nonsense: np.ndarray, constants: Constants) -> None:
         self.reference = _unit(reference)  # (R, dim)
-        self.nonsense = _unit(nonsense)  # (K, dim): nonsense captions
+        self.nonsense = _unit(nonsense)  # (K, dim): made-up captions
         self.constants = constants
-        centroid = _unit(self.nonsense.mean(axis=0))
-        self._centroid = centroid
-        # How close one nonsense caption comes to the others: a text that comes as close is noise too.
-        loo = []
-        for k in range(len(self.nonsense)):
-            rest = _unit(np.delete(self.nonsense, k, axis=0).mean(axis=0))
-            loo.append(float(self.nonsense[k] @ rest))
-        self.nonsense_floor = float(np.percentile(loo, 10)) if loo else 1.0
+        self._centroid = _unit(self.nonsense.mean(axis=0))
+        # How close one made-up caption comes to the others' centroid: a text as close is noise too.
+        loo = [float(self.nonsense[k] @ _unit(np.delete(self.nonsense, k, axis=0).mean(axis=0)))
+               for k in range(len(self.nonsense))] if len(self.nonsense) > 1 else [1.0]
+        self.nonsense_floor = float(np.percentile(loo, 10))
 
     @classmethod
     def build(cls, embed_texts: Callable[[list[str]], np.ndarray], constants: Constants) -> Calibrator:
@@ -160,13 +165,16 @@ class Calibrator:
         return (v @ self.reference.T).max(axis=1).astype(np.float64)
 
     def text_scores(self, cosines: np.ndarray, baselines: np.ndarray) -> np.ndarray:
-        return self.constants.text_scores(np.asarray(cosines, dtype=np.float64) - baselines)
+        weight = self.constants.baseline_weight
+        return self.constants.text_scores(np.asarray(cosines, dtype=np.float64) - weight * baselines)
 
-    def score_texts(self, vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
-        """(N, Q) calibrated scores of photo vectors against text query vectors."""
+    def score_texts(self, vectors: np.ndarray, queries: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+        """(N, Q) calibrated scores of photo vectors against text query vectors; 0 for a text the
+        model does not know (``known`` False)."""
         v = _unit(np.atleast_2d(vectors))
         q = _unit(np.atleast_2d(queries))
-        return self.text_scores(v @ q.T, self.baselines(v)[:, None])
+        known = self.knows(q) if known is None else np.asarray(known, dtype=bool)
+        return self.text_scores(v @ q.T, self.baselines(v)[:, None]) * known[None, :]
 
     def image_scores(self, cosines: np.ndarray) -> np.ndarray:
         return self.constants.image_scores(cosines)
@@ -174,7 +182,7 @@ class Calibrator:
     # -- texts -------------------------------------------------------------------------------
 
     def nonsense_likeness(self, text_vectors: np.ndarray) -> np.ndarray:
-        """(T,) cosine of each text to the nonsense captions' centroid."""
+        """(T,) cosine of each text to the centroid of the made-up captions."""
         return (_unit(np.atleast_2d(text_vectors)) @ self._centroid).astype(np.float64)
 
     def knows(self, text_vectors: np.ndarray) -> np.ndarray:

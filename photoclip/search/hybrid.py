@@ -7,12 +7,12 @@ evidence, and that score is what orders the results (the number shown is the num
     score(photo) = 1 - (1 - meaning) * (1 - WORD_SCORE * coverage ** 2)
 
 ``meaning`` is the calibrated CLIP score (``photoclip.search.calibration``), ``coverage`` the share of
-the query's informative words the photo has (a word that only starts a longer one counts half; squared,
-so half the words earn a quarter); words no photo has ("red", "beach") are left to meaning and do not
-count, nor do words on a quarter or more of a library. So a photo showing every informative word of the
-query scores at least ``WORD_SCORE``, one with both the words and the looks scores above either alone,
-and a query none of whose words occur anywhere scores exactly as CLIP alone does. ``why`` says what
-contributed ("file: red_circle", "meaning: 0.81").
+the query's informative words the photo has (a word that only starts a longer one counts half;
+squared, so half the words earn a quarter); words no photo has ("red", "beach") are left to meaning
+and do not count, nor do words on a quarter or more of a library. So a photo showing every
+informative word of the query scores at least ``WORD_SCORE``, one with both the words and the looks
+scores above either alone, and a query none of whose words occur anywhere scores exactly as CLIP
+alone does. ``why`` says what contributed ("file: red_circle", "meaning: 0.81").
 
 Query syntax on top of the semantic one (``photoclip.search.query``):
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -159,6 +159,7 @@ class HybridSearcher:
         self.searcher = searcher
         self.keywords = keywords if keywords is not None else KeywordIndex(catalog)
         self.semantic_depth = semantic_depth
+        self._examples: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
     def similar(self, target: int | str, **kwargs: object) -> SearchResult:
         if self.searcher is None:
@@ -166,7 +167,8 @@ class HybridSearcher:
         return self.searcher.similar(target, **kwargs)  # type: ignore[arg-type]
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50, min_score: float | None = None,
-               show_all: bool = False, place: str | None = None) -> SearchResult:
+               show_all: bool = False, place: str | None = None, like: Sequence[int] = (),
+               unlike: Sequence[int] = ()) -> SearchResult:
         """Ranked photos for ``query``; ``place`` narrows to photos taken there (as ``place:"..."`` would)."""
         start = time.perf_counter()
         if top < 1:
@@ -184,6 +186,7 @@ class HybridSearcher:
         # scan of the library per query.
         within = where_clause(self.catalog, filters) if filters is not None and filters.active else None
         banned = self._excluded(parsed)
+        self._examples = (tuple(like), tuple(unlike))
         if parsed.semantic is None or self.searcher is None:
             hits = self._words_only(parsed, within, banned, top)
             result = SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
@@ -230,7 +233,9 @@ class HybridSearcher:
                top: int, min_score: float | None, show_all: bool, start: float) -> SearchResult:
         assert self.searcher is not None and parsed.semantic is not None
         depth = max(self.semantic_depth, 4 * top)
-        semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True)
+        like, unlike = self._examples
+        semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True, like=like,
+                                        unlike=unlike)
         candidates: dict[int, _Candidate] = {}
         for rank, hit in enumerate(semantic.hits, start=1):
             if hit.id not in banned:
@@ -263,7 +268,8 @@ class HybridSearcher:
         """Cosines and calibrated scores for these photos, scored as the semantic search scores them."""
         assert self.searcher is not None
         ids = np.asarray(sorted(candidates), dtype=np.int64)
-        cosines, scores = self.searcher.score_photos(semantic, ids)
+        like, unlike = self._examples
+        cosines, scores = self.searcher.score_photos(semantic, ids, like=like, unlike=unlike)
         for pid, cosine, score in zip(ids.tolist(), cosines.tolist(), scores.tolist(), strict=True):
             c = candidates[int(pid)]
             c.cosine, c.score = float(cosine), float(score)

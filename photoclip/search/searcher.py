@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,10 @@ RANKED_FILTER_MIN = 100
 # reference captions reach, so the best few by score come from a deeper list by cosine.
 RERANK_DEPTH = 4
 RERANK_MIN = 200
+# Examples ("more like this", "not this"): Rocchio's weights move the candidates' probe towards the liked
+# photos and away from the others; a liked look raises a score by up to LIKE times its image score.
+ROCCHIO = (1.0, 0.75, 0.25)
+LIKE = 0.5
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,8 @@ class Searcher:
         cos = vectors @ part.vector if len(vectors) else np.zeros(0, dtype=np.float32)
         if part.image:
             found = self.calibrator.image_scores(cos)
+        elif not self.calibrator.knows(part.vector)[0]:
+            found = np.zeros(len(cos))  # noise to the model: no photo matches it
         else:
             found = self.calibrator.text_scores(cos, self.calibrator.baselines(vectors))
         out = np.zeros(len(ids), dtype=np.float64)
@@ -174,29 +181,53 @@ class Searcher:
         knows = self.calibrator.knows(np.stack([vectors[t] for t in texts]))
         return tuple(t for t, k in zip(texts, knows.tolist(), strict=True) if not k)
 
-    def score_photos(self, query: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _examples(self, like: Sequence[int], unlike: Sequence[int]) -> tuple[list[_Part], list[_Part]]:
+        """Liked photos as one positive image part, disliked ones as one subtracted part."""
+        out: list[list[_Part]] = []
+        for ids, weight in ((like, 1.0), (unlike, -1.0)):
+            if not ids:
+                out.append([])
+                continue
+            self.index.sync()
+            vectors, known = self.index.vectors_for(np.asarray(sorted(set(ids)), dtype=np.int64))
+            if not known.all():
+                raise NotFoundError("an example photo has no vector for the active model yet")
+            mean = vectors.mean(axis=0)
+            out.append([_Part((mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32), True, weight)])
+        return out[0], out[1]
+
+    def score_photos(self, query: str, ids: np.ndarray, *, like: Sequence[int] = (),
+                     unlike: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(cosines, scores) of these photos for a query, scored exactly as search scores them."""
         positive, negatives = self._parts(parse_query(query))
+        likes, unlikes = self._examples(like, unlike)
+        negatives = negatives + unlikes
         self.index.sync()
         ids = np.asarray(ids, dtype=np.int64)
         vectors, known = self.index.vectors_for(ids)
         cosines = np.zeros(len(ids), dtype=np.float64)
         if positive is not None and len(vectors):
             cosines[known] = vectors @ positive.vector
-        return cosines, self._scores(positive, negatives, ids)
+        return cosines, self._scores(positive, negatives, ids, likes)
 
-    def _scores(self, positive: _Part | None, negatives: list[_Part], ids: np.ndarray) -> np.ndarray:
+    def _scores(self, positive: _Part | None, negatives: list[_Part], ids: np.ndarray,
+                likes: Sequence[_Part] = ()) -> np.ndarray:
         base = self.part_scores(positive, ids) if positive is not None else np.ones(len(ids))
+        for part in likes:
+            base = 1.0 - (1.0 - base) * (1.0 - LIKE * self.part_scores(part, ids))
         return combine_scores(base, [(n.weight, self.part_scores(n, ids)) for n in negatives])
 
     # -- searching -------------------------------------------------------------------------------
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
-               min_score: float | None = None, show_all: bool = False) -> SearchResult:
+               min_score: float | None = None, show_all: bool = False, like: Sequence[int] = (),
+               unlike: Sequence[int] = ()) -> SearchResult:
+        """Ranked photos; ``like`` and ``unlike`` are example photo ids ("more like this", "not this")."""
         start = time.perf_counter()
         parsed = parse_query(query)
         positive, negatives = self._parts(parsed)
-        result = self._run(positive, negatives, filters, top, min_score, show_all, (), start)
+        likes, unlikes = self._examples(like, unlike)
+        result = self._run(positive, negatives + unlikes, filters, top, min_score, show_all, (), start, likes)
         result.unknown = self.unknown_terms(parsed)
         return result
 
@@ -262,7 +293,8 @@ class Searcher:
         return None if show_all else self.min_score
 
     def _run(self, positive: _Part | None, negatives: list[_Part], filters: Filters | None, top: int,
-             min_score: float | None, show_all: bool, skip: tuple[int, ...], start: float) -> SearchResult:
+             min_score: float | None, show_all: bool, skip: tuple[int, ...], start: float,
+             likes: Sequence[_Part] = ()) -> SearchResult:
         if top < 1:
             raise QueryError("the number of results must be at least 1")
         if min_score is not None and not 0.0 <= min_score <= 1.0:
@@ -277,10 +309,15 @@ class Searcher:
         else:  # only subtracted terms: start from the photos furthest from them
             probe = -np.mean([n.vector for n in negatives], axis=0).astype(np.float32)
             kind = "text"
+        if likes or any(n.image and n.weight < 0 for n in negatives):
+            alpha, beta, gamma = ROCCHIO
+            moved = alpha * probe + beta * sum((p.vector for p in likes), np.zeros_like(probe))
+            moved -= gamma * sum((n.vector for n in negatives if n.image), np.zeros_like(probe))
+            probe = (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
         ids, _ = self._candidates(probe, kind, filters, depth, excluded, skipped)
         vectors, _known = self.index.vectors_for(ids)
         cosines = vectors @ positive.vector if positive is not None and len(vectors) else np.zeros(len(ids))
-        scores = self._scores(positive, negatives, ids)
+        scores = self._scores(positive, negatives, ids, likes)
         order = np.lexsort((ids, -cosines, -scores))[:top]  # equal scores (saturated): closer first
         ids, scores, cosines = ids[order], scores[order], cosines[order]
         threshold = self.threshold(min_score, show_all)

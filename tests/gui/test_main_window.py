@@ -334,3 +334,30 @@ def test_sort_box_shows_the_real_order_while_browsing_and_keeps_best_match_for_s
     wait_for_answer(qtbot, window, lambda a: not a.searched)
     assert bar.sort.currentText() == "Oldest first", "a date order chosen by hand is kept while browsing"
     assert names(window) == ["red", "blue", "green"]
+
+
+def test_not_this_and_more_like_this_re_rank_the_search_at_once(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    window.search_bar.set_text("red")
+    wait_for_answer(qtbot, window, lambda a: a.searched and len(a.items) >= 1)
+    top = window.answer.items[0]
+    window.grid.select_row(0)
+    qtbot.waitUntil(lambda: window.grid.current_item() is not None)
+    window.results.mark_current(False)
+    wait_for_answer(qtbot, window, lambda a: a.request.unlike == (top.id,))
+    lowered = {i.id: i.score for i in window.answer.items}
+    assert top.id not in lowered or lowered[top.id] < top.score
+    window.results.mark_current(True)  # changing one's mind: the same photo, now liked
+    wait_for_answer(qtbot, window, lambda a: a.request.like == (top.id,) and not a.request.unlike)
+    assert window.answer.items[0].id == top.id
+    window.search_bar.set_text("green")  # a new query forgets the marks
+    wait_for_answer(qtbot, window, lambda a: a.request.query == "green")
+    assert window.answer.request.like == () and window.answer.request.unlike == ()
+
+
+def test_a_query_the_model_does_not_know_says_so(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    window.search_bar.set_text("qwxzv")
+    wait_for_answer(qtbot, window, lambda a: a.searched and a.request.query == "qwxzv")
+    assert window.answer.unknown == ("qwxzv",) and len(window.answer.items) == 0
+    qtbot.waitUntil(lambda: "No meaningful match" in window.count_label.text())
