@@ -212,6 +212,19 @@ def bomb_png_bytes(width: int = 20000, height: int = 20000) -> bytes:
             + _png_chunk(b"IEND", b""))
 
 
+@functools.lru_cache(maxsize=2)
+def huge_rgba_png_bytes(width: int, height: int) -> bytes:
+    """A valid 8-bit RGBA PNG: the top half opaque red, the rest fully transparent. Tiny on disk (long
+    runs compress to almost nothing), 4 bytes a pixel once decoded."""
+    red = b"\x00" + b"\xff\x00\x00\xff" * width
+    clear = bytes(1 + 4 * width)
+    packer = zlib.compressobj(1)
+    idat = b"".join(packer.compress(red if y < height // 2 else clear) for y in range(height)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+            + _png_chunk(b"IEND", b""))
+
+
 # ---------------------------------------------------------------------------------------------------
 # The bad-input corpus
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
-from photoclip.imaging._pixels import Colour, draft, embedded_colour, to_rgb, to_srgb, transpose
+from photoclip.imaging._pixels import Colour, draft, embedded_colour, reduce_loaded, to_rgb, to_srgb, transpose
 
 __all__ = ["MAX_PIXELS", "SUPPORTED_EXTENSIONS", "PhotoMeta", "is_supported", "is_transient", "load_image", "read_meta",
            "thumbnail"]
@@ -79,5 +79,6 @@ def _decode(
     if im.format == "PNG":  # EXIF stored after the pixels is only seen now
         meta = photo_meta(im, fmt, size, loaded=True)
     colour = embedded_colour(im)
-    return to_rgb(im), meta, pending_orientation(im, meta, fmt), colour
+    orientation = pending_orientation(im, meta, fmt)
+    return to_rgb(reduce_loaded(im, need)), meta, orientation, colour
 
