@@ -21,7 +21,7 @@ from photoclip.errors import DecodeError, NoModelError, NotFoundError
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
 from photoclip.pipeline import Indexer, IndexReport, taken_at_fields
-from photoclip.scanner import ScanReport, content_hash, scan
+from photoclip.scanner import ScanReport, content_hash, recorded_skipped, scan
 from photoclip.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
@@ -87,6 +87,8 @@ class Status:
     active_model: str | None
     error_list: list[tuple[str, str]] = field(default_factory=list)
     folders: list[FolderInfo] = field(default_factory=list)
+    # What the last scan could not read: unreadable files and folders, dangling symlinks, link loops.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,8 @@ class Library:
             active_model=self.model_name,
             error_list=self.catalog.errors(),
             folders=self.folders(),
+            skipped=[(s.path, s.reason) for f in self.catalog.folders()
+                     for s in recorded_skipped(self.catalog, f.id)],
         )
 
     def photo(self, photo_id: int) -> Photo:

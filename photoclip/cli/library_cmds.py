@@ -105,6 +105,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "errors": st.errors, "missing": st.missing, "offline": st.offline,
             "embedded": st.embedded, "active_model": st.active_model,
             "error_list": [{"path": p, "reason": r} for p, r in st.error_list],
+            "not_read": [{"path": p, "reason": r} for p, r in st.skipped],
             "folders": [{"path": f.folder.path, "state": f.folder.state, "polling": f.folder.polling,
                          "photos": f.total} for f in st.folders],
         })
@@ -112,6 +113,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"library: {st.library}")
     print(f"photos: {st.photos} (ok {st.ok}, pending {st.pending}, errors {st.errors}, "
           f"missing {st.missing}, offline {st.offline})")
+    if st.skipped:
+        print(f"not read by the last scan: {len(st.skipped)} (unreadable files or folders, broken links)")
     print(f"model: {st.active_model or 'none installed'}")
     for name, n in st.embedded.items():
         print(f"embedded with {name}: {n}")
@@ -119,6 +122,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"folder: {f.folder.path} ({f.total} photos{', offline' if f.folder.state == 'offline' else ''})")
     for path, reason in st.error_list:
         print(f"error: {path}: {reason}")
+    for path, reason in st.skipped:
+        print(f"not read: {path}: {reason}")
     return 0
 
 
