@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photoclip import pathtext
+from photoclip import catalog_health, pathtext
 from photoclip.errors import CatalogError, DiskFullError, NotFoundError
 from photoclip.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -127,6 +127,9 @@ class Catalog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CatalogError(f"cannot create the library folder {self.path.parent}: {exc.strerror}") from exc
+        emptied = catalog_health.empty_catalog_problem(self.path)
+        if emptied:
+            raise CatalogError(emptied)
         try:
             self._migrate()
         except BaseException:
@@ -275,6 +278,10 @@ class Catalog:
     @property
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def quick_check(self, *, force: bool = False) -> list[str] | None:
+        """Damage SQLite finds on a quick pass over every page ([] if none); None if too big to check now."""
+        return catalog_health.quick_check(self.conn, self.path, force=force)
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photoclip import imaging
+from photoclip import catalog_health, imaging
 from photoclip.catalog import Catalog, Folder, Photo
 from photoclip.errors import DecodeError, NoModelError, NotFoundError
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
@@ -89,6 +89,7 @@ class Status:
     folders: list[FolderInfo] = field(default_factory=list)
     # What the last scan could not read: unreadable files and folders, dangling symlinks, link loops.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    catalog_problems: list[str] | None = None  # damage quick_check found ([] none, None not checked)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class Library:
         self._ocr: Any = None
         self._listeners: list[Callable[[LibraryEvent], None]] = []
         self.settings = settings if settings is not None else load_settings(self.directory / SETTINGS_NAME)
+        self.catalog_problems: list[str] | None = None  # from check_catalog: [] sound, None not checked
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None, *,
@@ -140,7 +142,17 @@ class Library:
 
         root = resolve_library_dir(directory)
         catalog = Catalog(root / CATALOG_NAME)
-        return cls(root, catalog, models=ModelStore(Path(models_folder) if models_folder else models_dir()))
+        library = cls(root, catalog, models=ModelStore(Path(models_folder) if models_folder else models_dir()))
+        library.check_catalog()
+        return library
+
+    def check_catalog(self, *, force: bool = False) -> list[str] | None:
+        """Look for damaged pages (when cheap, or ``force``); a damaged catalog is reported, not trusted
+        in silence. Returns the problems ([] if none, None if not checked)."""
+        self.catalog_problems = self.catalog.quick_check(force=force)
+        if self.catalog_problems:
+            log.warning("%s", catalog_health.damage_message(self.catalog.path, self.catalog_problems))
+        return self.catalog_problems
 
     def close(self) -> None:
         with self._lock:
@@ -382,6 +394,7 @@ class Library:
             folders=self.folders(),
             skipped=[(s.path, s.reason) for f in self.catalog.folders()
                      for s in recorded_skipped(self.catalog, f.id)],
+            catalog_problems=self.catalog_problems,
         )
 
     def photo(self, photo_id: int) -> Photo:
