@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from photoclip import imaging
 from photoclip.errors import DecodeError, NoModelError, NotFoundError, PhotoClipError
 from photoclip.ingest.pipeline import Indexer, IndexReport, capture_row, redate_catalogued
-from photoclip.ingest.scanner import ScanReport, content_hash, scan
+from photoclip.ingest.scanner import ScanReport, content_hash, recorded_skipped, scan
 from photoclip.jobs import CancelToken, ProgressSink, null_sink
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
+from photoclip.store import catalog_health
 from photoclip.store.catalog import Catalog, Folder, Photo
 from photoclip.store.settings import Settings, load_settings, save_settings
 
@@ -90,6 +91,9 @@ class Status:
     error_list: list[tuple[str, str]] = field(default_factory=list)
     folders: list[FolderInfo] = field(default_factory=list)
     uncatalogued: list[tuple[str, str]] = field(default_factory=list)  # files seen but not catalogued, why
+    # What the last scan could not read: unreadable files and folders, dangling symlinks, link loops.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    catalog_problems: list[str] | None = None  # damage quick_check found ([] none, None not checked)
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ class Library:
         self._ocr: Any = None
         self._listeners: list[Callable[[LibraryEvent], None]] = []
         self.settings = settings if settings is not None else load_settings(self.directory / SETTINGS_NAME)
+        self.catalog_problems: list[str] | None = None  # from check_catalog: [] sound, None not checked
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None, *,
@@ -152,7 +157,17 @@ class Library:
         catalog = Catalog(root / CATALOG_NAME)
         store = ModelStore(Path(models_folder) if models_folder else models_dir())
         store.cleanup()  # an install killed midway left its temporary folder behind
-        return cls(root, catalog, models=store)
+        library = cls(root, catalog, models=store)
+        library.check_catalog()
+        return library
+
+    def check_catalog(self, *, force: bool = False) -> list[str] | None:
+        """Look for damaged pages (when cheap, or ``force``); a damaged catalog is reported, not trusted
+        in silence. Returns the problems ([] if none, None if not checked)."""
+        self.catalog_problems = self.catalog.quick_check(force=force)
+        if self.catalog_problems:
+            log.warning("%s", catalog_health.damage_message(self.catalog.path, self.catalog_problems))
+        return self.catalog_problems
 
     def close(self) -> None:
         with self._lock:
@@ -404,6 +419,9 @@ class Library:
             error_list=self.catalog.errors(),
             folders=self.folders(),
             uncatalogued=self.catalog.uncatalogued(),
+            skipped=[(s.path, s.reason) for f in self.catalog.folders()
+                     for s in recorded_skipped(self.catalog, f.id)],
+            catalog_problems=self.catalog_problems,
         )
 
     def photo(self, photo_id: int) -> Photo:

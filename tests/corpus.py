@@ -212,6 +212,19 @@ def bomb_png_bytes(width: int = 20000, height: int = 20000) -> bytes:
             + _png_chunk(b"IEND", b""))
 
 
+@functools.lru_cache(maxsize=2)
+def huge_rgba_png_bytes(width: int, height: int) -> bytes:
+    """A valid 8-bit RGBA PNG: the top half opaque red, the rest fully transparent. Tiny on disk (long
+    runs compress to almost nothing), 4 bytes a pixel once decoded."""
+    red = b"\x00" + b"\xff\x00\x00\xff" * width
+    clear = bytes(1 + 4 * width)
+    packer = zlib.compressobj(1)
+    idat = b"".join(packer.compress(red if y < height // 2 else clear) for y in range(height)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+            + _png_chunk(b"IEND", b""))
+
+
 # ---------------------------------------------------------------------------------------------------
 # The bad-input corpus
 
@@ -272,3 +285,93 @@ def make_bad_corpus(folder: str | os.PathLike[str]) -> dict[str, str]:
         except OSError:  # Windows without the symlink privilege
             pass
     return expected
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hostile inputs for a whole library: names, links and sizes that once stopped indexing or never ended
+
+
+def _fs_name(folder: Path, raw: bytes) -> Path:
+    return Path(os.fsdecode(os.path.join(os.fsencode(folder), raw)))
+
+
+def _good(path: Path, shade: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_image(path, "png", (24, 16), (shade % 256, 90, 200 - shade % 150))
+
+
+def _non_utf8_file(root: Path) -> set[str]:
+    _good(_fs_name(root, b"bad\xff.png"), 10)
+    return set()
+
+
+def _non_utf8_folder(root: Path) -> set[str]:
+    _good(_fs_name(root, b"Sommer \xe4") / "a.png", 20)
+    _good(_fs_name(root, b"Sommer \xe4") / "b\x80.png", 30)
+    return set()
+
+
+def _latin1_and_utf8_twins(root: Path) -> set[str]:
+    _good(_fs_name(root, b"caf\xe9.png"), 40)  # Latin-1 bytes
+    _good(root / "café.png", 40)  # the same name in UTF-8, and the same content
+    return set()
+
+
+def _long_names(root: Path) -> set[str]:
+    for i, n in enumerate((196, 200, 240)):
+        _good(root / (f"{i}" + "x" * (n - 5) + ".png"), 50 + i)
+    return set()
+
+
+def _dangling_symlink(root: Path) -> set[str]:
+    _good(root / "real.png", 60)
+    (root / "dangling.png").symlink_to(root / "nowhere.png")
+    return {"dangling.png"}
+
+
+def _symlink_loop(root: Path) -> set[str]:
+    _good(root / "real.png", 70)
+    (root / "loop-a.png").symlink_to(root / "loop-b.png")
+    (root / "loop-b.png").symlink_to(root / "loop-a.png")
+    (root / "self").symlink_to(".", target_is_directory=True)
+    return {"loop-a.png", "loop-b.png"}
+
+
+def _huge_dimensions(root: Path) -> set[str]:
+    (root / "huge.png").write_bytes(huge_rgba_png_bytes(4000, 4000))
+    return set()
+
+
+def _unreadable_folder(root: Path) -> set[str]:
+    _good(root / "shut" / "inside.png", 80)
+    (root / "shut").chmod(0)
+    return set() if IS_ROOT else {"shut"}
+
+
+def _bad_files(root: Path) -> set[str]:
+    make_bad_corpus(root)
+    return set()
+
+
+# name -> writer of the case into an empty folder, returning the names the scan cannot read
+HOSTILE_CASES = {
+    "non-utf8 file name": _non_utf8_file,
+    "non-utf8 folder name": _non_utf8_folder,
+    "latin-1 and utf-8 twins": _latin1_and_utf8_twins,
+    "names of 196 to 240 bytes": _long_names,
+    "dangling symlink": _dangling_symlink,
+    "symlink loops": _symlink_loop,
+    "huge dimensions": _huge_dimensions,
+    "unreadable folder": _unreadable_folder,
+    "bad files": _bad_files,
+}
+
+
+def make_hostile_case(folder: str | os.PathLike[str], case: str) -> set[str]:
+    """Write one of ``HOSTILE_CASES`` into ``folder``; returns the names the scan must report as not read.
+
+    Raises OSError where the file system refuses such names (not UTF-8 on macOS, symlinks on Windows).
+    """
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    return HOSTILE_CASES[case](root)

@@ -131,3 +131,11 @@ def test_every_command_works_beside_a_non_utf8_name(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "All" / "bad\ufffd.jpg").read_bytes() == bad.read_bytes()
     again = photoclip(env, "index")
     assert again.returncode == 0 and "2 unchanged" in again.stdout
+
+
+def test_the_grid_shows_an_undecodable_byte_as_a_replacement_character() -> None:
+    pytest.importorskip("PySide6")
+    from photoclip.gui.grid_model import file_name
+
+    assert file_name(os.fsdecode(b"/photos/bad\xff.jpg")) == "bad\ufffd.jpg"
+    assert file_name("/photos/café.jpg") == "café.jpg"

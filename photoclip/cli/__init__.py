@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sqlite3
 import sys
 import warnings
 from collections.abc import Sequence
@@ -78,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except sqlite3.DatabaseError as exc:
+        if args.debug:
+            raise
+        print(f"error: the catalog is damaged ({exc}); your photos are untouched: run `photoclip index "
+              "--rebuild` to read the library again from them", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
     except Exception as exc:

@@ -9,6 +9,8 @@ import warnings
 
 from photoclip.cli._common import TqdmSink, cancel_on_interrupt, open_library, print_json
 from photoclip.errors import PhotoClipError
+from photoclip.paths import CATALOG_NAME, resolve_library_dir
+from photoclip.store import catalog_health
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,10 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-embed", action="store_true", help="only scan: update the catalog, embed nothing")
     p.add_argument("--no-words", action="store_true",
                    help="skip reading words inside photos and place names this time (they follow on the next run)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="start a new catalog (the old one is kept aside) with the same folders, read from the photos")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("status", help="counts of photos, errors with reasons, missing, offline, embedded")
+    p.add_argument("--check", action="store_true", help="check the whole catalog for damage, however large")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 
@@ -37,8 +42,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_folders)
 
 
+def _rebuild(args: argparse.Namespace) -> list[tuple[str, bool]]:
+    rebuilt = catalog_health.rebuild(resolve_library_dir(args.library) / CATALOG_NAME)
+    if rebuilt.kept_as is not None:
+        print(f"the old catalog is kept as {rebuilt.kept_as}; reading the library again from the photos",
+              file=sys.stderr)
+    return rebuilt.folders
+
+
 def cmd_index(args: argparse.Namespace) -> int:
+    carried = _rebuild(args) if args.rebuild else []
     with open_library(args) as lib:
+        for folder, polling in carried:
+            try:
+                lib.add_folder(folder, polling=polling)
+            except PhotoClipError as exc:
+                print(f"warning: folder {folder} not carried over: {exc}", file=sys.stderr)
         for folder in args.folders:
             lib.add_folder(folder, polling=args.poll)
         if not lib.catalog.folders():
@@ -105,7 +124,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
+        if args.check:
+            lib.check_catalog(force=True)
         st = lib.status()
+    problems = st.catalog_problems
     if args.json:
         print_json({
             "library": st.library, "photos": st.photos, "ok": st.ok, "pending": st.pending,
@@ -113,13 +135,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             "embedded": st.embedded, "active_model": st.active_model,
             "error_list": [{"path": p, "reason": r} for p, r in st.error_list],
             "not_catalogued": [{"path": p, "reason": r} for p, r in st.uncatalogued],
+            "not_read": [{"path": p, "reason": r} for p, r in st.skipped],
+            "catalog": {"checked": problems is not None, "ok": not problems, "problems": problems or []},
             "folders": [{"path": f.folder.path, "state": f.folder.state, "polling": f.folder.polling,
                          "photos": f.total} for f in st.folders],
         })
-        return 0
+        return 0 if not problems else 3
     print(f"library: {st.library}")
+    if problems:
+        print(f"catalog: DAMAGED, {len(problems)} problem(s); run `photoclip index --rebuild` to read the "
+              "library again from the photos")
+    else:
+        print(f"catalog: {'sound' if problems is not None else 'not checked (large: use status --check)'}")
     print(f"photos: {st.photos} (ok {st.ok}, pending {st.pending}, errors {st.errors}, "
           f"missing {st.missing}, offline {st.offline})")
+    if st.skipped:
+        print(f"not read by the last scan: {len(st.skipped)} (unreadable files or folders, broken links)")
     print(f"model: {st.active_model or 'none installed (search matches words only)'}")
     for name, n in st.embedded.items():
         print(f"embedded with {name}: {n}")
@@ -133,7 +164,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"error: {path}: {reason}")
     for path, reason in st.uncatalogued:
         print(f"not catalogued: {path}: {reason}")
-    return 0
+    for path, reason in st.skipped:
+        print(f"not read: {path}: {reason}")
+    for problem in problems or []:
+        print(f"damage: {problem}")
+    return 0 if not problems else 3
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from photoclip.imaging._dates import RANK, CaptureDate, best, describe, file_dat
 from photoclip.imaging._filekinds import raw_companions, raw_partner, shown_partner, uncatalogued_reason
 from photoclip.imaging._files import MAX_PIXELS, is_transient, load_pixels, open_image
 from photoclip.imaging._metadata import PhotoMeta, pending_orientation, photo_meta
-from photoclip.imaging._pixels import Colour, draft, embedded_colour, to_rgb, to_srgb, transpose
+from photoclip.imaging._pixels import Colour, draft, embedded_colour, reduce_loaded, to_rgb, to_srgb, transpose
 from photoclip.imaging._raw import RAW_EXTENSIONS, is_raw
 from photoclip.imaging._sidecar import read_sidecar, sidecar_paths
 from photoclip.imaging._xmp_read import XmpFacts
@@ -120,5 +120,6 @@ def _decode(
     if im.format == "PNG":  # EXIF stored after the pixels is only seen now
         meta = photo_meta(im, fmt, size, loaded=True)
     colour = embedded_colour(im)
-    return to_rgb(im), meta, pending_orientation(im, meta, fmt), colour
+    orientation = pending_orientation(im, meta, fmt)
+    return to_rgb(reduce_loaded(im, need)), meta, orientation, colour
 

@@ -37,6 +37,47 @@ def draft(im: Image.Image, width: int, height: int) -> None:
         pass
 
 
+def reduce_loaded(im: Image.Image, need: tuple[int, int] | None) -> Image.Image:
+    """Shrink freshly decoded pixels by a whole factor while they still cover twice ``need``.
+
+    For formats without a reduced decode (PNG, TIFF, WebP...) this runs before the mode conversion, so
+    compositing and converting work on the small image: a 196 MP RGBA PNG then peaks near its raw
+    decode (4 bytes a pixel) instead of several full-size copies.
+    """
+    if need is None:
+        return im
+    factor = min(im.width // max(1, 2 * need[0]), im.height // max(1, 2 * need[1]))
+    if factor < 2:
+        return im
+    try:
+        if im.mode == "1":
+            im = im.convert("L")
+        elif im.mode in ("P", "PA"):
+            im = im.convert("RGBA" if im.has_transparency_data else "RGB")
+        if im.mode in ("LA", "RGBA"):
+            return _reduce_in_strips(im, factor)
+        return im.reduce(factor)
+    except (ValueError, MemoryError):  # a mode reduce does not take: the full-size path still works
+        return im
+
+
+_STRIP_BYTES = 16 << 20
+
+
+def _reduce_in_strips(im: Image.Image, factor: int) -> Image.Image:
+    """``im.reduce(factor)`` for images with alpha, a strip at a time: Pillow premultiplies the alpha into
+    a full-size copy first, which for a huge image costs as much again as the decode."""
+    width, height = im.size
+    rows = max(1, _STRIP_BYTES // max(1, width * 4 * factor))
+    step = rows * factor
+    out = Image.new(im.mode, (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, step):
+        strip = im.crop((0, top, width, min(height, top + step)))
+        out.paste(strip.reduce(factor), (0, top // factor))
+    out.info = dict(im.info)
+    return out
+
+
 def to_rgb(im: Image.Image) -> Image.Image:
     """Plain 8-bit RGB: transparency composited on white, 16-bit scaled (not clipped), CMYK via its
     ICC profile when it has one."""

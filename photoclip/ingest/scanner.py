@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import sqlite3
 import stat
@@ -219,6 +220,28 @@ def _mount_key(folder_id: int) -> str:
     return f"mount_point:{folder_id}"
 
 
+def _skipped_key(folder_id: int) -> str:
+    return f"scan_skipped:{folder_id}"
+
+
+def _remember_skipped(catalog: Catalog, folder: Folder, skipped: list[Skipped]) -> None:
+    """Keep what the last walk of a folder could not read (unreadable folders and files, dangling
+    symlinks, links that loop) so that ``status`` lists it too, not only the ``index`` that saw it."""
+    # ASCII JSON: a name that is not UTF-8 survives as its surrogate escape.
+    value = json.dumps([[s.path, s.reason] for s in skipped])
+    if catalog.get_meta(_skipped_key(folder.id), "[]") != value:
+        catalog.set_meta(_skipped_key(folder.id), value)
+
+
+def recorded_skipped(catalog: Catalog, folder_id: int) -> list[Skipped]:
+    """What the last scan of a folder could not read."""
+    try:
+        rows = json.loads(catalog.get_meta(_skipped_key(folder_id), "[]") or "[]")
+        return [Skipped(str(path), str(reason)) for path, reason in rows]
+    except (ValueError, TypeError):
+        return []
+
+
 def recorded_mount_point(catalog: Catalog, folder_id: int) -> bool | None:
     """Whether the folder's root was a mount point when it last held photos (None: never seen)."""
     value = catalog.get_meta(_mount_key(folder_id))
@@ -263,6 +286,7 @@ def _scan_folders(catalog: Catalog, folder_list: list[Folder], report: ScanRepor
             snapshot = catalog.folder_snapshot(folder.id)
         walked = walk_folder(folder.path, cancel)
         report.skipped.extend(walked.skipped)
+        _remember_skipped(catalog, folder, walked.skipped)
         if walked.files:
             _remember_mount_point(catalog, folder)
         plan = plan_folder(snapshot, walked.files, (s.path for s in walked.skipped))

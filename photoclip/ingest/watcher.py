@@ -17,7 +17,6 @@ import os
 import stat
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -35,6 +34,7 @@ MAX_WAIT_SECONDS = 2.0  # ...or at the latest this long after the first event of
 STABLE_SECONDS = 0.5  # a file is complete once its size and mtime hold still this long
 EMPTY_GRACE_SECONDS = 3.0  # an empty file is usually one about to be written: wait longer
 ROOT_CHECK_SECONDS = 2.0
+LOST_EVENTS_MAX_WAIT_SECONDS = 10.0  # rescan after lost events at the latest this long into a storm
 POLLING_SECONDS = 2.0
 # Errors that mean "the kernel will not give us more inotify watches", not "the folder is broken".
 WATCH_LIMIT_ERRNOS = frozenset({errno.ENOSPC, errno.EMFILE, errno.ENOMEM})
@@ -46,30 +46,33 @@ LOCAL_FUSE_TYPES = frozenset({"fuseblk", "fuse.fuse-overlayfs", "fuse.portal", "
 NATIVE, POLLING, OFFLINE = "native", "polling", "offline"
 
 
-class _LostEventsListener(logging.Handler):
-    """Hears watchdog's warning that the kernel's inotify queue overflowed.
+def _overflow_aware_observer(on_lost: Callable[[], None]) -> BaseObserver:
+    """A native observer that calls ``on_lost`` when the kernel's inotify queue overflows.
 
     watchdog re-adds its watches after an overflow but tells no event handler, so files created or
-    deleted in the burst (unpacking a large archive, a sync client catching up) would stay unseen
-    until the next start. Its warning is the only signal; each running ``Watcher`` then rescans its
-    natively watched folders.
+    deleted in the burst (unpacking a large archive, a sync client catching up) would stay unseen until
+    the next start. On Linux the observer's own inotify reader is given the overflow event (the kernel's
+    ``IN_Q_OVERFLOW``) before watchdog handles it; elsewhere the platform's observer is used as it is.
     """
+    try:
+        from watchdog.observers.inotify import InotifyEmitter, InotifyObserver
+        from watchdog.observers.inotify_c import InotifyFD
+    except ImportError:  # not Linux
+        return Observer()
 
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.watchers: weakref.WeakSet[Watcher] = weakref.WeakSet()
+    class _Reader(InotifyFD):
+        def handle_event(self, event: object) -> None:
+            if getattr(event, "is_queue_overflow", False):
+                on_lost()
+            super().handle_event(event)  # type: ignore[arg-type]
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if "overflow" in str(record.msg).lower():
-            for watcher in list(self.watchers):
-                watcher.events_lost()
+    class _Observer(InotifyObserver):
+        def __init__(self) -> None:  # InotifyObserver's, with the reader above
+            self._inotify_fd = _Reader()
+            self._inotify_fd.start()
+            BaseObserver.__init__(self, InotifyEmitter, inotify_fd=self._inotify_fd)
 
-
-_LOST_EVENTS = _LostEventsListener()
-_INOTIFY_LOGGER = logging.getLogger("watchdog.observers.inotify_c")
-_INOTIFY_LOGGER.addHandler(_LOST_EVENTS)
-if _INOTIFY_LOGGER.level == logging.NOTSET:  # heard even when the application logs only errors
-    _INOTIFY_LOGGER.setLevel(logging.WARNING)
+    return _Observer()
 
 
 # -- file system types -------------------------------------------------------------------------
@@ -132,12 +135,13 @@ class ChangeCollector:
         self._current = Collected()
         self._first: float | None = None
         self._last: float | None = None
+        self.latest: float | None = None  # time of the last event ever, kept across takes
 
     def _touch(self) -> None:
         now = self.clock()
         if self._first is None:
             self._first = now
-        self._last = now
+        self._last = self.latest = now
         self._current.events += 1
 
     def created(self, path: str, is_dir: bool) -> None:
@@ -359,14 +363,15 @@ class Watcher:
                  max_wait: float = MAX_WAIT_SECONDS, stable: float = STABLE_SECONDS,
                  root_check: float = ROOT_CHECK_SECONDS, polling_interval: float = POLLING_SECONDS,
                  detect_network: bool = True, is_reachable: Callable[[str], bool] = os.path.isdir,
-                 native_observer: Callable[[], BaseObserver] = Observer) -> None:
+                 native_observer: Callable[[], BaseObserver] | None = None) -> None:
         self.collector = ChangeCollector(quiet=quiet, max_wait=max_wait)
         self.gate = StabilityGate(interval=stable)
         self.root_check = root_check
         self.polling_interval = polling_interval
         self.detect_network = detect_network
         self.is_reachable = is_reachable
-        self.native_observer = native_observer
+        # The default native observer reports a queue overflow to this watcher (events_lost).
+        self.native_observer = native_observer or (lambda: _overflow_aware_observer(self.events_lost))
         self.tick = min(0.1, quiet / 4, stable / 4) if min(quiet, stable) > 0 else 0.05
         self._watches: dict[str, _FolderWatch] = {w.path: _FolderWatch(w) for w in folders}
         self._out = ChangeBatch()
@@ -374,12 +379,13 @@ class Watcher:
         self._last_root_check = 0.0
         self._wake = threading.Event()
         self._events_lost = threading.Event()
+        self._lost_since: float | None = None  # events were lost and the folders not rescanned yet
+        self.overflows = 0  # times the kernel reported lost events
         self._lock = threading.RLock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        _LOST_EVENTS.watchers.add(self)
         with self._lock:
             self._started = True
             self._wake.clear()
@@ -390,7 +396,6 @@ class Watcher:
             self._last_root_check = time.monotonic()
 
     def stop(self) -> None:
-        _LOST_EVENTS.watchers.discard(self)
         with self._lock:
             self._started = False
             self._wake.set()
@@ -520,21 +525,41 @@ class Watcher:
     def events_lost(self) -> None:
         """The kernel dropped file events: rescan every natively watched folder, as if it came back.
 
-        Called on watchdog's reader thread, which ``stop`` joins while holding the lock: so only a
+        Called on the observer's inotify reader thread, which ``stop`` joins while holding the lock: so only a
         flag is set here, and ``next_batch`` does the rest.
         """
+        self.overflows += 1
         self._events_lost.set()
 
-    def _rescan_after_lost_events(self) -> None:
-        if not self._events_lost.is_set():
+    def _rescan_after_lost_events(self, now: float) -> None:
+        """Once the burst that overflowed the queue has calmed down, watch each natively watched folder
+        afresh and rescan it.
+
+        Waiting for calm matters: a rescan in the middle of the burst misses what changes after it, in
+        folders whose watches the overflow cost. A new observer puts a watch on every folder as it is
+        now, and the rescan after it finds whatever changed before; what changes later has a watch.
+        """
+        if self._events_lost.is_set():
+            self._events_lost.clear()
+            if self._lost_since is None:
+                self._lost_since = now
+                log.warning("file events were lost (the system's event queue overflowed): the watched "
+                            "folders are rescanned once the changes calm down")
+        if self._lost_since is None:
             return
-        self._events_lost.clear()
+        latest = max(self._lost_since, self.collector.latest or 0.0)
+        calm = now - latest >= self.collector.quiet
+        if not calm and now - self._lost_since < LOST_EVENTS_MAX_WAIT_SECONDS:
+            return
+        self._lost_since = None
         with self._lock:
-            lost = [path for path, fw in self._watches.items() if fw.online and fw.mode == NATIVE]
-            self._out.online.extend(p for p in lost if p not in self._out.online)
+            lost = [fw for fw in self._watches.values() if fw.online and fw.mode == NATIVE]
+            for fw in lost:
+                _stop_observer(fw.observer)
+                self._start_observer(fw)
+            self._out.online.extend(fw.spec.path for fw in lost if fw.spec.path not in self._out.online)
         if lost:
-            log.warning("file events were lost (the system's event queue overflowed): rescanning %s",
-                        ", ".join(lost))
+            log.warning("rescanning %s after lost file events", ", ".join(fw.spec.path for fw in lost))
 
     # -- handing over batches ----------------------------------------------------------------
 
@@ -546,7 +571,7 @@ class Watcher:
             if self._started and now - self._last_root_check >= self.root_check:
                 self._last_root_check = now
                 self._check_roots()
-            self._rescan_after_lost_events()
+            self._rescan_after_lost_events(now)
             if self.collector.due():
                 got = self.collector.take()
                 self._out.events += got.events

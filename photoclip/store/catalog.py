@@ -8,6 +8,8 @@ keep their own SQL and use ``read()`` / ``write()`` from here.
 from __future__ import annotations
 
 import errno
+import logging
+import shutil
 import sqlite3
 import threading
 import time
@@ -20,8 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.errors import CatalogError, DiskFullError, NotFoundError
-from photoclip.store import pathtext
+from photoclip.store import catalog_health, pathtext
 from photoclip.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+_FULL_BELOW_BYTES = 256 * 1024
 
 # States a photo can be in. "pending" means found on disk but not yet read and embedded.
 OK, PENDING, ERROR, MISSING, OFFLINE = "ok", "pending", "error", "missing", "offline"
@@ -119,10 +124,15 @@ class Catalog:
         self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
+        # True when the disk was full at opening: reading works, every write says the disk is full.
+        self.read_only = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CatalogError(f"cannot create the library folder {self.path.parent}: {exc.strerror}") from exc
+        emptied = catalog_health.empty_catalog_problem(self.path)
+        if emptied:
+            raise CatalogError(emptied)
         try:
             self._migrate()
         except BaseException:
@@ -148,10 +158,14 @@ class Catalog:
         return owner.conn
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._connect_read_only()
         # check_same_thread=False: close() and the end-of-thread finalizer may close it from another thread.
         try:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         except sqlite3.DatabaseError as exc:
+            if self._may_read_only():
+                return self._connect_read_only()
             raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
         pathtext.use_for(conn)  # paths that are not UTF-8 come back exactly as they were stored
         try:
@@ -161,6 +175,34 @@ class Catalog:
             conn.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as exc:
             _close_quietly(conn)
+            if self._may_read_only():
+                return self._connect_read_only()
+            raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
+        return conn
+
+    def _may_read_only(self) -> bool:
+        """Whether a failed open is a full disk that reading can work around: a WAL catalog needs its
+        shared-memory file created before the first read, which a full disk refuses. With no write-ahead
+        log pending, the file itself holds everything and can be read as it is."""
+        wal = Path(f"{self.path}-wal")
+        try:
+            if not self.path.is_file() or self.path.stat().st_size == 0 or (wal.exists() and wal.stat().st_size):
+                return False
+            full = shutil.disk_usage(self.path.parent).free < _FULL_BELOW_BYTES
+        except OSError:
+            return False
+        if full:
+            log.warning("the disk holding %s is full: the catalog is opened read-only", self.path)
+            self.read_only = True
+        return full
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+            pathtext.use_for(conn)
+            conn.execute("PRAGMA query_only=ON")
+        except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
         return conn
 
@@ -183,6 +225,8 @@ class Catalog:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; a full disk becomes DiskFullError with everything rolled back."""
+        if self.read_only:
+            raise DiskFullError(self._disk_full_message())
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -226,6 +270,8 @@ class Catalog:
                 f"the catalog {self.path} was written by a newer PhotoClip (schema {version}, "
                 f"this one knows {SCHEMA_VERSION}); upgrade PhotoClip"
             )
+        if self.read_only and version < SCHEMA_VERSION:
+            raise DiskFullError(self._disk_full_message())
         for number in range(version, SCHEMA_VERSION):
             with self.write() as c:
                 for statement in _split_sql(MIGRATIONS[number]):
@@ -235,6 +281,10 @@ class Catalog:
     @property
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def quick_check(self, *, force: bool = False) -> list[str] | None:
+        """Damage SQLite finds on a quick pass over every page ([] if none); None if too big to check now."""
+        return catalog_health.quick_check(self.conn, self.path, force=force)
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
