@@ -30,14 +30,17 @@ class FilterState:
     tags: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     album: str | None = None
+    favourite: bool = False
+    min_rating: int = 0
 
     @property
     def active(self) -> bool:
-        return any((self.folder, self.after, self.before, self.tags, self.types, self.album))
+        return any((self.folder, self.after, self.before, self.tags, self.types, self.album, self.favourite,
+                    self.min_rating))
 
     def to_search_filters(self) -> Filters:
         return Filters(folder=self.folder, after=self.after, before=self.before, tags=self.tags,
-                       types=self.types, album=self.album)
+                       types=self.types, album=self.album, favourite=self.favourite, min_rating=self.min_rating)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,7 @@ class Answer:
     hidden: int = 0
     searched: bool = False  # False for the browsing view
     meaning: bool = True  # False when a search could only match words (no model installed)
+    marks: dict[int, Any] = field(default_factory=dict)  # favourites and stars of marked photos
 
     @property
     def items(self) -> list[GridItem]:
@@ -134,6 +138,15 @@ class Answer:
 
 def run(library: Library, request: Request) -> Answer:
     """Answer one request; raises the core's typed errors (QueryError, NoModelError...)."""
+    answer = _run(library, request)
+    try:
+        answer.marks = library.marks()
+    except Exception:  # a catalog from before marks: nothing to paint
+        answer.marks = {}
+    return answer
+
+
+def _run(library: Library, request: Request) -> Answer:
     if request.similar_to is not None:
         result = library.similar(request.similar_to, filters=_search_filters(request.filters),
                                  top=request.top)

@@ -125,6 +125,7 @@ class ResultsController(QObject):
         current = w.grid.current_item()
         keep = current.id if current is not None else self.keep_id
         scroll = w.grid.verticalScrollBar().value()
+        w.model.marks = answer.marks
         edited = w.model.show_plan(plan)
         w.search_bar.set_browsing(not answer.searched)
         n = len(answer)

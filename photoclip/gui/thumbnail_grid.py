@@ -12,8 +12,10 @@ calling back into Python per cell. Colours come from the palette, so light and d
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -27,11 +29,13 @@ from photoclip.gui.grid_model import Index, PhotoListModel, file_name
 from photoclip.gui.queries import GridItem
 from photoclip.gui.thumbnails import ThumbnailLoader
 
+SHADOW, HEART, STAR = QColor(0, 0, 0, 200), QColor(255, 92, 112), QColor(255, 214, 64)
+MARK_KEYS = (".", "0", "1", "2", "3", "4", "5")
 CELL_MARGIN = 7  # pixels around the picture inside a cell (3 outside the highlight, 4 inside)
 
 
 def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, rect: QRect, path: str,
-               content_hash: str, *, selected: bool, focused: bool) -> None:
+               content_hash: str, *, selected: bool, focused: bool, mark: Any = None) -> None:
     """Draw one cell: highlight, the thumbnail centred in its box (or a placeholder), the name."""
     model = view.photo_model()
     inner = rect.adjusted(3, 3, -3, -3)
@@ -47,6 +51,8 @@ def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, 
         if model.loader.failed(content_hash):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "cannot read")
+    if mark is not None:
+        _paint_mark(painter, view, box, mark)
     if text_h:
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
@@ -55,6 +61,21 @@ def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, 
     if focused:
         painter.setPen(palette.color(QPalette.ColorRole.Highlight))
         painter.drawRect(inner.adjusted(0, 0, -1, -1))
+
+
+def _paint_mark(painter: QPainter, view: ThumbnailGridWidget, box: QRect, mark: Any) -> None:
+    """A heart (favourite) at the bottom left, stars at the bottom right, legible on any photo."""
+    painter.setFont(view.mark_font)
+    h = view.mark_height
+    strip = QRect(box.x() + 4, box.bottom() - h - 3, box.width() - 8, h)
+    for text, align in (("\u2665" if mark.favourite else "", Qt.AlignmentFlag.AlignLeft),
+                        ("\u2605" * mark.rating, Qt.AlignmentFlag.AlignRight)):
+        if text:
+            painter.setPen(SHADOW)
+            painter.drawText(strip.translated(1, 1), align | Qt.AlignmentFlag.AlignVCenter, text)
+            painter.setPen(HEART if text.startswith("\u2665") else STAR)
+            painter.drawText(strip, align | Qt.AlignmentFlag.AlignVCenter, text)
+    painter.setFont(view.font())
 
 
 def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool, *, bottom: bool = False) -> None:
@@ -93,6 +114,7 @@ class ThumbnailGridWidget(QListView):
 
     currentPhotoChanged = Signal(object)  # GridItem or None
     activatedPhoto = Signal(object)  # GridItem
+    markRequested = Signal(str)  # "." (favourite) or "0".."5" (stars), for the selected photos
 
     def __init__(self, model: PhotoListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,6 +122,10 @@ class ThumbnailGridWidget(QListView):
         self.show_names = False  # photos, not file names; the name is in the tooltip and the viewer
         self.text_height = 0
         self._target = 160
+        self.mark_font = self.font()
+        self.mark_font.setPointSizeF(self.mark_font.pointSizeF() * 1.15)
+        self.mark_font.setBold(True)
+        self.mark_height = QFontMetrics(self.mark_font).height()
         self._elided: dict[tuple[str, int], str] = {}
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.ListMode)
@@ -197,10 +223,11 @@ class ThumbnailGridWidget(QListView):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint every visible cell in this one call (see the module docstring for why)."""
-        rows = self.photo_model().rows
+        model = self.photo_model()
+        rows = model.rows
         if not len(rows):
             return
-        paths, hashes = rows.paths, rows.hashes
+        paths, hashes, ids, marks = rows.paths, rows.hashes, rows.ids, model.marks
         grid, cols, origin = self.gridSize(), self.columns(), self._origin()
         gw, gh = grid.width(), grid.height()
         area = event.rect()
@@ -215,14 +242,20 @@ class ThumbnailGridWidget(QListView):
                 rect = QRect(origin.x() + (row % cols) * gw, origin.y() + (row // cols) * gh, gw, gh)
                 if rect.intersects(area):
                     paint_cell(painter, self, palette, rect, paths[row], hashes[row],
-                               selected=selection.isRowSelected(row), focused=row == current)
+                               selected=selection.isRowSelected(row), focused=row == current,
+                               mark=marks.get(ids[row]) if marks else None)
         finally:
             painter.end()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Space opens the current photo, as Enter and a double click do."""
+        """Space opens the current photo, as Enter and a double click do; "." and 0-5 mark the selection."""
+        plain = not event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier | Qt.KeyboardModifier.ShiftModifier)
         if event.key() == Qt.Key.Key_Space and not event.modifiers() and self.current_item() is not None:
             self.activatedPhoto.emit(self.current_item())
+            event.accept()
+            return
+        if plain and event.text() in MARK_KEYS and event.text():
+            self.markRequested.emit(event.text())
             event.accept()
             return
         super().keyPressEvent(event)
