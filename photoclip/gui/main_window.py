@@ -296,8 +296,12 @@ class MainWindow(QMainWindow):
 
     def focus_grid(self) -> None:
         self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        if not self.grid.currentIndex().isValid() and self.model.rowCount():
+        current = self.grid.currentIndex()
+        if not current.isValid() and self.model.rowCount():
             self.grid.select_row(0)
+        elif current.isValid() and not self.grid.selectionModel().isSelected(current):
+            # The photo kept current across a refresh is shown selected: Enter then opens what is seen.
+            self.grid.selectionModel().select(current, self.grid.selectionModel().SelectionFlag.ClearAndSelect)
 
     def _on_current_photo(self, item: queries.GridItem | None) -> None:
         if item is not None:

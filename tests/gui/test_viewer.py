@@ -37,6 +37,7 @@ def test_enter_views_arrows_step_and_escape_keeps_the_photo_selected(qtbot, make
     window.search_bar.focus_search()
     qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Down)  # selects the first photo
     assert window.grid.current_item() is not None and Path(window.grid.current_item().path).stem == "green"
+    assert [Path(i.path).stem for i in window.grid.selected_items()] == ["green"], "Down selects the first photo"
     qtbot.keyClick(window.grid, Qt.Key.Key_Return)
     assert window.viewing()
     viewer = window.viewer
