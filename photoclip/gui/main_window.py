@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -49,6 +49,7 @@ from photoclip.gui.sidebar import SidebarData, SidebarWidget, load_sidebar, plac
 from photoclip.gui.theme import app_icon
 from photoclip.gui.thumbnail_grid import ThumbnailGridWidget
 from photoclip.gui.thumbnails import ThumbnailLoader, prune_cache
+from photoclip.gui.timeline import TimelineScrubber
 from photoclip.gui.undo import UndoHistory
 from photoclip.gui.viewer import PhotoViewerWidget, info_lines
 from photoclip.gui.window_menus import build_menus
@@ -140,7 +141,13 @@ class MainWindow(QMainWindow):
         center = QWidget(self)
         col = QVBoxLayout(center)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self.stack, 1)
+        self.scrubber = TimelineScrubber(self)
+        self.scrubber.hide()
+        grid_row = QHBoxLayout()
+        grid_row.setSpacing(0)
+        grid_row.addWidget(self.stack, 1)
+        grid_row.addWidget(self.scrubber)
+        col.addLayout(grid_row, 1)
         col.addLayout(bottom)
         self.preview = PreviewPaneWidget(self.library, self.tasks, self)
 
@@ -187,6 +194,7 @@ class MainWindow(QMainWindow):
         self.filter_bar.filtersChanged.connect(self._reveal_filters)
         self.filter_bar.filtersChanged.connect(
             lambda state: self.sidebar.show_filters(state.album, state.tags, state.folder, state.favourite))
+        self.results.shown.connect(self.show_timeline)
         self.results.shown.connect(self.resultsShown)
         self.sidebar.allChosen.connect(self.show_all)
         self.sidebar.folderChosen.connect(self._on_folder_chosen)
@@ -217,6 +225,8 @@ class MainWindow(QMainWindow):
         self.viewer.closed.connect(self.close_viewer)
         self.viewer.fullScreenRequested.connect(self._viewer_full_screen)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
+        self.scrubber.jumpTo.connect(self.jump_to_row)
+        self.grid.verticalScrollBar().valueChanged.connect(self._follow_scroll)
         self.preview.decide = lambda pid, name, accept: self.photo_actions.tag([pid], name, accept=accept)
         self.preview.similarRequested.connect(self.show_similar)
         self.preview.addToAlbumRequested.connect(lambda _pid: self.add_selection_to_album())
@@ -307,6 +317,24 @@ class MainWindow(QMainWindow):
         if item is not None:
             self.results.keep_id = item.id
         self.preview.show_item(item)  # carries why the photo matched and the words to highlight
+
+    # -- the timeline -----------------------------------------------------------------------
+
+    def show_timeline(self, answer: queries.Answer) -> None:
+        """The scrubber shows while the grid is in date order and spans more than one month."""
+        useful = answer.by_date and len(answer.sections) > 1 and self.stack.currentWidget() is self.grid
+        self.scrubber.set_sections(answer.sections if useful else [], len(answer))
+        self.scrubber.setVisible(useful)
+        self._follow_scroll()
+
+    def jump_to_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            self.grid.scrollTo(self.model.index(row, 0), self.grid.ScrollHint.PositionAtTop)
+
+    def _follow_scroll(self, *_args: object) -> None:
+        if self.scrubber.isVisible():
+            index = self.grid.indexAt(QPoint(self.grid.gridSize().width() // 2, self.grid.gridSize().height() // 2))
+            self.scrubber.set_position(index.row() if index.isValid() else 0)
 
     # -- the viewer -------------------------------------------------------------------------
 

@@ -127,6 +127,11 @@ class Answer:
     searched: bool = False  # False for the browsing view
     meaning: bool = True  # False when a search could only match words (no model installed)
     marks: dict[int, Any] = field(default_factory=dict)  # favourites and stars of marked photos
+    sections: list[tuple[str, int]] = field(default_factory=list)  # months, when in date order
+
+    @property
+    def by_date(self) -> bool:
+        return not self.searched or self.request.sort in (SORT_NEWEST, SORT_OLDEST)
 
     @property
     def items(self) -> list[GridItem]:
@@ -139,6 +144,8 @@ class Answer:
 def run(library: Library, request: Request) -> Answer:
     """Answer one request; raises the core's typed errors (QueryError, NoModelError...)."""
     answer = _run(library, request)
+    if answer.by_date:
+        answer.sections = month_sections(answer.rows.taken)
     try:
         answer.marks = library.marks()
     except Exception:  # a catalog from before marks: nothing to paint
@@ -156,6 +163,18 @@ def _run(library: Library, request: Request) -> Answer:
         return Answer(request, GridRows.of(photos))
     result = library.search(request.query, filters=_search_filters(request.filters), top=request.top)
     return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model)
+
+
+def month_sections(taken: Any) -> list[tuple[str, int]]:
+    """(``YYYY-MM`` or "", first row) for each run of photos taken in the same month, in row order."""
+    sections: list[tuple[str, int]] = []
+    last: str | None = None
+    for row, when in enumerate(taken):
+        key = when[:7] if when else ""
+        if key != last:
+            sections.append((key, row))
+            last = key
+    return sections
 
 
 def _search_filters(state: FilterState) -> Filters | None:

@@ -179,3 +179,4 @@ class ResultsController(QObject):
             words_only=self.answer is not None and not self.answer.meaning)
         w.empty.set_state(state)
         w.stack.setCurrentWidget(w.empty)
+        w.scrubber.hide()
