@@ -60,6 +60,7 @@ class RuleDialog(QDialog):
         form.addRow("Match at least", self.threshold)
         form.addRow("Photos now", self.count)
         form.addRow(buttons)
+        self.setMinimumWidth(440)
         self._latest = Latest()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

@@ -31,6 +31,7 @@ from photoclip.gui.thumbnails import ThumbnailLoader
 
 SHADOW, HEART, STAR = QColor(0, 0, 0, 200), QColor(255, 92, 112), QColor(255, 214, 64)
 MARK_KEYS = (".", "0", "1", "2", "3", "4", "5")
+CELL_ASPECT = 0.75  # cell height / width for the picture
 CELL_MARGIN = 7  # pixels around the picture inside a cell (3 outside the highlight, 4 inside)
 
 
@@ -44,15 +45,16 @@ def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, 
     text_h = view.text_height
     box = inner.adjusted(4, 4, -4, -4 - text_h)
     pm, exact = model.loader.lookup(content_hash, path, model.thumb_side)
+    picture = box
     if pm is not None and not pm.isNull():
-        _draw_thumbnail(painter, box, pm, exact, bottom=text_h > 0)
+        picture = _draw_thumbnail(painter, box, pm, exact, bottom=text_h > 0)
     else:
         painter.fillRect(box, palette.color(QPalette.ColorRole.AlternateBase))
         if model.loader.failed(content_hash):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "cannot read")
     if mark is not None:
-        _paint_mark(painter, view, box, mark)
+        _paint_mark(painter, view, picture, mark)
     if text_h:
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
@@ -78,17 +80,19 @@ def _paint_mark(painter: QPainter, view: ThumbnailGridWidget, box: QRect, mark: 
     painter.setFont(view.font())
 
 
-def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool, *, bottom: bool = False) -> None:
-    """Centred in its box; with a caption under it, sat on the caption (no gap above the name)."""
+def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool, *, bottom: bool = False) -> QRect:
+    """Centred in its box (with a caption under it, sat on the caption); returns where it went."""
     size = pm.deviceIndependentSize().toSize()
-    if not exact:  # another zoom level, until redone
+    fits = size.width() <= box.width() and size.height() <= box.height()
+    if not (exact and fits):  # another zoom level until redone, or a portrait photo in a landscape cell
         size = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
     x = box.x() + (box.width() - size.width()) // 2
     y = box.bottom() + 1 - size.height() if bottom else box.y() + (box.height() - size.height()) // 2
-    if exact:  # made for this size: a plain 1:1 copy, the cheapest thing a painter does
+    if exact and fits:  # made for this size: a plain 1:1 copy, the cheapest thing a painter does
         painter.drawPixmap(QPoint(x, y), pm)
     else:
         painter.drawPixmap(QRect(x, y, size.width(), size.height()), pm)
+    return QRect(x, y, size.width(), size.height())
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -169,7 +173,8 @@ class ThumbnailGridWidget(QListView):
         cell = max(self._target + 2 * CELL_MARGIN, width // cols)
         size = cell - 2 * CELL_MARGIN
         self.text_height = self.fontMetrics().height() + 4 if self.show_names else 0
-        grid = QSize(cell, cell + self.text_height)
+        # Most photos are landscape (3:2, 4:3): a 4:3 cell wastes far less space than a square one.
+        grid = QSize(cell, round((cell - 2 * CELL_MARGIN) * CELL_ASPECT) + 2 * CELL_MARGIN + self.text_height)
         if grid == self.gridSize() and self.iconSize().width() == size:
             return
         self.setIconSize(QSize(size, size))

@@ -81,6 +81,10 @@ class TimelineScrubber(QWidget):
         i = max(0, bisect.bisect_right(self._starts, row) - 1)
         return self.sections[i][0]
 
+    def _year_before(self, row: int) -> str | None:
+        i = bisect.bisect_left(self._starts, row) - 1
+        return self.sections[i][0][:4] if i >= 0 else None
+
     # -- events -----------------------------------------------------------------------------
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -118,7 +122,9 @@ class TimelineScrubber(QWidget):
             line_h = metrics.height()
             last_y = -line_h
             last_year = None
-            for key, row in self.sections:
+            bold = self.font()
+            bold.setBold(True)
+            for key, row in self.sections:  # years first, bold: they must always show
                 year = key[:4] or UNDATED
                 if year == last_year:
                     continue
@@ -128,8 +134,24 @@ class TimelineScrubber(QWidget):
                 painter.drawLine(self.width() - 8, y, self.width() - 2, y)
                 if y - last_y >= line_h:
                     painter.setPen(text)
+                    painter.setFont(bold)
                     painter.drawText(QRect(0, y - 2, self.width() - 10, line_h),
                                      Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, year)
+                    last_y = y
+            painter.setFont(self.font())
+            taken = [self._y_of(row) for key, row in self.sections if key[5:7] == "01" or not key]
+            years_at = sorted({self._y_of(row) for key, row in self.sections
+                               if key[:4] != self._year_before(row)})
+            last_y = -line_h
+            for key, row in self.sections:  # then months wherever there is room between them
+                y = self._y_of(row)
+                if len(key) < 7 or y in taken or any(abs(y - t) < line_h for t in years_at):
+                    continue
+                if y - last_y >= line_h:
+                    painter.setPen(muted)
+                    painter.drawText(QRect(0, y - 2, self.width() - 10, line_h),
+                                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+                                     MONTHS[int(key[5:7]) - 1])
                     last_y = y
             here = self._y_of(self.position)
             accent = palette.color(QPalette.ColorRole.Highlight)

@@ -414,7 +414,7 @@ class PhotoViewerWidget(QWidget):
         if not lines:
             return
         metrics = self.fontMetrics()
-        width = min(self.width() - 40, max(metrics.horizontalAdvance(line) for line in lines) + 24)
+        width = min(self.width() - 40, max(metrics.horizontalAdvance(line) for line in lines) + 32)
         height = metrics.height() * len(lines) + 16
         box = QRect(20, self.height() - height - 20, width, height)
         painter.fillRect(box, QColor(0, 0, 0, 170))
