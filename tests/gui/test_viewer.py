@@ -149,3 +149,17 @@ def test_orientation_is_honoured_and_neighbours_are_prefetched(qtbot, make_windo
     assert (decoded.full.width(), decoded.full.height()) == (200, 400)
     neighbours = [viewer.item_at(i).path for i in (row - 1, row + 1) if viewer.item_at(i) is not None]
     qtbot.waitUntil(lambda: all(p in viewer._cache for p in neighbours[:1]), timeout=5000)
+
+
+def test_stars_and_favourite_keys_work_in_the_viewer(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 3)
+    window.grid.select_row(1)
+    window.open_viewer()
+    viewer = window.viewer
+    shown = viewer.current().id
+    qtbot.keyClick(viewer, Qt.Key.Key_5)
+    qtbot.keyClick(viewer, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: indexed.marks([shown])[shown].rating == 5 and indexed.marks([shown])[shown].favourite,
+                    timeout=5000)
+    assert window.viewing(), "marking does not leave the viewer"
