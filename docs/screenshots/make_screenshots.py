@@ -262,6 +262,9 @@ def main() -> int:
     dialog.grab().save(str(out / "settings-tagging.png"))
     dialog.reject()
 
+    from photoclip.gui import welcome_dialog
+
+    welcome_dialog.pictures_folder = lambda: str(pictures)  # this run's "home" is made up
     welcome = WelcomeDialog(library, window.model_setup, window, model=window.model_name)
     welcome.folders = [str(pictures / f) for f in FOLDERS]
     for folder in welcome.folders:

@@ -55,7 +55,9 @@ class WelcomeDialog(QDialog):
         intro.setWordWrap(True)
         intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.pictures = pictures_folder()
-        self.pictures_button = QPushButton(f"  Start with {Path(self.pictures).name or self.pictures}  ", self)
+        home = Path(self.pictures) == Path.home()
+        self.pictures_button = QPushButton(
+            "  Start with your home folder  " if home else f"  Start with {Path(self.pictures).name}  ", self)
         self.pictures_button.setIcon(icon("folder"))
         self.pictures_button.setDefault(True)
         self.pictures_button.setMinimumHeight(40)
