@@ -199,7 +199,13 @@ def main() -> int:
     pump(app, 5, lambda: window.answer is not None and not window.answer.request.filters.active)
     window.grid.select_row(1)
     settle(2.5)
+    bar = window.grid.verticalScrollBar()
+    for value in range(0, min(bar.maximum(), 420), 12):  # scrolled a little, as a person would
+        bar.setValue(value)
+        pump(app, 0.03)
+    settle(1.5)
     window.grab().save(str(out / "timeline.png"))
+    bar.setValue(0)
 
     window.grid.select_row(4)
     window.grid.selectionModel().select(window.model.index(5), window.grid.selectionModel().SelectionFlag.Select)

@@ -322,6 +322,8 @@ class MainWindow(QMainWindow):
 
     def show_timeline(self, answer: queries.Answer) -> None:
         """The scrubber shows while the grid is in date order and spans more than one month."""
+        self.grid.show_dates = answer.by_date and bool(answer.sections) and answer.sections[0][0] != ""
+        self.grid.viewport().update()
         useful = answer.by_date and len(answer.sections) > 1 and self.stack.currentWidget() is self.grid
         self.scrubber.set_sections(answer.sections if useful else [], len(answer))
         self.scrubber.setVisible(useful)

@@ -31,6 +31,19 @@ from photoclip.gui.thumbnails import ThumbnailLoader
 
 SHADOW, HEART, STAR = QColor(0, 0, 0, 200), QColor(255, 92, 112), QColor(255, 214, 64)
 MARK_KEYS = (".", "0", "1", "2", "3", "4", "5")
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+
+
+def day_label(taken: str) -> str:
+    """"Saturday 8 July 2023" style, from an ISO date: what Google Photos and Immich pin on the grid."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(taken[:10])
+    except ValueError:
+        return taken[:10]
+    return f"{day.strftime('%a')} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 CELL_ASPECT = 0.75  # cell height / width for the picture
 CELL_MARGIN = 7  # pixels around the picture inside a cell (3 outside the highlight, 4 inside)
 
@@ -124,6 +137,7 @@ class ThumbnailGridWidget(QListView):
         super().__init__(parent)
         self.loader: ThumbnailLoader = model.loader
         self.show_names = False  # photos, not file names; the name is in the tooltip and the viewer
+        self.show_dates = False  # the top row's date pinned over the grid, while in date order
         self.text_height = 0
         self._target = 160
         self.mark_font = self.font()
@@ -150,6 +164,8 @@ class ThumbnailGridWidget(QListView):
         self.setAccessibleName("Photos")
         self.set_thumb_size(160)
         self.selectionModel().currentChanged.connect(self._on_current)
+        self._scroll_at = 0
+        self.verticalScrollBar().valueChanged.connect(self._repaint_date)
         self.activated.connect(lambda idx: self.activatedPhoto.emit(model.item(idx.row())))
 
     def photo_model(self) -> PhotoListModel:
@@ -249,8 +265,32 @@ class ThumbnailGridWidget(QListView):
                     paint_cell(painter, self, palette, rect, paths[row], hashes[row],
                                selected=selection.isRowSelected(row), focused=row == current,
                                mark=marks.get(ids[row]) if marks else None)
+            if self.show_dates:
+                self._paint_date(painter, rows.taken, max(0, (-origin.y()) // gh * cols))
         finally:
             painter.end()
+
+    def _repaint_date(self, value: int) -> None:
+        """Scrolling blits the viewport, pinned date and all: repaint the band the old one moved into."""
+        moved, self._scroll_at = abs(value - self._scroll_at), value
+        if self.show_dates:
+            band = 16 + self.fontMetrics().height() + 8 + moved
+            self.viewport().update(QRect(0, 0, min(self.viewport().width(), 420), band))
+
+    def _paint_date(self, painter: QPainter, taken: list, first_row: int) -> None:
+        """The month and day of the top row, pinned at the top left while scrolling (in date order)."""
+        if first_row >= len(taken) or not taken[first_row]:
+            return
+        text = day_label(taken[first_row])
+        metrics = self.fontMetrics()
+        box = QRect(10, 8, metrics.horizontalAdvance(text) + 20, metrics.height() + 8)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.drawRoundedRect(box, box.height() / 2, box.height() / 2)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Space opens the current photo, as Enter and a double click do; "." and 0-5 mark the selection."""

@@ -46,3 +46,16 @@ def test_scrubber_jumps_through_the_years(qtbot, make_window, library, tmp_path)
     window.search_bar.set_text("p01")
     qtbot.waitUntil(lambda: window.answer.searched, timeout=5000)
     assert not scrubber.isVisible(), "ranked results have no timeline"
+
+
+def test_the_top_rows_date_is_pinned_over_the_grid_in_date_order(qtbot, make_window, indexed) -> None:
+    from photoclip.gui.thumbnail_grid import day_label
+
+    assert day_label("2023-07-08T11:58:05") == "Sat 8 July 2023"
+    window = make_window(indexed)
+    qtbot.waitUntil(lambda: window.answer is not None and len(window.answer) == 3, timeout=5000)
+    assert window.grid.show_dates
+    window.search_bar.set_sort(SORT_RELEVANCE)
+    window.search_bar.set_text("red")
+    qtbot.waitUntil(lambda: window.answer.searched, timeout=5000)
+    assert not window.grid.show_dates, "ranked results are not in date order"
