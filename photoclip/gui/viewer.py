@@ -242,7 +242,7 @@ class PhotoViewerWidget(QWidget):
             return 1.0
         w, h = decoded.full.width(), decoded.full.height()
         dpr = self.devicePixelRatioF()
-        return min(1.0, self.width() * dpr / max(1, w), self.height() * dpr / max(1, h))
+        return min(self.width() * dpr / max(1, w), self.height() * dpr / max(1, h))
 
     def scale(self) -> float:
         return self.zoom if self.zoom is not None else self.fit_scale()
@@ -394,23 +394,24 @@ class PhotoViewerWidget(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, f"Cannot show this photo:\n{error}")
 
     def _paint_fit(self, painter: QPainter, path: str, decoded: Decoded) -> None:
-        """The fit copy drawn 1:1; after a resize it is drawn scaled while a worker makes the new one."""
+        """The fit copy drawn 1:1; a small photo is enlarged to fit; after a resize the copy is drawn
+        scaled while a worker makes the new one."""
         dpr = self.devicePixelRatioF()
-        want = QSize(decoded.full.width(), decoded.full.height()).scaled(
-            self._fit_size(), Qt.AspectRatioMode.KeepAspectRatio)
-        if decoded.full.width() <= want.width():  # a small photo: shown at its size, never blown up
-            want = QSize(decoded.full.width(), decoded.full.height())
-        image = decoded.fit
+        full, image, room = decoded.full, decoded.fit, self._fit_size()
+        want = QSize(full.width(), full.height()).scaled(room, Qt.AspectRatioMode.KeepAspectRatio)
         w, h = want.width() / dpr, want.height() / dpr
         target = QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
         if abs(image.width() - want.width()) <= 2 and abs(image.height() - want.height()) <= 2:
             painter.drawImage(target.topLeft(), image)
             return
-        painter.drawImage(target, image)  # fast scaling for now; the right size follows
-        if path not in self._refitting:
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, image.width() < want.width())
+        painter.drawImage(target, image)
+        fits = full.width() <= room.width() and full.height() <= room.height()
+        expected = QSize(full.width(), full.height()) if fits else want
+        if (abs(expected.width() - image.width()) > 2 or abs(expected.height() - image.height()) > 2) \
+                and path not in self._refitting:
             self._refitting.add(path)
-            full, size = decoded.full, self._fit_size()
-            self.runner.run(lambda: fit_image(full, size), lambda fit: self._refitted(path, fit))
+            self.runner.run(lambda: fit_image(full, room), lambda fit: self._refitted(path, fit))
 
     def _refitted(self, path: str, fit: QImage) -> None:
         self._refitting.discard(path)

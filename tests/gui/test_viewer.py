@@ -163,3 +163,30 @@ def test_stars_and_favourite_keys_work_in_the_viewer(qtbot, make_window, indexed
     qtbot.waitUntil(lambda: indexed.marks([shown])[shown].rating == 5 and indexed.marks([shown])[shown].favourite,
                     timeout=5000)
     assert window.viewing(), "marking does not leave the viewer"
+
+
+def test_a_resized_viewer_gets_a_fit_copy_of_its_new_size(qtbot, make_window, library, tmp_path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    Image.new("RGB", (2400, 1600), (200, 40, 90)).save(folder / "wide.jpg")
+    Image.new("RGB", (60, 40), (20, 40, 190)).save(folder / "tiny.jpg")
+    library.add_folder(folder)
+    library.index()
+    window = make_window(library)
+    window.resize(1000, 700)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 2)
+    window.grid.select_row(names(window).index("wide"))
+    window.open_viewer()
+    viewer = window.viewer
+    qtbot.waitUntil(viewer.is_ready, timeout=5000)
+    window.resize(700, 500)
+    qtbot.waitUntil(lambda: viewer.width() < 800)
+    viewer.repaint()
+    decoded = viewer._cache[viewer.current().path]
+    qtbot.waitUntil(lambda: decoded.fit.width() <= viewer.width() * viewer.devicePixelRatioF() + 2, timeout=5000)
+    viewer.step(1 if names(window).index("wide") == 0 else -1)  # the tiny photo: enlarged, never re-fitted
+    qtbot.waitUntil(viewer.is_ready, timeout=5000)
+    for _ in range(5):
+        viewer.repaint()
+    qtbot.waitUntil(lambda: not viewer._refitting and not viewer.runner.busy, timeout=5000)
+    assert close(centre_colour(viewer), (20, 40, 190)), "a small photo fills the window"
