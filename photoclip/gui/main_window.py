@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -143,6 +143,10 @@ class MainWindow(QMainWindow):
         col.setContentsMargins(0, 0, 0, 0)
         self.scrubber = TimelineScrubber(self)
         self.scrubber.hide()
+        self._scrub_timer = QTimer(self)
+        self._scrub_timer.setSingleShot(True)
+        self._scrub_timer.setInterval(50)
+        self._scrub_timer.timeout.connect(self._place_scrubber)
         grid_row = QHBoxLayout()
         grid_row.setSpacing(0)
         grid_row.addWidget(self.stack, 1)
@@ -334,9 +338,13 @@ class MainWindow(QMainWindow):
             self.grid.scrollTo(self.model.index(row, 0), self.grid.ScrollHint.PositionAtTop)
 
     def _follow_scroll(self, *_args: object) -> None:
-        if self.scrubber.isVisible():
-            index = self.grid.indexAt(QPoint(self.grid.gridSize().width() // 2, self.grid.gridSize().height() // 2))
-            self.scrubber.set_position(index.row() if index.isValid() else 0)
+        """Move the scrubber's marker, at most every 50 ms (scrolling sends many values a frame)."""
+        if self.scrubber.isVisible() and not self._scrub_timer.isActive():
+            self._scrub_timer.start()
+
+    def _place_scrubber(self) -> None:
+        top = self.grid.verticalScrollBar().value() // max(1, self.grid.gridSize().height())
+        self.scrubber.set_position(top * self.grid.columns())
 
     # -- the viewer -------------------------------------------------------------------------
 

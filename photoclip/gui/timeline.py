@@ -45,6 +45,7 @@ class TimelineScrubber(QWidget):
         self.total = 0
         self.position = 0  # the first visible row of the grid
         self._hover: int | None = None  # y of the pointer while over the scrubber
+        self._labels: list[tuple[int, str, bool]] | None = None
         self.setFixedWidth(64)
 
     def sizeHint(self) -> QSize:
@@ -53,12 +54,16 @@ class TimelineScrubber(QWidget):
     def set_sections(self, sections: list[tuple[str, int]], total: int) -> None:
         self.sections, self.total = sections, total
         self._starts = [row for _key, row in sections]
+        self._labels = None
         self.update()
 
     def set_position(self, row: int) -> None:
-        if row != self.position:
+        if self._y_of(row) != self._y_of(self.position):
+            old = self._y_of(self.position)
             self.position = row
-            self.update()
+            self.update(QRect(self.width() - 4, old - 7, 4, 14))  # only the marker moved
+            self.update(QRect(self.width() - 4, self._y_of(row) - 7, 4, 14))
+        self.position = row
 
     # -- rows and heights -------------------------------------------------------------------
 
@@ -80,10 +85,6 @@ class TimelineScrubber(QWidget):
             return ""
         i = max(0, bisect.bisect_right(self._starts, row) - 1)
         return self.sections[i][0]
-
-    def _year_before(self, row: int) -> str | None:
-        i = bisect.bisect_left(self._starts, row) - 1
-        return self.sections[i][0][:4] if i >= 0 else None
 
     # -- events -----------------------------------------------------------------------------
 
@@ -110,6 +111,39 @@ class TimelineScrubber(QWidget):
 
     # -- painting ---------------------------------------------------------------------------
 
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._labels = None
+
+    def _layout(self) -> list[tuple[int, str, bool]]:
+        """(y, text, is_year) of every label that fits, worked out once per sections and height."""
+        if self._labels is not None:
+            return self._labels
+        line_h = self.fontMetrics().height()
+        labels: list[tuple[int, str, bool]] = []
+        years: list[int] = []
+        last_y, last_year = -line_h, None
+        for key, row in self.sections:  # years first: they must always show
+            year = key[:4] or UNDATED
+            if year == last_year:
+                continue
+            last_year = year
+            y = self._y_of(row)
+            labels.append((y, year if y - last_y >= line_h else "", True))
+            if y - last_y >= line_h:
+                last_y = y
+            years.append(y)
+        last_y = -line_h
+        for key, row in self.sections:  # then months wherever there is room
+            y = self._y_of(row)
+            if len(key) < 7 or any(abs(y - t) < line_h for t in years):
+                continue
+            if y - last_y >= line_h:
+                labels.append((y, MONTHS[int(key[5:7]) - 1], False))
+                last_y = y
+        self._labels = labels
+        return labels
+
     def paintEvent(self, event: QPaintEvent) -> None:
         if not self.sections:
             return
@@ -118,41 +152,19 @@ class TimelineScrubber(QWidget):
             palette = self.palette()
             muted = palette.color(QPalette.ColorRole.PlaceholderText)
             text = palette.color(QPalette.ColorRole.WindowText)
-            metrics = self.fontMetrics()
-            line_h = metrics.height()
-            last_y = -line_h
-            last_year = None
+            line_h = self.fontMetrics().height()
             bold = self.font()
             bold.setBold(True)
-            for key, row in self.sections:  # years first, bold: they must always show
-                year = key[:4] or UNDATED
-                if year == last_year:
-                    continue
-                last_year = year
-                y = self._y_of(row)
-                painter.setPen(muted)
-                painter.drawLine(self.width() - 8, y, self.width() - 2, y)
-                if y - last_y >= line_h:
-                    painter.setPen(text)
-                    painter.setFont(bold)
-                    painter.drawText(QRect(0, y - 2, self.width() - 10, line_h),
-                                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, year)
-                    last_y = y
-            painter.setFont(self.font())
-            taken = [self._y_of(row) for key, row in self.sections if key[5:7] == "01" or not key]
-            years_at = sorted({self._y_of(row) for key, row in self.sections
-                               if key[:4] != self._year_before(row)})
-            last_y = -line_h
-            for key, row in self.sections:  # then months wherever there is room between them
-                y = self._y_of(row)
-                if len(key) < 7 or y in taken or any(abs(y - t) < line_h for t in years_at):
-                    continue
-                if y - last_y >= line_h:
+            for y, label, is_year in self._layout():
+                if is_year:
                     painter.setPen(muted)
+                    painter.drawLine(self.width() - 8, y, self.width() - 2, y)
+                if label:
+                    painter.setPen(text if is_year else muted)
+                    painter.setFont(bold if is_year else self.font())
                     painter.drawText(QRect(0, y - 2, self.width() - 10, line_h),
-                                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
-                                     MONTHS[int(key[5:7]) - 1])
-                    last_y = y
+                                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, label)
+            painter.setFont(self.font())
             here = self._y_of(self.position)
             accent = palette.color(QPalette.ColorRole.Highlight)
             painter.fillRect(QRect(self.width() - 4, here - 6, 4, 12), accent)
