@@ -1,4 +1,5 @@
-"""Longest GUI-thread stalls of the real main window: idle, indexing, typing and scrolling 10,000 photos.
+"""Longest GUI-thread stalls of the real main window: idle, indexing, typing, scrolling 10,000 photos,
+jumping with the timeline scrubber, and stepping through 12 MP photos in the viewer.
 
 A 5 ms QTimer records the gaps between its ticks on the GUI thread; a gap is the worst freeze a
 user would feel at that moment (it includes the 5 ms tick itself). Each phase prints the longest
@@ -18,7 +19,11 @@ the files are small (160x120) and catalogued by the real scanner, then marked em
 vectors straight in SQLite, so the phases are opening the window on the full library, typing,
 and scrolling, with thumbnails made on demand as a person would meet them.
 
-Run: python bench/bench_gui_stall.py [--photos N] [--prefill] [--json FILE] [--label NAME]
+The viewer phase opens ``--viewer-photos`` 12 MP JPEGs (4000x3000, smooth gradients) in the viewer
+and presses → every 150 ms, as someone holding the key would: each photo is decoded at full size
+on the viewer's worker while the GUI thread draws the grid's thumbnail in its place.
+
+Run: python bench/bench_gui_stall.py [--photos N] [--prefill] [--viewer-photos N] [--json FILE] [--label NAME]
 """
 
 from __future__ import annotations
@@ -109,6 +114,21 @@ def make_library(folder: Path, n: int, size: tuple[int, int] = (480, 320)) -> No
         os.utime(path, (t, t))
 
 
+def make_big_photos(folder: Path, n: int) -> list[Path]:
+    """12 MP JPEGs with smooth gradients (what a camera's sky or wall compresses like)."""
+    folder.mkdir(parents=True)
+    base = Image.radial_gradient("L").resize((4000, 3000))
+    ramp = Image.linear_gradient("L").resize((4000, 3000))
+    paths = []
+    for i in range(n):
+        tint = Image.new("L", (4000, 3000), (i * 47) % 256)
+        image = Image.merge("RGB", (base, ramp, tint) if i % 2 else (tint, base, ramp))
+        path = folder / f"BIG_{i:03d}.jpg"
+        image.save(path, "JPEG", quality=88)
+        paths.append(path)
+    return paths
+
+
 def prefill(lib: Library) -> None:
     """Scan for real, then record every photo as decoded and embedded without decoding it."""
     import numpy as np
@@ -154,6 +174,7 @@ def main() -> int:
                         help="run the interpreter as it comes: no switch interval or collector tuning, no freeze")
     parser.add_argument("--json", type=Path, default=None, help="append the phase rows to this JSON-lines file")
     parser.add_argument("--label", default="", help="a name for this run in the JSON rows")
+    parser.add_argument("--viewer-photos", type=int, default=50, help="12 MP photos to step through (0: skip)")
     parser.add_argument("--ocr", action="store_true",
                         help="also read text in every photo after indexing (slow: about 0.1 s a photo)")
     args = parser.parse_args()
@@ -229,6 +250,42 @@ def main() -> int:
             pump(app, 0.02)
         pump(app, 1.0)
         rows.append(meter.stop("scrolling", time.monotonic() - t0, f"({steps} jumps through {bar.maximum():,} px)"))
+
+        scrubber = window.scrubber
+        if scrubber.isVisible():
+            meter.start()
+            t0 = time.monotonic()
+            jumps = 200
+            for k in range(jumps):
+                scrubber._jump(int(scrubber.height() * ((k * 37) % jumps) / jumps))
+                pump(app, 0.02)
+            pump(app, 1.0)
+            rows.append(meter.stop("scrubber", time.monotonic() - t0,
+                                   f"({jumps} jumps across {len(scrubber.sections)} months)"))
+        else:
+            print("scrubber   not shown (the photos span one month)", flush=True)
+
+        if args.viewer_photos:
+            from photoclip.gui.queries import GridItem, GridRows
+
+            t0 = time.monotonic()
+            big = make_big_photos(tmp / "big", args.viewer_photos)
+            print(f"generated {len(big)} photos of 12 MP in {time.monotonic() - t0:.1f} s", flush=True)
+            items = GridRows.of([GridItem(-(i + 1), str(p), f"big-{i}") for i, p in enumerate(big)])
+            window.pages.setCurrentWidget(window.viewer)
+            window.viewer.open(items, 0, window.model.thumb_side)
+            window.viewer.setFocus()
+            pump(app, 10, window.viewer.is_ready)
+            meter.start()
+            t0 = time.monotonic()
+            ready = 0
+            for _ in range(len(big) - 1):
+                QTest.keyClick(window.viewer, Qt.Key.Key_Right)
+                pump(app, 0.15)
+                ready += window.viewer.is_ready()
+            pump(app, 10, window.viewer.is_ready)
+            rows.append(meter.stop("viewer", time.monotonic() - t0,
+                                   f"({len(big) - 1} steps, 150 ms apart; {ready} found decoded at once)"))
         window.close()
         lib.close()
     if args.json:

@@ -797,3 +797,15 @@ class Library:
         replaced = marks.set_marks(self.catalog, before)
         self.notify("marks", tuple(before))
         return replaced
+
+    # -- smart album rules -------------------------------------------------------------------
+
+    def album_rule_count(self, *, query: str | None = None, tags: tuple[str, ...] = (),
+                         filters: Filters | None = None, threshold: float | None = None) -> int:
+        """How many photos a smart album rule would hold now (for a live count while editing it)."""
+        from photoclip.organize import albums
+
+        rule = albums.Rule(" ".join(query.split()) if query else None, tuple(tags), albums._filters_dict(filters),
+                           albums.DEFAULT_THRESHOLD if threshold is None else float(threshold))
+        searcher = self.searcher if rule.query else None
+        return len(albums._rule_members(self.catalog, searcher, rule, len(self.catalog.live_ids())))

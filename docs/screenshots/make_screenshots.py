@@ -162,6 +162,10 @@ def main() -> int:
     library.create_album("Favourites")
     favourites = library.browse()[2:9:3]
     library.add_to_album("Favourites", [p.id for p in favourites])
+    newest = [p.id for p in library.browse()]
+    library.set_favourite(newest[1:12:4])
+    library.set_rating(newest[0:14:3], 4)
+    library.set_rating(newest[2:14:5], 5)
     window = MainWindow(library, ui_settings=QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat),
                         live_sync=False)
     window.setWindowIcon(app_icon())
@@ -192,6 +196,52 @@ def main() -> int:
 
     window.filter_bar.clear()
     window.search_bar.filters_button.setChecked(False)
+    pump(app, 5, lambda: window.answer is not None and not window.answer.request.filters.active)
+    window.grid.select_row(1)
+    settle(2.5)
+    bar = window.grid.verticalScrollBar()
+    for value in range(0, min(bar.maximum(), 420), 12):  # scrolled a little, as a person would
+        bar.setValue(value)
+        pump(app, 0.03)
+    settle(1.5)
+    window.grab().save(str(out / "timeline.png"))
+    bar.setValue(0)
+
+    window.grid.select_row(4)
+    window.grid.selectionModel().select(window.model.index(5), window.grid.selectionModel().SelectionFlag.Select)
+    window.grid.selectionModel().select(window.model.index(6), window.grid.selectionModel().SelectionFlag.Select)
+    settle(1)
+    menu = window.selection.build_menu()
+    menu.adjustSize()
+    picture = window.grab()
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
+
+    cell = window.grid.visualRect(window.model.index(5)).center()
+    at = window.grid.viewport().mapTo(window, cell)
+    painter = QPainter(picture)
+    painter.drawPixmap(QPoint(at.x(), max(0, min(at.y(), picture.height() - menu.height() - 4))), menu.grab())
+    painter.end()
+    picture.save(str(out / "context-menu.png"))
+
+    window.grid.select_row(2)
+    window.open_viewer()
+    pump(app, 10, window.viewer.is_ready)
+    window.viewer.toggle_info()
+    settle(2)
+    window.grab().save(str(out / "viewer.png"))
+    window.viewer.close_viewer()
+    settle(0.5)
+
+    from photoclip.gui.album_actions import RuleDialog
+
+    album = next(a for a in library.albums() if a.name == "Red things")
+    rule_dialog = RuleDialog(library, window.tasks, album.name, album.rule, window)
+    rule_dialog.show()
+    settle(2)
+    rule_dialog.grab().save(str(out / "album-rule.png"))
+    rule_dialog.reject()
+
     apply_theme(app, "dark")
     window.search_bar.set_text("a blue star")
     pump(app, 10, lambda: window.answer is not None and window.answer.request.query == "a blue star")
@@ -218,6 +268,9 @@ def main() -> int:
     dialog.grab().save(str(out / "settings-tagging.png"))
     dialog.reject()
 
+    from photoclip.gui import welcome_dialog
+
+    welcome_dialog.pictures_folder = lambda: str(pictures)  # this run's "home" is made up
     welcome = WelcomeDialog(library, window.model_setup, window, model=window.model_name)
     welcome.folders = [str(pictures / f) for f in FOLDERS]
     for folder in welcome.folders:

@@ -121,6 +121,14 @@ class FilterBarWidget(QWidget):
         self.before = DateField(self)
         for edit in (self.after, self.before):
             edit.setEnabled(False)
+        self.favourite = QCheckBox("\u2665 Favourites", self)
+        self.favourite.setToolTip("Only photos you marked as favourites (the . key)")
+        self.rating = QComboBox(self)
+        self.rating.setAccessibleName("Rating filter")
+        self.rating.setToolTip("Only photos with at least this many stars (keys 1 to 5)")
+        self.rating.addItem("Any rating", 0)
+        for stars in range(1, 6):
+            self.rating.addItem("\u2605" * stars + (" or more" if stars < 5 else ""), stars)
         self.clear_button = QPushButton("Clear", self)
         self.clear_button.setToolTip("Remove every filter")
         self.album: str | None = None
@@ -137,10 +145,13 @@ class FilterBarWidget(QWidget):
         layout.addWidget(self.type)
         layout.addWidget(QLabel("Tag", self))
         layout.addWidget(self.tag, 1)
+        layout.addWidget(self.favourite)
+        layout.addWidget(self.rating)
         layout.addWidget(self.clear_button)
 
-        for combo in (self.folder, self.tag, self.type):
+        for combo in (self.folder, self.tag, self.type, self.rating):
             combo.currentIndexChanged.connect(self._emit)
+        self.favourite.toggled.connect(self._emit)
         self.use_after.toggled.connect(self.after.setEnabled)
         self.use_before.toggled.connect(self.before.setEnabled)
         for w in (self.use_after, self.use_before):
@@ -169,7 +180,8 @@ class FilterBarWidget(QWidget):
         kind = self.type.currentData() or ""
         return FilterState(folder=self.folder.currentData() or None, after=_as_date(after),
                            before=_as_date(before), tags=(tag,) if tag else (),
-                           types=(kind,) if kind else (), album=self.album)
+                           types=(kind,) if kind else (), album=self.album, favourite=self.favourite.isChecked(),
+                           min_rating=int(self.rating.currentData() or 0))
 
     def set_folder(self, path: str | None) -> None:
         self._select(self.folder, path)
@@ -177,13 +189,18 @@ class FilterBarWidget(QWidget):
     def set_tag(self, name: str | None) -> None:
         self._select(self.tag, name)
 
+    def set_favourites(self, on: bool = True) -> None:
+        self.favourite.setChecked(on)
+
     def set_album(self, name: str | None) -> None:
         self.album = name
         self._emit()
 
     def clear(self) -> None:
-        for w in (self.folder, self.tag, self.type, self.use_after, self.use_before):
+        for w in (self.folder, self.tag, self.type, self.use_after, self.use_before, self.favourite, self.rating):
             w.blockSignals(True)
+        self.favourite.setChecked(False)
+        self.rating.setCurrentIndex(0)
         self.folder.setCurrentIndex(0)
         self.tag.setCurrentIndex(0)
         self.type.setCurrentIndex(0)
@@ -191,7 +208,7 @@ class FilterBarWidget(QWidget):
         self.use_before.setChecked(False)
         self.after.setEnabled(False)
         self.before.setEnabled(False)
-        for w in (self.folder, self.tag, self.type, self.use_after, self.use_before):
+        for w in (self.folder, self.tag, self.type, self.use_after, self.use_before, self.favourite, self.rating):
             w.blockSignals(False)
         self.album = None
         self._emit()

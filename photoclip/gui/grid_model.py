@@ -14,6 +14,7 @@ the current photo and the scroll position stay put.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QTimer, QUrl
 
@@ -94,6 +95,17 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
+PHOTO_IDS_MIME = "application/x-photoclip-photo-ids"
+
+
+def photo_ids_from(mime: QMimeData) -> list[int]:
+    """The photo ids a drag from the grid carries (none for files dragged in from elsewhere)."""
+    if not mime.hasFormat(PHOTO_IDS_MIME):
+        return []
+    text = bytes(mime.data(PHOTO_IDS_MIME).data()).decode()
+    return [int(x) for x in text.split(",") if x.strip().isdigit()]
+
+
 class PhotoListModel(QStringListModel):
     """Rows of photos (row bookkeeping in C++, `GridRows` in Python); thumbnails come from the loader."""
 
@@ -101,6 +113,7 @@ class PhotoListModel(QStringListModel):
         super().__init__(parent)
         self.loader = loader
         self.thumb_side = 160  # device pixels the view draws a thumbnail at; set by the view
+        self.marks: dict[int, Any] = {}  # photo id -> Mark, for marked photos only
         self.rows = GridRows()
         self._rows_by_hash: dict[str, int | list[int]] = {}
         self._rows_by_id: dict[int, int] | None = None
@@ -161,6 +174,14 @@ class PhotoListModel(QStringListModel):
     def item(self, row: int) -> GridItem:
         return self.rows.item(row)
 
+    def update_marks(self, marks: dict[int, Any]) -> None:
+        """Take new marks for some photos (a favourite or rating changed); the view repaints."""
+        for pid, mark in marks.items():
+            if mark.favourite or mark.rating:
+                self.marks[pid] = mark
+            else:
+                self.marks.pop(pid, None)
+
     def row_of(self, photo_id: int) -> int:
         if self._rows_by_id is None:
             self._rows_by_id = {photo_id: row for row, photo_id in enumerate(self.rows.ids)}
@@ -200,6 +221,8 @@ class PhotoListModel(QStringListModel):
         paths = [self.rows.paths[i.row()] for i in indexes if i.isValid() and i.row() < len(self.rows)]
         mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
         mime.setText("\n".join(paths))
+        ids = [self.rows.ids[i.row()] for i in indexes if i.isValid() and i.row() < len(self.rows)]
+        mime.setData(PHOTO_IDS_MIME, ",".join(map(str, ids)).encode())  # for dropping onto an album
         return mime
 
     def supportedDragActions(self) -> Qt.DropAction:

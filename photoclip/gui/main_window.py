@@ -28,23 +28,29 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.gui import duplicates_view, help_dialogs, queries, window_state
+from photoclip.gui.album_actions import AlbumActions
 from photoclip.gui.empty_state import EmptyStateWidget
 from photoclip.gui.errors_panel import ErrorsPanelWidget
+from photoclip.gui.export_dialog import export_album
 from photoclip.gui.filter_bar import FilterBarWidget
+from photoclip.gui.grid_menu import SelectionController
 from photoclip.gui.grid_model import PhotoListModel
 from photoclip.gui.indexing_controller import THUMB_THREADS, IndexingController
 from photoclip.gui.indexing_status import IndexingStatusWidget
 from photoclip.gui.job_runner import Job, JobRunner
-from photoclip.gui.library_actions import LibraryActions
+from photoclip.gui.library_actions import LibraryActions, confirm
 from photoclip.gui.library_events import LibraryEventsBridge
 from photoclip.gui.model_setup import ModelBannerWidget, ModelSetupController, explain_failure
+from photoclip.gui.photo_actions import PhotoActions
 from photoclip.gui.preview_pane import PreviewPaneWidget
 from photoclip.gui.results import ResultsController
 from photoclip.gui.search_bar import SearchBarWidget
-from photoclip.gui.sidebar import SidebarData, SidebarWidget, load_sidebar
+from photoclip.gui.sidebar import SidebarData, SidebarWidget, load_sidebar, place_query
 from photoclip.gui.theme import app_icon
 from photoclip.gui.thumbnail_grid import ThumbnailGridWidget
 from photoclip.gui.thumbnails import ThumbnailLoader, prune_cache
+from photoclip.gui.timeline import TimelineScrubber
+from photoclip.gui.undo import UndoHistory
 from photoclip.gui.viewer import PhotoViewerWidget, info_lines
 from photoclip.gui.window_menus import build_menus
 from photoclip.gui.workers import Latest, TaskRunner
@@ -84,6 +90,9 @@ class MainWindow(QMainWindow):
         self.events = LibraryEventsBridge(library, self)
         self.model_setup = ModelSetupController(library, self.jobs, self.tasks, self)
         self.actions = LibraryActions(library, self.tasks, self)
+        self.undo = UndoHistory(self.tasks, self)
+        self.photo_actions = PhotoActions(library, self.tasks, self.undo, self)
+        self.album_actions = AlbumActions(library, self.tasks, self.undo, self)
         self._sidebar_latest = Latest()
         self._want_live = live_sync
         self._pending_kinds: set[str] = set()
@@ -92,6 +101,7 @@ class MainWindow(QMainWindow):
         self._build()
         self.results = ResultsController(self)
         self.indexing = IndexingController(self)
+        self.selection = SelectionController(self)
         build_menus(self)
         self._connect()
         self._restore_ui_state()
@@ -131,7 +141,17 @@ class MainWindow(QMainWindow):
         center = QWidget(self)
         col = QVBoxLayout(center)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self.stack, 1)
+        self.scrubber = TimelineScrubber(self)
+        self.scrubber.hide()
+        self._scrub_timer = QTimer(self)
+        self._scrub_timer.setSingleShot(True)
+        self._scrub_timer.setInterval(50)
+        self._scrub_timer.timeout.connect(self._place_scrubber)
+        grid_row = QHBoxLayout()
+        grid_row.setSpacing(0)
+        grid_row.addWidget(self.stack, 1)
+        grid_row.addWidget(self.scrubber)
+        col.addLayout(grid_row, 1)
         col.addLayout(bottom)
         self.preview = PreviewPaneWidget(self.library, self.tasks, self)
 
@@ -179,7 +199,8 @@ class MainWindow(QMainWindow):
         self.filter_bar.filtersChanged.connect(self.results.set_filters)
         self.filter_bar.filtersChanged.connect(self._reveal_filters)
         self.filter_bar.filtersChanged.connect(
-            lambda state: self.sidebar.show_filters(state.album, state.tags, state.folder))
+            lambda state: self.sidebar.show_filters(state.album, state.tags, state.folder, state.favourite))
+        self.results.shown.connect(self.show_timeline)
         self.results.shown.connect(self.resultsShown)
         self.sidebar.allChosen.connect(self.show_all)
         self.sidebar.folderChosen.connect(self._on_folder_chosen)
@@ -187,7 +208,18 @@ class MainWindow(QMainWindow):
         self.sidebar.albumChosen.connect(self.filter_bar.set_album)
         self.sidebar.addFolderRequested.connect(lambda: self.actions.add_folder())
         self.sidebar.removeFolderRequested.connect(self.actions.remove_folder)
-        self.sidebar.deleteAlbumRequested.connect(self.actions.delete_album)
+        self.sidebar.deleteAlbumRequested.connect(self.album_actions.delete)
+        self.sidebar.renameAlbumRequested.connect(self.album_actions.rename)
+        self.sidebar.editAlbumRequested.connect(self.album_actions.edit_rule)
+        self.sidebar.exportAlbumRequested.connect(lambda name: export_album(self, name))
+        self.sidebar.favouritesChosen.connect(self._on_favourites_chosen)
+        self.sidebar.placeChosen.connect(lambda name: self.search_bar.set_text(place_query(name)))
+        self.sidebar.tagActionRequested.connect(self._on_tag_action)
+        self.album_actions.deleted.connect(lambda name: self.results.filters.album == name and self.show_all())
+        self.album_actions.renamed.connect(
+            lambda old, new: self.results.filters.album == old and self.filter_bar.set_album(new))
+        for source in (self.album_actions, self.photo_actions, self.undo):
+            source.message.connect(lambda msg: self.statusBar().showMessage(msg, 6000))
         self.empty.addFolder.connect(lambda: self.actions.add_folder())
         self.empty.showAll.connect(self.show_all)
         self.actions.folderAdded.connect(lambda _path: self.start_indexing())
@@ -199,6 +231,9 @@ class MainWindow(QMainWindow):
         self.viewer.closed.connect(self.close_viewer)
         self.viewer.fullScreenRequested.connect(self._viewer_full_screen)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
+        self.scrubber.jumpTo.connect(self.jump_to_row)
+        self.grid.verticalScrollBar().valueChanged.connect(self._follow_scroll)
+        self.preview.decide = lambda pid, name, accept: self.photo_actions.tag([pid], name, accept=accept)
         self.preview.similarRequested.connect(self.show_similar)
         self.preview.addToAlbumRequested.connect(lambda _pid: self.add_selection_to_album())
         self.preview.errorOccurred.connect(lambda msg: self.statusBar().showMessage(msg, 15000))
@@ -255,6 +290,21 @@ class MainWindow(QMainWindow):
         self.filter_bar.album = None
         self.filter_bar.set_tag(name)
 
+    def _on_favourites_chosen(self) -> None:
+        self.filter_bar.album = None
+        self.filter_bar.set_favourites(True)
+
+    def _on_tag_action(self, action: str, name: str) -> None:
+        library = self.library
+        if action == "disable":
+            self.tasks.run(lambda: library.set_tag_enabled(name, False),
+                           lambda _r: self.statusBar().showMessage(f"The tag {name} is off; Settings > Tagging "
+                                                                   "turns it on again", 8000))
+        elif action == "remove" and confirm(self, "Remove tag", f"Remove the tag {name} from every photo? "
+                                            "Photos are not touched."):
+            self.tasks.run(lambda: library.remove_tag(name),
+                           lambda _r: self.statusBar().showMessage(f"Tag {name} removed", 6000))
+
     def escape_search(self) -> None:
         if self.search_bar.text():
             self.search_bar.edit.clear()
@@ -263,13 +313,41 @@ class MainWindow(QMainWindow):
 
     def focus_grid(self) -> None:
         self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        if not self.grid.currentIndex().isValid() and self.model.rowCount():
+        current = self.grid.currentIndex()
+        if not current.isValid() and self.model.rowCount():
             self.grid.select_row(0)
+        elif current.isValid() and not self.grid.selectionModel().isSelected(current):
+            # The photo kept current across a refresh is shown selected: Enter then opens what is seen.
+            self.grid.selectionModel().select(current, self.grid.selectionModel().SelectionFlag.ClearAndSelect)
 
     def _on_current_photo(self, item: queries.GridItem | None) -> None:
         if item is not None:
             self.results.keep_id = item.id
         self.preview.show_item(item)  # carries why the photo matched and the words to highlight
+
+    # -- the timeline -----------------------------------------------------------------------
+
+    def show_timeline(self, answer: queries.Answer) -> None:
+        """The scrubber shows while the grid is in date order and spans more than one month."""
+        self.grid.show_dates = answer.by_date and bool(answer.sections) and answer.sections[0][0] != ""
+        self.grid.viewport().update()
+        useful = answer.by_date and len(answer.sections) > 1 and self.stack.currentWidget() is self.grid
+        self.scrubber.set_sections(answer.sections if useful else [], len(answer))
+        self.scrubber.setVisible(useful)
+        self._follow_scroll()
+
+    def jump_to_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            self.grid.scrollTo(self.model.index(row, 0), self.grid.ScrollHint.PositionAtTop)
+
+    def _follow_scroll(self, *_args: object) -> None:
+        """Move the scrubber's marker, at most every 50 ms (scrolling sends many values a frame)."""
+        if self.scrubber.isVisible() and not self._scrub_timer.isActive():
+            self._scrub_timer.start()
+
+    def _place_scrubber(self) -> None:
+        top = self.grid.verticalScrollBar().value() // max(1, self.grid.gridSize().height())
+        self.scrubber.set_position(top * self.grid.columns())
 
     # -- the viewer -------------------------------------------------------------------------
 
@@ -323,6 +401,9 @@ class MainWindow(QMainWindow):
     # -- library changes --------------------------------------------------------------------
 
     def _on_library_event(self, event: LibraryEvent) -> None:
+        if event.kind == "marks":
+            self._queue_changes({"marks"})
+            return
         if event.kind == "tags" and (not event.ids or self.preview.photo_id in event.ids):
             self._preview_stale = True
         self._queue_changes({event.kind})
@@ -343,11 +424,24 @@ class MainWindow(QMainWindow):
             self.reload_problems()  # the watcher finds unreadable files too, not only indexing
         filters = self.results.filters
         narrowed_by_tags = bool(filters.tags or filters.album)
-        if kinds & {"photos", "folders", "model"} or (kinds & {"tags", "albums"} and narrowed_by_tags):
+        marked = bool(filters.favourite or filters.min_rating)
+        if kinds & {"photos", "folders", "model"} or (kinds & {"tags", "albums"} and narrowed_by_tags) \
+                or ("marks" in kinds and marked):
             self.results.refresh(from_events=True)
+        elif "marks" in kinds:
+            self._reload_marks()
         if self._preview_stale and self.preview.photo_id is not None:
             self.preview.reload_details()
         self._preview_stale = False
+
+    def _reload_marks(self) -> None:
+        library = self.library
+
+        def apply(marks: dict) -> None:
+            self.model.marks = marks
+            self.grid.viewport().update()
+
+        self.tasks.run(library.marks, apply)
 
     def reload_sidebar(self) -> None:
         ticket = self._sidebar_latest.next()
@@ -423,6 +517,13 @@ class MainWindow(QMainWindow):
 
     def save_search_as_album(self, name: str | None = None) -> None:
         self.actions.save_search_as_album(self.search_bar.text(), self.results.filters, name)
+
+    def select_all_photos(self) -> None:
+        self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.grid.selectAll()
+
+    def trash_selection(self) -> None:
+        self.photo_actions.move_to_trash(self.selection.ids(), self.selection.paths())
 
     def add_selection_to_album(self) -> None:
         self.actions.choose_album_for([i.id for i in self.grid.selected_items()], self.sidebar.data)

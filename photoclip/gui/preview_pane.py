@@ -152,6 +152,7 @@ class PreviewPaneWidget(QWidget):
         self.data: PreviewData | None = None
         self.why: tuple[str, ...] = ()
         self.words: tuple[str, ...] = ()
+        self.decide: Any = None  # callable(photo_id, tag, accept) that records the decision for undo
 
         self.image = _ImageLabel(self)
         self.image.setAccessibleName("Preview")
@@ -376,6 +377,9 @@ class PreviewPaneWidget(QWidget):
         if name is None or self.photo_id is None:
             return
         photo_id, library = self.photo_id, self.library
+        if self.decide is not None:  # the window records it for undo; the library's event reloads us
+            self.decide(photo_id, name, accept)
+            return
         action = library.accept_tag if accept else library.reject_tag
         self.runner.run(lambda: action(photo_id, name), lambda _r: self._after_tag_change(photo_id),
                         lambda exc: self.errorOccurred.emit(f"The tag was not changed: {exc}"))

@@ -30,14 +30,17 @@ class FilterState:
     tags: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     album: str | None = None
+    favourite: bool = False
+    min_rating: int = 0
 
     @property
     def active(self) -> bool:
-        return any((self.folder, self.after, self.before, self.tags, self.types, self.album))
+        return any((self.folder, self.after, self.before, self.tags, self.types, self.album, self.favourite,
+                    self.min_rating))
 
     def to_search_filters(self) -> Filters:
         return Filters(folder=self.folder, after=self.after, before=self.before, tags=self.tags,
-                       types=self.types, album=self.album)
+                       types=self.types, album=self.album, favourite=self.favourite, min_rating=self.min_rating)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,12 @@ class Answer:
     searched: bool = False  # False for the browsing view
     meaning: bool = True  # False when a search could only match words (no model installed)
     unknown: tuple[str, ...] = ()  # query words the model cannot tell from made-up ones
+    marks: dict[int, Any] = field(default_factory=dict)  # favourites and stars of marked photos
+    sections: list[tuple[str, int]] = field(default_factory=list)  # months, when in date order
+
+    @property
+    def by_date(self) -> bool:
+        return not self.searched or self.request.sort in (SORT_NEWEST, SORT_OLDEST)
 
     @property
     def items(self) -> list[GridItem]:
@@ -137,6 +146,17 @@ class Answer:
 
 def run(library: Library, request: Request) -> Answer:
     """Answer one request; raises the core's typed errors (QueryError, NoModelError...)."""
+    answer = _run(library, request)
+    if answer.by_date:
+        answer.sections = month_sections(answer.rows.taken)
+    try:
+        answer.marks = library.marks()
+    except Exception:  # a catalog from before marks: nothing to paint
+        answer.marks = {}
+    return answer
+
+
+def _run(library: Library, request: Request) -> Answer:
     if request.similar_to is not None:
         result = library.similar(request.similar_to, filters=_search_filters(request.filters),
                                  top=request.top)
@@ -148,6 +168,18 @@ def run(library: Library, request: Request) -> Answer:
     result = library.search(request.query, filters=_search_filters(request.filters), top=request.top, **examples)
     return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model,
                   unknown=tuple(getattr(result, "unknown", ())))
+
+
+def month_sections(taken: Any) -> list[tuple[str, int]]:
+    """(``YYYY-MM`` or "", first row) for each run of photos taken in the same month, in row order."""
+    sections: list[tuple[str, int]] = []
+    last: str | None = None
+    for row, when in enumerate(taken):
+        key = when[:7] if when else ""
+        if key != last:
+            sections.append((key, row))
+            last = key
+    return sections
 
 
 def _search_filters(state: FilterState) -> Filters | None:

@@ -135,6 +135,7 @@ class ResultsController(QObject):
         current = w.grid.current_item()
         keep = current.id if current is not None else self.keep_id
         scroll = w.grid.verticalScrollBar().value()
+        w.model.marks = answer.marks
         edited = w.model.show_plan(plan)
         w.search_bar.set_browsing(not answer.searched)
         n = len(answer)
@@ -191,3 +192,4 @@ class ResultsController(QObject):
             words_only=self.answer is not None and not self.answer.meaning)
         w.empty.set_state(state)
         w.stack.setCurrentWidget(w.empty)
+        w.scrubber.hide()

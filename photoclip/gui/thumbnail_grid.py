@@ -12,8 +12,10 @@ calling back into Python per cell. Colours come from the palette, so light and d
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -27,11 +29,27 @@ from photoclip.gui.grid_model import Index, PhotoListModel, file_name
 from photoclip.gui.queries import GridItem
 from photoclip.gui.thumbnails import ThumbnailLoader
 
+SHADOW, HEART, STAR = QColor(0, 0, 0, 200), QColor(255, 92, 112), QColor(255, 214, 64)
+MARK_KEYS = (".", "0", "1", "2", "3", "4", "5")
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+
+
+def day_label(taken: str) -> str:
+    """"Saturday 8 July 2023" style, from an ISO date: what Google Photos and Immich pin on the grid."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(taken[:10])
+    except ValueError:
+        return taken[:10]
+    return f"{day.strftime('%a')} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+CELL_ASPECT = 0.75  # cell height / width for the picture
 CELL_MARGIN = 7  # pixels around the picture inside a cell (3 outside the highlight, 4 inside)
 
 
 def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, rect: QRect, path: str,
-               content_hash: str, *, selected: bool, focused: bool) -> None:
+               content_hash: str, *, selected: bool, focused: bool, mark: Any = None) -> None:
     """Draw one cell: highlight, the thumbnail centred in its box (or a placeholder), the name."""
     model = view.photo_model()
     inner = rect.adjusted(3, 3, -3, -3)
@@ -40,13 +58,16 @@ def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, 
     text_h = view.text_height
     box = inner.adjusted(4, 4, -4, -4 - text_h)
     pm, exact = model.loader.lookup(content_hash, path, model.thumb_side)
+    picture = box
     if pm is not None and not pm.isNull():
-        _draw_thumbnail(painter, box, pm, exact, bottom=text_h > 0)
+        picture = _draw_thumbnail(painter, box, pm, exact, bottom=text_h > 0)
     else:
         painter.fillRect(box, palette.color(QPalette.ColorRole.AlternateBase))
         if model.loader.failed(content_hash):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "cannot read")
+    if mark is not None:
+        _paint_mark(painter, view, picture, mark)
     if text_h:
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
@@ -57,17 +78,34 @@ def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, 
         painter.drawRect(inner.adjusted(0, 0, -1, -1))
 
 
-def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool, *, bottom: bool = False) -> None:
-    """Centred in its box; with a caption under it, sat on the caption (no gap above the name)."""
+def _paint_mark(painter: QPainter, view: ThumbnailGridWidget, box: QRect, mark: Any) -> None:
+    """A heart (favourite) at the bottom left, stars at the bottom right, legible on any photo."""
+    painter.setFont(view.mark_font)
+    h = view.mark_height
+    strip = QRect(box.x() + 4, box.bottom() - h - 3, box.width() - 8, h)
+    for text, align in (("\u2665" if mark.favourite else "", Qt.AlignmentFlag.AlignLeft),
+                        ("\u2605" * mark.rating, Qt.AlignmentFlag.AlignRight)):
+        if text:
+            painter.setPen(SHADOW)
+            painter.drawText(strip.translated(1, 1), align | Qt.AlignmentFlag.AlignVCenter, text)
+            painter.setPen(HEART if text.startswith("\u2665") else STAR)
+            painter.drawText(strip, align | Qt.AlignmentFlag.AlignVCenter, text)
+    painter.setFont(view.font())
+
+
+def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool, *, bottom: bool = False) -> QRect:
+    """Centred in its box (with a caption under it, sat on the caption); returns where it went."""
     size = pm.deviceIndependentSize().toSize()
-    if not exact:  # another zoom level, until redone
+    fits = size.width() <= box.width() and size.height() <= box.height()
+    if not (exact and fits):  # another zoom level until redone, or a portrait photo in a landscape cell
         size = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
     x = box.x() + (box.width() - size.width()) // 2
     y = box.bottom() + 1 - size.height() if bottom else box.y() + (box.height() - size.height()) // 2
-    if exact:  # made for this size: a plain 1:1 copy, the cheapest thing a painter does
+    if exact and fits:  # made for this size: a plain 1:1 copy, the cheapest thing a painter does
         painter.drawPixmap(QPoint(x, y), pm)
     else:
         painter.drawPixmap(QRect(x, y, size.width(), size.height()), pm)
+    return QRect(x, y, size.width(), size.height())
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -93,13 +131,19 @@ class ThumbnailGridWidget(QListView):
 
     currentPhotoChanged = Signal(object)  # GridItem or None
     activatedPhoto = Signal(object)  # GridItem
+    markRequested = Signal(str)  # "." (favourite) or "0".."5" (stars), for the selected photos
 
     def __init__(self, model: PhotoListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loader: ThumbnailLoader = model.loader
         self.show_names = False  # photos, not file names; the name is in the tooltip and the viewer
+        self.show_dates = False  # the top row's date pinned over the grid, while in date order
         self.text_height = 0
         self._target = 160
+        self.mark_font = self.font()
+        self.mark_font.setPointSizeF(self.mark_font.pointSizeF() * 1.15)
+        self.mark_font.setBold(True)
+        self.mark_height = QFontMetrics(self.mark_font).height()
         self._elided: dict[tuple[str, int], str] = {}
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.ListMode)
@@ -120,6 +164,8 @@ class ThumbnailGridWidget(QListView):
         self.setAccessibleName("Photos")
         self.set_thumb_size(160)
         self.selectionModel().currentChanged.connect(self._on_current)
+        self._scroll_at = 0
+        self.verticalScrollBar().valueChanged.connect(self._repaint_date)
         self.activated.connect(lambda idx: self.activatedPhoto.emit(model.item(idx.row())))
 
     def photo_model(self) -> PhotoListModel:
@@ -143,7 +189,8 @@ class ThumbnailGridWidget(QListView):
         cell = max(self._target + 2 * CELL_MARGIN, width // cols)
         size = cell - 2 * CELL_MARGIN
         self.text_height = self.fontMetrics().height() + 4 if self.show_names else 0
-        grid = QSize(cell, cell + self.text_height)
+        # Most photos are landscape (3:2, 4:3): a 4:3 cell wastes far less space than a square one.
+        grid = QSize(cell, round((cell - 2 * CELL_MARGIN) * CELL_ASPECT) + 2 * CELL_MARGIN + self.text_height)
         if grid == self.gridSize() and self.iconSize().width() == size:
             return
         self.setIconSize(QSize(size, size))
@@ -197,10 +244,11 @@ class ThumbnailGridWidget(QListView):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint every visible cell in this one call (see the module docstring for why)."""
-        rows = self.photo_model().rows
+        model = self.photo_model()
+        rows = model.rows
         if not len(rows):
             return
-        paths, hashes = rows.paths, rows.hashes
+        paths, hashes, ids, marks = rows.paths, rows.hashes, rows.ids, model.marks
         grid, cols, origin = self.gridSize(), self.columns(), self._origin()
         gw, gh = grid.width(), grid.height()
         area = event.rect()
@@ -215,14 +263,44 @@ class ThumbnailGridWidget(QListView):
                 rect = QRect(origin.x() + (row % cols) * gw, origin.y() + (row // cols) * gh, gw, gh)
                 if rect.intersects(area):
                     paint_cell(painter, self, palette, rect, paths[row], hashes[row],
-                               selected=selection.isRowSelected(row), focused=row == current)
+                               selected=selection.isRowSelected(row), focused=row == current,
+                               mark=marks.get(ids[row]) if marks else None)
+            if self.show_dates:
+                self._paint_date(painter, rows.taken, max(0, (-origin.y()) // gh * cols))
         finally:
             painter.end()
 
+    def _repaint_date(self, value: int) -> None:
+        """Scrolling blits the viewport, pinned date and all: repaint the band the old one moved into."""
+        moved, self._scroll_at = abs(value - self._scroll_at), value
+        if self.show_dates:
+            band = 16 + self.fontMetrics().height() + 8 + moved
+            self.viewport().update(QRect(0, 0, min(self.viewport().width(), 420), band))
+
+    def _paint_date(self, painter: QPainter, taken: list, first_row: int) -> None:
+        """The month and day of the top row, pinned at the top left while scrolling (in date order)."""
+        if first_row >= len(taken) or not taken[first_row]:
+            return
+        text = day_label(taken[first_row])
+        metrics = self.fontMetrics()
+        box = QRect(10, 8, metrics.horizontalAdvance(text) + 20, metrics.height() + 8)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.drawRoundedRect(box, box.height() / 2, box.height() / 2)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Space opens the current photo, as Enter and a double click do."""
+        """Space opens the current photo, as Enter and a double click do; "." and 0-5 mark the selection."""
+        plain = not event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier | Qt.KeyboardModifier.ShiftModifier)
         if event.key() == Qt.Key.Key_Space and not event.modifiers() and self.current_item() is not None:
             self.activatedPhoto.emit(self.current_item())
+            event.accept()
+            return
+        if plain and event.text() in MARK_KEYS and event.text():
+            self.markRequested.emit(event.text())
             event.accept()
             return
         super().keyPressEvent(event)

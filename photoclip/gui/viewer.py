@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QColorSpace,
     QImage,
+    QImageReader,
     QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPixmap,
     QResizeEvent,
     QWheelEvent,
 )
@@ -53,15 +54,29 @@ def to_qimage(image: Any) -> QImage:
 
 
 def decode_for_view(path: str, size: QSize) -> Decoded:
-    """Worker side: the upright photo at full resolution, and a copy that fits ``size``."""
-    from PIL import Image
+    """Worker side: the upright photo at full resolution, and a copy that fits ``size``.
 
-    image, _meta = imaging.load_image(path)
-    full = to_qimage(image)
-    fit = image.copy()
-    if fit.width > size.width() or fit.height > size.height():
-        fit.thumbnail((max(1, size.width()), max(1, size.height())), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return Decoded(full, to_qimage(fit) if fit.size != image.size else full)
+    Qt's own reader decodes JPEG, PNG, WebP... in C++ with the interpreter lock released, so the
+    GUI thread is never kept waiting by a 12 MP decode; other formats (HEIC, AVIF, RAW previews)
+    go through the core's decoder.
+    """
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)  # EXIF orientation
+    full = reader.read()
+    if full.isNull():
+        image, _meta = imaging.load_image(path)
+        full = to_qimage(image)
+    elif full.colorSpace().isValid() and full.colorSpace() != QColorSpace(QColorSpace.NamedColorSpace.SRgb):
+        full.convertToColorSpace(QColorSpace(QColorSpace.NamedColorSpace.SRgb))
+    return Decoded(full, fit_image(full, size))
+
+
+def fit_image(full: QImage, size: QSize) -> QImage:
+    """``full`` scaled down to fit ``size`` (not up), in the format that paints fastest."""
+    fit = full
+    if full.width() > size.width() or full.height() > size.height():
+        fit = full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return fit.convertToFormat(QImage.Format.Format_RGB32)
 
 
 class PhotoViewerWidget(QWidget):
@@ -93,7 +108,7 @@ class PhotoViewerWidget(QWidget):
         self.info_lines: dict[int, list[str]] = {}  # photo id -> lines of the info overlay
         self._cache: OrderedDict[str, Decoded] = OrderedDict()
         self._in_flight: set[str] = set()
-        self._fit_pixmap: tuple[str, QPixmap] | None = None
+        self._refitting: set[str] = set()
         self._drag_from: QPointF | None = None
         self.full_screen = False
         self.slideshow = QTimer(self)
@@ -124,7 +139,6 @@ class PhotoViewerWidget(QWidget):
             return
         self.index = max(0, min(self.count() - 1, index))
         self.zoom = None
-        self._fit_pixmap = None
         item = self.rows.item(self.index)  # type: ignore[union-attr]
         self._request(item.path)
         self._prefetch()
@@ -344,7 +358,6 @@ class PhotoViewerWidget(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._fit_pixmap = None
         self._clamp()
 
     # -- painting ---------------------------------------------------------------------------
@@ -381,21 +394,31 @@ class PhotoViewerWidget(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, f"Cannot show this photo:\n{error}")
 
     def _paint_fit(self, painter: QPainter, path: str, decoded: Decoded) -> None:
+        """The fit copy drawn 1:1; a small photo is enlarged to fit; after a resize the copy is drawn
+        scaled while a worker makes the new one."""
         dpr = self.devicePixelRatioF()
-        if self._fit_pixmap is None or self._fit_pixmap[0] != path:
-            image = decoded.fit
-            want = QSize(decoded.full.width(), decoded.full.height()).scaled(
-                self._fit_size(), Qt.AspectRatioMode.KeepAspectRatio)
-            if image.size() != want:  # the window changed size since the decode: scale once, then reuse
-                source = decoded.full if want.width() > image.width() else image
-                image = source.scaled(want, Qt.AspectRatioMode.KeepAspectRatio,
-                                      Qt.TransformationMode.SmoothTransformation)
-            pm = QPixmap.fromImage(image)
-            pm.setDevicePixelRatio(dpr)
-            self._fit_pixmap = (path, pm)
-        pm = self._fit_pixmap[1]
-        size = pm.deviceIndependentSize()
-        painter.drawPixmap(QPointF((self.width() - size.width()) / 2, (self.height() - size.height()) / 2), pm)
+        full, image, room = decoded.full, decoded.fit, self._fit_size()
+        want = QSize(full.width(), full.height()).scaled(room, Qt.AspectRatioMode.KeepAspectRatio)
+        w, h = want.width() / dpr, want.height() / dpr
+        target = QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+        if abs(image.width() - want.width()) <= 2 and abs(image.height() - want.height()) <= 2:
+            painter.drawImage(target.topLeft(), image)
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, image.width() < want.width())
+        painter.drawImage(target, image)
+        fits = full.width() <= room.width() and full.height() <= room.height()
+        expected = QSize(full.width(), full.height()) if fits else want
+        if (abs(expected.width() - image.width()) > 2 or abs(expected.height() - image.height()) > 2) \
+                and path not in self._refitting:
+            self._refitting.add(path)
+            self.runner.run(lambda: fit_image(full, room), lambda fit: self._refitted(path, fit))
+
+    def _refitted(self, path: str, fit: QImage) -> None:
+        self._refitting.discard(path)
+        decoded = self._cache.get(path)
+        if decoded is not None:
+            decoded.fit = fit
+            self.update()
 
     def _paint_zoomed(self, painter: QPainter, decoded: Decoded) -> None:
         dpr = self.devicePixelRatioF()
@@ -414,7 +437,7 @@ class PhotoViewerWidget(QWidget):
         if not lines:
             return
         metrics = self.fontMetrics()
-        width = min(self.width() - 40, max(metrics.horizontalAdvance(line) for line in lines) + 24)
+        width = min(self.width() - 40, max(metrics.horizontalAdvance(line) for line in lines) + 32)
         height = metrics.height() * len(lines) + 16
         box = QRect(20, self.height() - height - 20, width, height)
         painter.fillRect(box, QColor(0, 0, 0, 170))

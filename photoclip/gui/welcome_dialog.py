@@ -6,8 +6,10 @@ nothing here touches the disk on the GUI thread. Model setup reuses `ModelSetupC
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -20,7 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.gui.icons import icon
+from photoclip.gui.library_actions import pictures_folder
 from photoclip.gui.model_setup import ModelSetupController, default_model_size, downloadable_models
+from photoclip.gui.theme import app_icon
 
 if TYPE_CHECKING:
     from photoclip.library import Library
@@ -39,16 +44,33 @@ class WelcomeDialog(QDialog):
         self.model = model  # the active model's name as the window last read it, None when none
         self.model_ready = model is not None
 
+        logo = QLabel(self)
+        logo.setPixmap(app_icon().pixmap(96, 96))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         intro = QLabel(
-            "<h2>Welcome to PhotoClip</h2>"
-            "<p>PhotoClip finds photos by what is in them (\u201ca dog on a beach\u201d), entirely on "
-            "this computer. Your photos are never uploaded or changed.</p>", self)
+            "<h1 style='font-weight: 600'>Find any photo by describing it</h1>"
+            "<p style='font-size: 11pt'>Type \u201cdog on the beach at sunset\u201d, \u201creceipts\u201d or "
+            "\u201cgrandma\u2019s birthday cake\u201d and PhotoClip shows those photos \u2014 found by what is in "
+            "them, entirely on this computer. Your photos are never uploaded, and never changed.</p>", self)
         intro.setWordWrap(True)
+        intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pictures = pictures_folder()
+        home = Path(self.pictures) == Path.home()
+        self.pictures_button = QPushButton(
+            "  Start with your home folder  " if home else f"  Start with {Path(self.pictures).name}  ", self)
+        self.pictures_button.setIcon(icon("folder"))
+        self.pictures_button.setDefault(True)
+        self.pictures_button.setMinimumHeight(40)
+        font = self.pictures_button.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.pictures_button.setFont(font)
+        self.pictures_button.setToolTip(self.pictures)
+        self.pictures_button.clicked.connect(lambda: self.add_folder_path(self.pictures))
 
-        folders_box = QGroupBox("1. Which folders hold your photos?", self)
+        folders_box = QGroupBox("Your photo folders", self)
         self.folder_list = QListWidget(folders_box)
         self.folder_list.setAccessibleName("Chosen folders")
-        add = QPushButton("Add folder\u2026", folders_box)
+        add = QPushButton("Choose a folder\u2026", folders_box)
         remove = QPushButton("Remove", folders_box)
         add.clicked.connect(self._add_folder)
         remove.clicked.connect(self._remove_folder)
@@ -60,7 +82,7 @@ class WelcomeDialog(QDialog):
         fcol.addWidget(self.folder_list)
         fcol.addLayout(row)
 
-        model_box = QGroupBox("2. Set up the search model", self)
+        model_box = QGroupBox("Searching by meaning", self)
         self.model_status = QLabel(model_box)
         self.model_status.setWordWrap(True)
         self.download_button = QPushButton("Download\u2026", model_box)
@@ -81,12 +103,19 @@ class WelcomeDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
         self.buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
+        layout.setSpacing(12)
+        layout.addWidget(logo)
         layout.addWidget(intro)
+        start = QHBoxLayout()
+        start.addStretch(1)
+        start.addWidget(self.pictures_button)
+        start.addStretch(1)
+        layout.addLayout(start)
         layout.addWidget(folders_box)
         layout.addWidget(model_box)
         layout.addWidget(self.buttons)
         self._describe_model()
-        self.resize(560, 520)
+        self.resize(620, 640)
 
     def _describe_model(self) -> None:
         if self.model_ready:
@@ -113,10 +142,13 @@ class WelcomeDialog(QDialog):
     def _add_folder(self) -> None:
         from photoclip.gui.library_actions import choose_folder
 
-        path = choose_folder(self)
+        self.add_folder_path(choose_folder(self))
+
+    def add_folder_path(self, path: str) -> None:
         if path and path not in self.folders:
             self.folders.append(path)
             self.folder_list.addItem(path)
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
 
     def _remove_folder(self) -> None:
         row = self.folder_list.currentRow()

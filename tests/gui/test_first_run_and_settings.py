@@ -159,3 +159,17 @@ def test_settings_dialog_edits_prompts_and_turns_a_tag_off(qtbot, make_window, i
     qtbot.waitUntil(lambda: not tag("kettle").enabled, timeout=5000)
     assert tag("teapot").enabled and tag("kettle").prompts == kettle_prompts
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10_000)  # the re-tagging it started
+
+
+def test_welcome_offers_the_pictures_folder_in_one_click(qtbot, make_window, library, tmp_path, monkeypatch) -> None:
+    from photoclip.gui import welcome_dialog
+
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    monkeypatch.setattr(welcome_dialog, "pictures_folder", lambda: str(pictures))
+    window = make_window(library)
+    dialog = WelcomeDialog(library, window.model_setup, window)
+    qtbot.addWidget(dialog)
+    assert "Pictures" in dialog.pictures_button.text()
+    qtbot.mouseClick(dialog.pictures_button, Qt.MouseButton.LeftButton)
+    assert dialog.folders == [str(pictures)]

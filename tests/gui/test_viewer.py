@@ -37,6 +37,7 @@ def test_enter_views_arrows_step_and_escape_keeps_the_photo_selected(qtbot, make
     window.search_bar.focus_search()
     qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Down)  # selects the first photo
     assert window.grid.current_item() is not None and Path(window.grid.current_item().path).stem == "green"
+    assert [Path(i.path).stem for i in window.grid.selected_items()] == ["green"], "Down selects the first photo"
     qtbot.keyClick(window.grid, Qt.Key.Key_Return)
     assert window.viewing()
     viewer = window.viewer
@@ -148,3 +149,44 @@ def test_orientation_is_honoured_and_neighbours_are_prefetched(qtbot, make_windo
     assert (decoded.full.width(), decoded.full.height()) == (200, 400)
     neighbours = [viewer.item_at(i).path for i in (row - 1, row + 1) if viewer.item_at(i) is not None]
     qtbot.waitUntil(lambda: all(p in viewer._cache for p in neighbours[:1]), timeout=5000)
+
+
+def test_stars_and_favourite_keys_work_in_the_viewer(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 3)
+    window.grid.select_row(1)
+    window.open_viewer()
+    viewer = window.viewer
+    shown = viewer.current().id
+    qtbot.keyClick(viewer, Qt.Key.Key_5)
+    qtbot.keyClick(viewer, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: indexed.marks([shown])[shown].rating == 5 and indexed.marks([shown])[shown].favourite,
+                    timeout=5000)
+    assert window.viewing(), "marking does not leave the viewer"
+
+
+def test_a_resized_viewer_gets_a_fit_copy_of_its_new_size(qtbot, make_window, library, tmp_path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    Image.new("RGB", (2400, 1600), (200, 40, 90)).save(folder / "wide.jpg")
+    Image.new("RGB", (60, 40), (20, 40, 190)).save(folder / "tiny.jpg")
+    library.add_folder(folder)
+    library.index()
+    window = make_window(library)
+    window.resize(1000, 700)
+    wait_for_answer(qtbot, window, lambda a: len(a) == 2)
+    window.grid.select_row(names(window).index("wide"))
+    window.open_viewer()
+    viewer = window.viewer
+    qtbot.waitUntil(viewer.is_ready, timeout=5000)
+    window.resize(700, 500)
+    qtbot.waitUntil(lambda: viewer.width() < 800)
+    viewer.repaint()
+    decoded = viewer._cache[viewer.current().path]
+    qtbot.waitUntil(lambda: decoded.fit.width() <= viewer.width() * viewer.devicePixelRatioF() + 2, timeout=5000)
+    viewer.step(1 if names(window).index("wide") == 0 else -1)  # the tiny photo: enlarged, never re-fitted
+    qtbot.waitUntil(viewer.is_ready, timeout=5000)
+    for _ in range(5):
+        viewer.repaint()
+    qtbot.waitUntil(lambda: not viewer._refitting and not viewer.runner.busy, timeout=5000)
+    assert close(centre_colour(viewer), (20, 40, 190)), "a small photo fills the window"
