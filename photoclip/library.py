@@ -128,6 +128,8 @@ class Library:
         self._hybrid: HybridSearcher | None = None
         self._ocr: Any = None
         self._listeners: list[Callable[[LibraryEvent], None]] = []
+        # False for a one-shot process (a CLI search): search exactly rather than start a graph build.
+        self.build_graph = True
         self.settings = settings if settings is not None else load_settings(self.directory / SETTINGS_NAME)
 
     @classmethod
@@ -230,7 +232,7 @@ class Library:
             if self._searcher is None:
                 from photoclip.search import Searcher
 
-                self._searcher = Searcher(self.catalog, self.engine, self.directory)
+                self._searcher = Searcher(self.catalog, self.engine, self.directory, build_graph=self.build_graph)
             return self._searcher
 
     def __enter__(self) -> Library:

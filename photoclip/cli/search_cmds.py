@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
+from photoclip import instance
 from photoclip.cli._common import open_library, print_json
-from photoclip.search import Filters, SearchResult
+from photoclip.errors import PhotoClipError
+from photoclip.paths import resolve_library_dir
+
+if TYPE_CHECKING:
+    from photoclip.search import Filters, SearchResult
 
 
 def _date(text: str) -> date:
@@ -71,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
+    from photoclip.search import Filters
+
     return Filters(folder=args.folder, after=args.after, before=args.before, tags=tuple(args.tag),
                    types=tuple(args.type), album=args.album)
 
@@ -80,8 +89,30 @@ def _options(args: argparse.Namespace) -> dict:
             "show_all": args.show_all}
 
 
+def _ask_running(args: argparse.Namespace, request: dict[str, Any]) -> bool:
+    """Let the app or `photoclip watch`, when one serves this library, answer: it has the model and the
+    vectors loaded already. False when none answers (the command then does the work itself)."""
+    request = {**request, "filters": instance.filters_to_json(filters_from(args)), "top": args.top,
+               "min_score": args.min_score, "show_all": args.show_all}
+    answer = instance.ask(resolve_library_dir(getattr(args, "library", None)), request)
+    if answer is None:
+        return False
+    if not answer.get("ok"):
+        raise PhotoClipError(str(answer.get("error") or "the running PhotoClip could not answer"))
+    _show_rows(answer.get("rows") or [], int(answer.get("hidden") or 0), args)
+    return True
+
+
+def _open_for_search(args: argparse.Namespace) -> Any:
+    library = open_library(args)
+    library.build_graph = False  # one query, then exit: never start (or wait for) a graph build
+    return library
+
+
 def run_search(args: argparse.Namespace) -> int:
-    with open_library(args) as library:
+    if _ask_running(args, {"op": "search", "query": args.query, "place": args.place}):
+        return 0
+    with _open_for_search(args) as library:
         where = {"place": args.place} if args.place else {}
         result = library.search(args.query, **where, **_options(args))
     return _show(result, args)
@@ -89,24 +120,31 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_similar(args: argparse.Namespace) -> int:
     target: int | str = int(args.image) if args.image.isdigit() else args.image
-    with open_library(args) as library:
+    # the running instance may have another working folder: send it a path it can open
+    sent = target if isinstance(target, int) or not os.path.exists(target) else os.path.abspath(target)
+    if _ask_running(args, {"op": "similar", "target": sent}):
+        return 0
+    with _open_for_search(args) as library:
         result = library.similar(target, **_options(args))
     return _show(result, args)
 
 
 def result_rows(result: SearchResult) -> list[dict]:
-    return [{"id": h.id, "path": h.path, "score": round(h.score, 4), "cosine": round(h.cosine, 4),
-             "taken_at": h.photo.taken_at, "why": list(getattr(h, "why", ()))} for h in result.hits]
+    return instance.result_rows(result)
 
 
 def _show(result: SearchResult, args: argparse.Namespace) -> int:
-    if args.json:
-        print_json(result_rows(result))
-    else:
-        for hit in result.hits:
-            print(f"{hit.score:.2f}  {hit.path}")
-    if result.hidden:
-        print(f"{result.hidden} more result(s) hidden as unrelated; --all shows them", file=sys.stderr)
-    elif not result.hits:
-        print("no matching photos", file=sys.stderr)
+    _show_rows(result_rows(result), result.hidden, args)
     return 0
+
+
+def _show_rows(rows: list[dict], hidden: int, args: argparse.Namespace) -> None:
+    if args.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['score']:.2f}  {row['path']}")
+    if hidden:
+        print(f"{hidden} more result(s) hidden as unrelated; --all shows them", file=sys.stderr)
+    elif not rows:
+        print("no matching photos", file=sys.stderr)

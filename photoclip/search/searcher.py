@@ -54,11 +54,12 @@ class Searcher:
                  hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
                  subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT,
                  params: HnswParams | None = None, background: bool = True,
-                 sample_size: int = SAMPLE_SIZE) -> None:
+                 sample_size: int = SAMPLE_SIZE, build_graph: bool = True) -> None:
         self.catalog = catalog
         self.embedder = embedder
         self.index = VectorIndex(catalog, embedder.model_name, index_dir, hnsw_threshold=hnsw_threshold,
-                                 subset_exact_limit=subset_exact_limit, params=params, background=background)
+                                 subset_exact_limit=subset_exact_limit, params=params, background=background,
+                                 build_graph=build_graph)
         self.sample_size = sample_size
         self._sample: np.ndarray | None = None
         self._sample_version = -1
