@@ -1,0 +1,234 @@
+"""The "instant everywhere" targets, each printed beside its baseline measured in the same run.
+
+    python bench/bench_targets.py --base /path/to/baseline-checkout [--models /work/bench-models]
+                                  [--photos 100000] [--queries 50] [--rounds 3]
+
+Runs every measurement once per checkout (this one and ``--base``, a worktree of the commit to compare
+with), interleaved round by round so both see the same machine load, each in a fresh Python process
+that imports PhotoClip from that checkout:
+
+- warm in-process query through ``Library.search`` (parse, text tower, vectors, words, filters, fusion)
+  over ``--photos`` photos, p50/p95, beside the text tower's own time on equally new texts;
+- ``photoclip search`` as a command over ``--photos`` and over 200 photos: wall time and peak RSS, beside
+  the floor (a bare Python importing ONNX Runtime, loading the same text tower and running it once);
+- ``photoclip --version``.
+
+The libraries are filled with CLIP-like vectors (bench_index.ClipLike) for a random-weight ViT-B/32 bundle
+(``photoclip models export --arch vit-b-32 --random-init``) and get a saved graph first, as a library
+the app has opened before has. Each checkout works on its own copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODEL = "vit-b-32-random"
+QUERY = "a dog on the beach"
+
+
+# -- the measurements, each run in a child process with ``--code`` first on sys.path ----------------
+
+def _child_warm_query(library: Path, models: Path, queries: int) -> dict:
+    import numpy as np
+    from bench_query import SETTINGS, SUBJECTS  # type: ignore[import-not-found]
+
+    from photoclip.library import Library
+
+    os.environ["PHOTOCLIP_MODELS"] = str(models)
+    lib = Library.open(library)
+    engine = lib.engine
+    lib.search("warm up")
+    lib.searcher.index.wait_ready(600)
+    extra = ["with friends", "in the park", "on a boat", "under a tree", "by the window", "in spring"]
+    phrases = [f"{s} {t} {e}" for s, t, e in itertools.product(SUBJECTS, SETTINGS, extra)]
+    phrases = phrases[::max(1, len(phrases) // queries)][:queries]
+    tower, total = [], []
+    for i, phrase in enumerate(phrases):
+        t = time.perf_counter()
+        engine.embed_texts([f"{phrase} number {i}"])  # as new to the tower as the query below
+        tower.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        lib.search(phrase, top=50)
+        total.append(time.perf_counter() - t)
+    mode = lib.searcher.index.stats().mode
+    lib.close()
+
+    def pct(values: list[float], p: float) -> float:
+        return round(float(np.percentile(np.asarray(values) * 1000.0, p)), 1)
+
+    return {"mode": mode, "tower_p50": pct(tower, 50), "tower_p95": pct(tower, 95),
+            "total_p50": pct(total, 50), "total_p95": pct(total, 95)}
+
+
+def _child_floor(bundle: Path) -> dict:
+    t = time.perf_counter()
+    import numpy as np
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(bundle / "text.onnx"), sess_options=options,
+                                   providers=["CPUExecutionProvider"])
+    ids = np.zeros((1, 8), dtype=np.int64)
+    ids[0, 0], ids[0, 7] = 49406, 49407
+    feeds = {i.name: ids for i in session.get_inputs() if i.name == "input_ids"}
+    feeds.update({i.name: np.ones_like(ids) for i in session.get_inputs() if i.name == "attention_mask"})
+    session.run(None, feeds)
+    return {"seconds": time.perf_counter() - t}
+
+
+CHILDREN = {"warm_query": _child_warm_query, "floor": _child_floor}
+
+
+def _run_child(code: Path, name: str, **kwargs: object) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), str(code / "bench"), str(HERE)])}
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name, "--code", str(code),
+                          "--kwargs", json.dumps(kwargs)], env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{name} failed under {code}:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _timed_command(code: Path, args: list[str], env_extra: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `python -m photoclip ...` process."""
+    env = {**os.environ, "PYTHONPATH": str(code), **env_extra}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "photoclip", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"photoclip {' '.join(args)} failed under {code} ({proc.returncode})")
+    return wall, usage.ru_maxrss / 1024.0  # KB on Linux
+
+
+# -- preparing the libraries ---------------------------------------------------------------------------
+
+def _prepare(work: Path, models_src: Path, photos: int) -> tuple[Path, Path]:
+    """A models folder holding the bundle and a library of ``photos`` vectors with a saved graph."""
+    sys.path.insert(0, str(HERE.parent))
+    sys.path.insert(0, str(HERE))
+    from bench_query import fill  # type: ignore[import-not-found]
+
+    from photoclip.catalog import Catalog
+    from photoclip.engine import ModelStore
+    from photoclip.vectorindex import VectorIndex
+
+    models = work / "models"
+    if not (models / MODEL).exists():
+        models.mkdir(parents=True, exist_ok=True)
+        (models / MODEL).symlink_to(models_src / MODEL)
+        ModelStore(models).set_active(MODEL)
+    library = work / f"library-{photos}"
+    if not (library / "catalog.sqlite3").exists():
+        library.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(library / "catalog.sqlite3")
+        fill(catalog, MODEL, photos, 512)
+        from photoclip.keywords import KeywordIndex
+
+        KeywordIndex(catalog).refresh()
+        index = VectorIndex(catalog, MODEL, library, background=False)
+        index.sync()  # builds and saves the graph when the library is big enough for one
+        index.close()
+        catalog.close()
+    return models, library
+
+
+def _copy(library: Path, target: Path) -> Path:
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(library, target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", type=Path, help="a checkout of the baseline commit")
+    p.add_argument("--models", type=Path, default=Path("/work/bench-models"))
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "photoclip-bench-targets")
+    p.add_argument("--photos", type=int, default=100_000)
+    p.add_argument("--small", type=int, default=200)
+    p.add_argument("--queries", type=int, default=50)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--child")
+    p.add_argument("--code", type=Path)
+    p.add_argument("--kwargs", default="{}")
+    args = p.parse_args(argv)
+    if args.child:
+        kwargs = json.loads(args.kwargs)
+        result = CHILDREN[args.child](**{k: Path(v) if k in ("library", "models", "bundle") else v
+                                         for k, v in kwargs.items()})
+        print(json.dumps(result))
+        return 0
+    return _compare(args)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    head = HERE.parent
+    sides = {"before": args.base, "after": head} if args.base else {"after": head}
+    models, big = _prepare(args.work, args.models, args.photos)
+    _, small = _prepare(args.work, args.models, args.small)
+    libs = {side: {n: _copy(src, args.work / f"{side}-{n}") for n, src in (("big", big), ("small", small))}
+            for side in sides}
+    env = {"PHOTOCLIP_MODELS": str(models)}
+    got: dict[str, dict[str, list]] = {side: {} for side in sides}
+
+    def add(side: str, key: str, value: object) -> None:
+        got[side].setdefault(key, []).append(value)
+
+    for side, code in sides.items():  # a first search per side writes what later ones reuse (as a user's would)
+        for lib in libs[side].values():
+            _timed_command(code, ["--library", str(lib), "search", QUERY], env)
+    for round_no in range(args.rounds):
+        for side, code in (sides.items() if round_no % 2 == 0 else reversed(list(sides.items()))):
+            add(side, "floor", _run_child(code, "floor", bundle=str(args.models / MODEL))["seconds"])
+            add(side, "version", _timed_command(code, ["--version"], env))
+            for n, lib in libs[side].items():
+                add(side, f"search_{n}", _timed_command(code, ["--library", str(lib), "search", QUERY], env))
+            if round_no == 0:
+                add(side, "warm", _run_child(code, "warm_query", library=str(libs[side]["big"]), models=str(models),
+                                             queries=args.queries))
+    load = os.getloadavg()
+
+    def med(side: str, key: str, part: int | None = None) -> float:
+        values = got[side][key]
+        return float(np.median([v[part] if part is not None else v for v in values]))
+
+    rows = []
+    for side in sides:
+        warm = got[side]["warm"][0]
+        floor = med(side, "floor")
+        rows.append({
+            "side": side,
+            "warm_query_ms_p50_p95": [warm["total_p50"], warm["total_p95"]],
+            "text_tower_ms_p50_p95": [warm["tower_p50"], warm["tower_p95"]],
+            "warm_query_target_p95_ms": round(warm["tower_p95"] + 5.0, 1),
+            "index_mode": warm["mode"],
+            f"search_cmd_{args.photos}_s_mb": [round(med(side, "search_big", 0), 2), round(med(side, "search_big", 1))],
+            f"search_cmd_{args.small}_s_mb": [round(med(side, "search_small", 0), 2),
+                                              round(med(side, "search_small", 1))],
+            "floor_s": round(floor, 2),
+            "search_cmd_targets_s": {f"{args.small}": round(1.3 * floor, 2), f"{args.photos}": round(floor + 0.3, 2),
+                                     "peak_rss_mb": 800},
+            "version_s": round(med(side, "version", 0), 2), "version_target_s": 0.2,
+        })
+    print(json.dumps({"load_avg": [round(x, 2) for x in load], "photos": args.photos, "rounds": args.rounds,
+                      "results": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
