@@ -21,6 +21,7 @@ DEVICES = ("auto", "cpu", "gpu")
 class Settings:
     device: str = "auto"  # auto / cpu / gpu: which ONNX Runtime providers to use
     threads: int = 0  # inference threads; 0 = one per physical core
+    text_precision: str = "fp32"  # "int8": a quantized text tower, faster queries on many CPUs
     batch_size: int = 8
     decode_workers: int = 0  # 0 = chosen from the CPU count
     auto_tag: bool = True
@@ -38,6 +39,8 @@ class Settings:
         if self.device not in DEVICES:
             self.device = "auto"
         self.threads = max(0, int(self.threads))
+        if self.text_precision not in ("fp32", "int8"):
+            self.text_precision = "fp32"
         self.batch_size = min(64, max(1, int(self.batch_size)))
         self.decode_workers = max(0, int(self.decode_workers))
         self.max_tags_per_photo = min(50, max(1, int(self.max_tags_per_photo)))

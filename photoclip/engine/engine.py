@@ -70,6 +70,7 @@ class ClipEngine:
         self.providers = providers
         self.tokenizer = ClipTokenizer(info.tokenizer, info.context_length)
         self._image, self._text = sessions
+        self.text_model_path: Path = info.text_model  # the text tower file in use (keys cached prompts)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._inspect()
@@ -84,6 +85,7 @@ class ClipEngine:
         spinning: bool = False,
         variant: str = "auto",
         warn_random: bool = True,
+        text_precision: str = "fp32",
     ) -> ClipEngine:
         """Load a bundle folder (PhotoClip or Hugging Face layout) on the best available device.
 
@@ -95,9 +97,15 @@ class ClipEngine:
         options = session_options(ort, threads, spinning)
         # The image tower opens when an image is first embedded: a text search never needs it.
         image = LazySession(lambda: open_session(ort, info.image_model, providers, options))
-        text = open_session(ort, info.text_model, providers, options)
+        text_model = info.text_model
+        if text_precision == "int8":  # see text_int8.py: only the text tower is swapped
+            from photoclip.engine.text_int8 import int8_text_tower
+
+            text_model = int8_text_tower(info)
+        text = open_session(ort, text_model, providers, options)
         used = list(text.get_providers())
         engine = cls(info, (image, text), used)
+        engine.text_model_path = text_model
         if info.random and warn_random:
             message = (
                 f"Model '{info.name}' has RANDOM weights: it is for tests and benchmarks only, and its "

@@ -59,3 +59,16 @@ def test_photoclip_search_loads_only_the_text_tower(opened: list[str], tmp_path:
     assert main(["--library", str(tmp_path / "lib"), "search", "a red circle", "--all", "--top", "3"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
     assert opened == ["text.onnx"]
+
+
+def test_an_int8_text_tower_stays_close_to_the_fp32_one(tmp_path: Path) -> None:
+    import numpy as np
+
+    fp32 = ClipEngine.load(FIXTURE, device="cpu", threads=1, warn_random=False)
+    int8 = ClipEngine.load(FIXTURE, device="cpu", threads=1, warn_random=False, text_precision="int8")
+    assert int8.text_model_path != fp32.text_model_path and int8.text_model_path.is_file()
+    texts = ["a red circle", "a green triangle on the left", "a blue square at the top", "a yellow star"]
+    a, b = fp32.embed_texts(texts), int8.embed_texts(texts)
+    assert float(np.min(np.sum(a * b, axis=1))) > 0.99
+    again = ClipEngine.load(FIXTURE, device="cpu", threads=1, warn_random=False, text_precision="int8")
+    assert again.text_model_path == int8.text_model_path  # quantized once, then reused
