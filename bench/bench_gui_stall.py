@@ -5,10 +5,12 @@ user would feel at that moment (it includes the 5 ms tick itself). Each phase pr
 gap, the 99th and 99.9th percentiles, and the machine's load average, because on a shared machine
 the scheduler alone can hold a thread back: the idle phase shows that floor.
 
-The library is generated fast (480x320 JPEGs, so thumbnails are full size) and indexed with the
-test suite's FakeEmbedder, so the indexing load is real decoding, hashing, thumbnailing and
-catalog writes, but not CLIP inference (which runs on the same worker thread and would not touch
-the GUI thread either). Reading text in photos (OCR, after indexing) is left out unless ``--ocr``:
+The library is generated fast (480x320 JPEGs, so thumbnails are full size) and indexed with a real
+CLIP bundle run by ONNX Runtime on every core (``--model``, default ``$PHOTOCLIP_BENCH_MODEL``; a
+random-weight int8 ViT-B/32 from ``photoclip models export --arch vit-b-32 --random-init --int8`` is
+what the targets are stated for), so the GUI thread competes with inference for the cores as it does
+for a user. ``--fake`` uses the test suite's FakeEmbedder instead (decoding, hashing, thumbnailing
+and catalog writes only). Reading text in photos (OCR, after indexing) is left out unless ``--ocr``:
 it would make the run last half an hour, and it is one more worker thread like the others. The
 app's own interpreter tuning is applied (`tune_interpreter`, `freeze_startup_objects`);
 ``--switch-ms``, ``--no-freeze`` and ``--untuned`` change or drop it, to see what each is worth.
@@ -18,7 +20,8 @@ the files are small (160x120) and catalogued by the real scanner, then marked em
 vectors straight in SQLite, so the phases are opening the window on the full library, typing,
 and scrolling, with thumbnails made on demand as a person would meet them.
 
-Run: python bench/bench_gui_stall.py [--photos N] [--prefill] [--json FILE] [--label NAME]
+Run: python bench/bench_gui_stall.py [--model BUNDLE | --fake] [--photos N] [--prefill] [--json FILE]
+[--label NAME]
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def prefill(lib: Library) -> None:
     from photoclip.scanner import scan
 
     scan(lib.catalog)
-    embedder = FakeEmbedder()
+    embedder = lib.engine
     model_id = lib.catalog.model_id(embedder.model_name, embedder.dim)
     rng = np.random.default_rng(3)
     rows = lib.catalog.read().execute("SELECT id, content_hash, mtime_ns FROM photos WHERE state='pending'").fetchall()
@@ -156,7 +159,21 @@ def main() -> int:
     parser.add_argument("--label", default="", help="a name for this run in the JSON rows")
     parser.add_argument("--ocr", action="store_true",
                         help="also read text in every photo after indexing (slow: about 0.1 s a photo)")
+    parser.add_argument("--model", type=Path, default=os.environ.get("PHOTOCLIP_BENCH_MODEL"),
+                        help="CLIP bundle to index with (default $PHOTOCLIP_BENCH_MODEL)")
+    parser.add_argument("--fake", action="store_true", help="index with the FakeEmbedder instead of a model")
     args = parser.parse_args()
+    if args.model is None and not args.fake:
+        parser.error("give --model BUNDLE (e.g. a random int8 ViT-B/32 made by `photoclip models export "
+                     "--arch vit-b-32 --random-init --int8`) or --fake")
+    if args.fake:
+        engine_factory: Callable[[], object] = FakeEmbedder
+    else:
+        from photoclip.engine import ClipEngine
+
+        engine = ClipEngine.load(Path(args.model), device="cpu", warn_random=False)
+        engine_factory = lambda: engine  # noqa: E731
+        print(f"indexing with {engine.model_name} ({engine.info.precision}) on ONNX Runtime", flush=True)
     if not args.untuned:
         from photoclip.gui.app import tune_interpreter
 
@@ -171,7 +188,7 @@ def main() -> int:
         make_library(tmp / "photos", args.photos, (160, 120) if args.prefill else (480, 320))
         print(f"generated {args.photos:,} photos in {time.monotonic() - t0:.1f} s; "
               f"switch interval {sys.getswitchinterval() * 1000:.1f} ms", flush=True)
-        lib = Library(tmp / "lib", Catalog(tmp / "lib" / "catalog.sqlite3"), engine_factory=FakeEmbedder,
+        lib = Library(tmp / "lib", Catalog(tmp / "lib" / "catalog.sqlite3"), engine_factory=engine_factory,  # type: ignore[arg-type]
                       settings=Settings(auto_tag=False, batch_size=32, ocr=args.ocr, places=False))
         lib.add_folder(tmp / "photos")
         if args.prefill:

@@ -32,13 +32,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The environment as given: importing photoclip sets defaults (OPENBLAS_NUM_THREADS) a baseline lacks.
+ORIGINAL_ENV = dict(os.environ)
 MODEL = "vit-b-32-random"
 QUERY = "a dog on the beach"
 
 
 # -- the measurements, each run in a child process with ``--code`` first on sys.path ----------------
 
-def _child_warm_query(library: Path, models: Path, queries: int) -> dict:
+def _child_warm_query(library: Path, models: Path, queries: int, text_precision: str = "fp32") -> dict:
     import numpy as np
     from bench_query import SETTINGS, SUBJECTS  # type: ignore[import-not-found]
 
@@ -46,6 +48,8 @@ def _child_warm_query(library: Path, models: Path, queries: int) -> dict:
 
     os.environ["PHOTOCLIP_MODELS"] = str(models)
     lib = Library.open(library)
+    if text_precision != "fp32":
+        lib.settings.text_precision = text_precision
     engine = lib.engine
     lib.search("warm up")
     lib.searcher.index.wait_ready(600)
@@ -87,11 +91,53 @@ def _child_floor(bundle: Path) -> dict:
     return {"seconds": time.perf_counter() - t}
 
 
-CHILDREN = {"warm_query": _child_warm_query, "floor": _child_floor}
+def _child_parity(library: Path, models: Path) -> dict:
+    """The int8 text tower against the fp32 one: cosine of their vectors, and how often the top results
+    over the library agree."""
+    import numpy as np
+    from bench_query import SETTINGS, SUBJECTS  # type: ignore[import-not-found]
+
+    from photoclip.catalog import Catalog
+    from photoclip.engine import ClipEngine
+    from photoclip.vectorindex import VectorIndex
+
+    bundle = models / MODEL
+    fp32 = ClipEngine.load(bundle, device="cpu", warn_random=False)
+    int8 = ClipEngine.load(bundle, device="cpu", warn_random=False, text_precision="int8")
+    texts = [f"{s} {t}" for s, t in itertools.product(SUBJECTS, SETTINGS)]
+    a, b = fp32.embed_texts(texts), int8.embed_texts(texts)
+    cos = np.sum(a * b, axis=1)
+    catalog = Catalog(library / "catalog.sqlite3")
+    index = VectorIndex(catalog, MODEL, library, build_graph=False)
+    index.sync()
+    matrix = index._matrix
+    assert matrix is not None
+    data = np.asarray(matrix.data[: matrix.n])
+    top1, overlap = [], []
+    for qa, qb in zip(a, b, strict=True):
+        ra, rb = np.argsort(-(data @ qa))[:10], np.argsort(-(data @ qb))[:10]
+        top1.append(ra[0] == rb[0])
+        overlap.append(len(set(ra.tolist()) & set(rb.tolist())) / 10)
+    index.close()
+    catalog.close()
+    speed = {}
+    for name, engine in (("fp32", fp32), ("int8", int8)):
+        ts = []
+        for i, text in enumerate(texts[:40]):
+            t = time.perf_counter()
+            engine.embed_texts([f"{text} again {i}"])
+            ts.append(time.perf_counter() - t)
+        speed[name] = round(float(np.median(ts)) * 1000, 1)
+    return {"texts": len(texts), "cos_min": round(float(cos.min()), 5), "cos_mean": round(float(cos.mean()), 5),
+            "top1_agree": round(float(np.mean(top1)), 3), "top10_overlap": round(float(np.mean(overlap)), 3),
+            "tower_ms_p50": speed}
+
+
+CHILDREN = {"warm_query": _child_warm_query, "floor": _child_floor, "parity": _child_parity}
 
 
 def _run_child(code: Path, name: str, **kwargs: object) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), str(code / "bench"), str(HERE)])}
+    env = {**ORIGINAL_ENV, "PYTHONPATH": os.pathsep.join([str(code), str(code / "bench"), str(HERE)])}
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name, "--code", str(code),
                           "--kwargs", json.dumps(kwargs)], env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -101,7 +147,7 @@ def _run_child(code: Path, name: str, **kwargs: object) -> dict:
 
 def _timed_command(code: Path, args: list[str], env_extra: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one `python -m photoclip ...` process."""
-    env = {**os.environ, "PYTHONPATH": str(code), **env_extra}
+    env = {**ORIGINAL_ENV, "PYTHONPATH": str(code), **env_extra}
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "photoclip", *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -201,16 +247,21 @@ def _compare(args: argparse.Namespace) -> int:
             if round_no == 0:
                 add(side, "warm", _run_child(code, "warm_query", library=str(libs[side]["big"]), models=str(models),
                                              queries=args.queries))
+                if side == "after":
+                    add(side, "warm_int8", _run_child(code, "warm_query", library=str(libs[side]["big"]),
+                                                      models=str(models), queries=args.queries,
+                                                      text_precision="int8"))
+    parity = _run_child(head, "parity", library=str(libs["after"]["big"]), models=str(models))
     load = os.getloadavg()
 
     def med(side: str, key: str, part: int | None = None) -> float:
         values = got[side][key]
         return float(np.median([v[part] if part is not None else v for v in values]))
 
+    floor = float(np.median([v for side in sides for v in got[side]["floor"]]))  # the same code on both sides
     rows = []
     for side in sides:
         warm = got[side]["warm"][0]
-        floor = med(side, "floor")
         rows.append({
             "side": side,
             "warm_query_ms_p50_p95": [warm["total_p50"], warm["total_p95"]],
@@ -225,8 +276,13 @@ def _compare(args: argparse.Namespace) -> int:
                                      "peak_rss_mb": 800},
             "version_s": round(med(side, "version", 0), 2), "version_target_s": 0.2,
         })
+        if "warm_int8" in got[side]:
+            w8 = got[side]["warm_int8"][0]
+            rows[-1]["int8_text_tower"] = {"warm_query_ms_p50_p95": [w8["total_p50"], w8["total_p95"]],
+                                           "text_tower_ms_p50_p95": [w8["tower_p50"], w8["tower_p95"]],
+                                           "target_p95_ms": round(w8["tower_p95"] + 5.0, 1)}
     print(json.dumps({"load_avg": [round(x, 2) for x in load], "photos": args.photos, "rounds": args.rounds,
-                      "results": rows}, indent=1))
+                      "results": rows, "int8_text_tower_parity": parity}, indent=1))
     return 0
 
 
