@@ -263,8 +263,9 @@ class VectorIndex:
         self.params = params or HnswParams()
         self.background = background
         self.huge_pages = huge_pages  # back a big graph and matrix with 2 MB pages (Linux; hugepages.py)
-        # False in a one-shot process (a CLI search): it answers exactly rather than start a graph
-        # build it would not live to use; a saved graph is still loaded and used.
+        # False in a one-shot process (a CLI search): it answers exactly from the mapped vectors, as
+        # that costs less than checking and loading a saved graph, and never starts a build it would
+        # not live to use.
         self.build_graph = build_graph
         self.vector_cache_min = vector_cache_min
         base = f"index-{_safe_name(model_name)}"
@@ -319,7 +320,8 @@ class VectorIndex:
                 self._matrix = _Matrix(dim)
                 self._seq = -1
                 self._load_vectors(model_id, dim, seq)
-                self._load_graph(dim)
+                if self.build_graph:
+                    self._load_graph(dim)
             if seq != self._seq:
                 self._catch_up(model_id, dim, seq)
             self._maybe_build()

@@ -148,3 +148,20 @@ def test_a_one_shot_index_never_starts_a_graph_build(tmp_path: Path) -> None:
     assert index.stats().mode == "exact" and index._builder is None
     index.close()
     catalog.close()
+
+
+def test_a_one_shot_index_answers_exactly_without_loading_the_saved_graph(tmp_path: Path) -> None:
+    catalog, _, vectors = _library(tmp_path, 40)
+    full = VectorIndex(catalog, "fake-model", tmp_path, background=False, hnsw_threshold=10, vector_cache_min=1)
+    full.sync()
+    assert full.stats().mode == "hnsw"
+    full.close()
+    assert full.graph_path.is_file()
+    one_shot = VectorIndex(catalog, "fake-model", tmp_path, background=False, hnsw_threshold=10,
+                           build_graph=False, vector_cache_min=1)
+    one_shot.sync()
+    q = unit(np.random.default_rng(4).normal(size=DIM))
+    ids, _ = one_shot.search(q, 5)
+    assert one_shot.stats().mode == "exact" and ids.tolist() == _exact(vectors, q, 5)
+    one_shot.close()
+    catalog.close()
