@@ -133,11 +133,43 @@ def _child_parity(library: Path, models: Path) -> dict:
             "tower_ms_p50": speed}
 
 
-CHILDREN = {"warm_query": _child_warm_query, "floor": _child_floor, "parity": _child_parity}
+def _child_first_index(photos: Path, models: Path, library: Path) -> dict:
+    """A new library indexing ``photos`` (no words, no places): seconds until its first photo is
+    searchable, and until the command is done (embedding, then tags: the tag prompts are embedded then,
+    unless another library on this computer already did)."""
+    import threading
+
+    from photoclip.library import Library
+
+    os.environ["PHOTOCLIP_MODELS"] = str(models)
+    start = time.perf_counter()
+    lib = Library.open(library)
+    lib.settings.ocr = lib.settings.places = False
+    first = threading.Event()
+    first_at: list[float] = []
+
+    def on_event(event: object) -> None:
+        if getattr(event, "kind", "") == "photos" and getattr(event, "ids", ()) and not first.is_set():
+            first_at.append(time.perf_counter() - start)
+            first.set()
+
+    lib.subscribe(on_event)
+    lib.add_folder(photos)
+    run = lib.index(enrich=False)
+    total = time.perf_counter() - start
+    assert lib.search("a photo", top=1, show_all=True).hits
+    lib.close()
+    return {"first_searchable_s": round(first_at[0], 2) if first_at else None, "index_s": round(total, 2),
+            "embedded": run.embed.embedded if run.embed else 0, "tagged": run.tagged}
 
 
-def _run_child(code: Path, name: str, **kwargs: object) -> dict:
-    env = {**ORIGINAL_ENV, "PYTHONPATH": os.pathsep.join([str(code), str(code / "bench"), str(HERE)])}
+CHILDREN = {"warm_query": _child_warm_query, "floor": _child_floor, "parity": _child_parity,
+            "first_index": _child_first_index}
+
+
+def _run_child(code: Path, name: str, env_extra: dict[str, str] | None = None, **kwargs: object) -> dict:
+    env = {**ORIGINAL_ENV, "PYTHONPATH": os.pathsep.join([str(code), str(code / "bench"), str(HERE)]),
+           **(env_extra or {})}
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name, "--code", str(code),
                           "--kwargs", json.dumps(kwargs)], env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -191,6 +223,21 @@ def _prepare(work: Path, models_src: Path, photos: int) -> tuple[Path, Path]:
     return models, library
 
 
+def _photos(folder: Path, n: int) -> Path:
+    """``n`` photo-like JPEGs of 1600 x 1200 (kept between runs)."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        path = folder / f"IMG_{i:04d}.jpg"
+        if not path.exists():
+            rng = np.random.default_rng(i)
+            small = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
+            Image.fromarray(small).resize((1600, 1200), Image.Resampling.BICUBIC).save(path, quality=90)
+    return folder
+
+
 def _copy(library: Path, target: Path) -> Path:
     if target.exists():
         shutil.rmtree(target)
@@ -207,13 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--small", type=int, default=200)
     p.add_argument("--queries", type=int, default=50)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--index-photos", type=int, default=40, help="photos a new library indexes (0: skip)")
     p.add_argument("--child")
     p.add_argument("--code", type=Path)
     p.add_argument("--kwargs", default="{}")
     args = p.parse_args(argv)
     if args.child:
         kwargs = json.loads(args.kwargs)
-        result = CHILDREN[args.child](**{k: Path(v) if k in ("library", "models", "bundle") else v
+        result = CHILDREN[args.child](**{k: Path(v) if k in ("library", "models", "bundle", "photos") else v
                                          for k, v in kwargs.items()})
         print(json.dumps(result))
         return 0
@@ -252,6 +300,16 @@ def _compare(args: argparse.Namespace) -> int:
                                                       models=str(models), queries=args.queries,
                                                       text_precision="int8"))
     parity = _run_child(head, "parity", library=str(libs["after"]["big"]), models=str(models))
+    if args.index_photos:  # first run of new libraries: two per side, one user cache per side
+        photo_dir = _photos(args.work / "photos", args.index_photos)
+        for side, code in sides.items():
+            cache = args.work / f"cache-{side}"
+            shutil.rmtree(cache, ignore_errors=True)
+            for n in (1, 2):
+                lib = args.work / f"new-{side}-{n}"
+                shutil.rmtree(lib, ignore_errors=True)
+                add(side, f"index_{n}", _run_child(code, "first_index", {"XDG_CACHE_HOME": str(cache)},
+                                                   photos=str(photo_dir), models=str(models), library=str(lib)))
     load = os.getloadavg()
 
     def med(side: str, key: str, part: int | None = None) -> float:
@@ -276,6 +334,9 @@ def _compare(args: argparse.Namespace) -> int:
                                      "peak_rss_mb": 800},
             "version_s": round(med(side, "version", 0), 2), "version_target_s": 0.2,
         })
+        for n in (1, 2):
+            if f"index_{n}" in got[side]:
+                rows[-1][f"new_library_{n}_index"] = got[side][f"index_{n}"][0]
         if "warm_int8" in got[side]:
             w8 = got[side]["warm_int8"][0]
             rows[-1]["int8_text_tower"] = {"warm_query_ms_p50_p95": [w8["total_p50"], w8["total_p95"]],
