@@ -11,7 +11,11 @@ that imports PhotoClip from that checkout:
   over ``--photos`` photos, p50/p95, beside the text tower's own time on equally new texts;
 - ``photoclip search`` as a command over ``--photos`` and over 200 photos: wall time and peak RSS, beside
   the floor (a bare Python importing ONNX Runtime, loading the same text tower and running it once);
-- ``photoclip --version``.
+- ``photoclip --version``;
+- a new library indexing ``--index-photos`` photos, twice per checkout with one user cache: seconds
+  until its first photo is searchable and until ``index`` is done (the second library finds the tag
+  prompts' vectors the first one made, where the checkout shares them);
+- the int8 text tower against the fp32 one: cosine, top-1 and top-10 agreement, speed.
 
 The libraries are filled with CLIP-like vectors (bench_index.ClipLike) for a random-weight ViT-B/32 bundle
 (``photoclip models export --arch vit-b-32 --random-init``) and get a saved graph first, as a library
