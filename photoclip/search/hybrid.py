@@ -224,7 +224,7 @@ class HybridSearcher:
         assert self.searcher is not None and parsed.semantic is not None
         depth = max(self.semantic_depth, 4 * top)
         semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, min_score=min_score,
-                                        show_all=show_all)
+                                        show_all=show_all, rows=False)  # rows are read for the fused top only
         candidates: dict[int, _Candidate] = {}
         for rank, hit in enumerate(semantic.hits, start=1):
             if hit.id not in banned:

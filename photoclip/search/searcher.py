@@ -40,6 +40,15 @@ class SearchHit:
     photo: Photo
 
 
+@dataclass(frozen=True)
+class RankedHit:
+    """A ranked photo without its catalog row, for callers that only rank (hybrid fusion)."""
+
+    id: int
+    score: float
+    cosine: float
+
+
 @dataclass
 class SearchResult:
     hits: list[SearchHit]
@@ -113,12 +122,13 @@ class Searcher:
     # -- searching -------------------------------------------------------------------------------
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
-               min_score: float | None = None, show_all: bool = False) -> SearchResult:
+               min_score: float | None = None, show_all: bool = False, rows: bool = True) -> SearchResult:
+        """Ranked photos; with ``rows`` False the hits are RankedHit (no catalog rows are read)."""
         start = time.perf_counter()
         parsed = parse_query(query)
         vector = self._combine(parsed)
         kind = "image" if parsed.images_only else "text"
-        return self._run(vector, kind, filters, top, min_score, show_all, (), start)
+        return self._run(vector, kind, filters, top, min_score, show_all, (), start, rows)
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
                 min_score: float | None = None, show_all: bool = False) -> SearchResult:
@@ -174,7 +184,8 @@ class Searcher:
         return ids[keep][:top], cosines[keep][:top]
 
     def _run(self, vector: np.ndarray, kind: str, filters: Filters | None, top: int,
-             min_score: float | None, show_all: bool, skip: tuple[int, ...], start: float) -> SearchResult:
+             min_score: float | None, show_all: bool, skip: tuple[int, ...], start: float,
+             rows: bool = True) -> SearchResult:
         if top < 1:
             raise QueryError("the number of results must be at least 1")
         if min_score is not None and not 0.0 <= min_score <= 1.0:
@@ -195,6 +206,11 @@ class Searcher:
         scores = cal.scores(cosines)
         threshold = hide_threshold(cal, min_score=min_score, show_all=show_all)
         keep = scores >= threshold if threshold is not None else np.ones(len(ids), dtype=bool)
+        if not rows:
+            ranked = [RankedHit(int(i), float(s), float(c)) for i, s, c in
+                      zip(ids[keep].tolist(), scores[keep].tolist(), cosines[keep].tolist(), strict=True)]
+            elapsed = (time.perf_counter() - start) * 1000.0
+            return SearchResult(ranked, int((~keep).sum()), elapsed)  # type: ignore[arg-type]
         photos = self.catalog.photos(ids[keep].tolist())
         hits = [SearchHit(int(i), photos[int(i)].path, float(s), float(c), photos[int(i)])
                 for i, s, c in zip(ids[keep], scores[keep], cosines[keep], strict=True) if int(i) in photos]
