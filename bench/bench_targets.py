@@ -181,7 +181,8 @@ def _run_child(code: Path, name: str, env_extra: dict[str, str] | None = None, *
     env = {**ORIGINAL_ENV, "PYTHONPATH": os.pathsep.join([str(code), str(code / "bench"), str(HERE)]),
            **(env_extra or {})}
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name, "--code", str(code),
-                          "--kwargs", json.dumps(kwargs)], env=env, capture_output=True, text=True, check=False)
+                          "--kwargs", json.dumps(kwargs)], env=env, capture_output=True, text=True, check=False,
+                         cwd=tempfile.gettempdir())
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed under {code}:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -191,8 +192,9 @@ def _timed_command(code: Path, args: list[str], env_extra: dict[str, str]) -> tu
     """Wall seconds and peak RSS (MB) of one `python -m photoclip ...` process."""
     env = {**ORIGINAL_ENV, "PYTHONPATH": str(code), **env_extra}
     t = time.perf_counter()
+    # from a neutral folder: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH
     proc = subprocess.Popen([sys.executable, "-m", "photoclip", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
