@@ -46,13 +46,17 @@ QUERY = "a dog on the beach"
 # -- the measurements, each run in a child process with ``--code`` first on sys.path ----------------
 
 def _child_warm_query(library: Path, models: Path, queries: int, text_precision: str = "fp32") -> dict:
-    import numpy as np
-    from bench_query import SETTINGS, SUBJECTS  # type: ignore[import-not-found]
+    import importlib
 
-    from photoclip.library import Library
+    import numpy as np
+
+    # photoclip first, from this side's checkout: bench_query puts its own checkout on sys.path
+    library_module = importlib.import_module("photoclip.library")
+    bench_query = importlib.import_module("bench_query")
+    SETTINGS, SUBJECTS = bench_query.SETTINGS, bench_query.SUBJECTS
 
     os.environ["PHOTOCLIP_MODELS"] = str(models)
-    lib = Library.open(library)
+    lib = library_module.Library.open(library)
     if text_precision != "fp32":
         lib.settings.text_precision = text_precision
     engine = lib.engine
