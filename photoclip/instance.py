@@ -132,12 +132,6 @@ def result_rows(result: SearchResult) -> list[dict[str, Any]]:
              "taken_at": h.photo.taken_at, "why": list(getattr(h, "why", ()))} for h in result.hits]
 
 
-def filters_to_json(filters: Any) -> dict[str, Any]:
-    return {"folder": filters.folder, "after": filters.after.isoformat() if filters.after else None,
-            "before": filters.before.isoformat() if filters.before else None, "tags": list(filters.tags),
-            "types": list(filters.types), "album": filters.album}
-
-
 def _filters_from_json(data: dict[str, Any]) -> Any:
     from photoclip.search import Filters
 

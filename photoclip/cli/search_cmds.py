@@ -92,8 +92,13 @@ def _options(args: argparse.Namespace) -> dict:
 def _ask_running(args: argparse.Namespace, request: dict[str, Any]) -> bool:
     """Let the app or `photoclip watch`, when one serves this library, answer: it has the model and the
     vectors loaded already. False when none answers (the command then does the work itself)."""
-    request = {**request, "filters": instance.filters_to_json(filters_from(args)), "top": args.top,
-               "min_score": args.min_score, "show_all": args.show_all}
+    # the filters as JSON straight from the arguments: importing the search package costs more than
+    # the running instance takes to answer
+    filters = {"folder": args.folder, "after": args.after.isoformat() if args.after else None,
+               "before": args.before.isoformat() if args.before else None, "tags": list(args.tag),
+               "types": list(args.type), "album": args.album}
+    request = {**request, "filters": filters, "top": args.top, "min_score": args.min_score,
+               "show_all": args.show_all}
     answer = instance.ask(resolve_library_dir(getattr(args, "library", None)), request)
     if answer is None:
         return False
