@@ -6,10 +6,12 @@ user would feel at that moment (it includes the 5 ms tick itself). Each phase pr
 gap, the 99th and 99.9th percentiles, and the machine's load average, because on a shared machine
 the scheduler alone can hold a thread back: the idle phase shows that floor.
 
-The library is generated fast (480x320 JPEGs, so thumbnails are full size) and indexed with the
-test suite's FakeEmbedder, so the indexing load is real decoding, hashing, thumbnailing and
-catalog writes, but not CLIP inference (which runs on the same worker thread and would not touch
-the GUI thread either). Reading text in photos (OCR, after indexing) is left out unless ``--ocr``:
+The library is generated fast (480x320 JPEGs, so thumbnails are full size) and indexed with a real
+CLIP bundle run by ONNX Runtime on every core (``--model``, default ``$PHOTOCLIP_BENCH_MODEL``; a
+random-weight int8 ViT-B/32 from ``photoclip models export --arch vit-b-32 --random-init --int8`` is
+what the targets are stated for), so the GUI thread competes with inference for the cores as it does
+for a user. ``--fake`` uses the test suite's FakeEmbedder instead (decoding, hashing, thumbnailing
+and catalog writes only). Reading text in photos (OCR, after indexing) is left out unless ``--ocr``:
 it would make the run last half an hour, and it is one more worker thread like the others. The
 app's own interpreter tuning is applied (`tune_interpreter`, `freeze_startup_objects`);
 ``--switch-ms``, ``--no-freeze`` and ``--untuned`` change or drop it, to see what each is worth.
@@ -23,7 +25,8 @@ The viewer phase opens ``--viewer-photos`` 12 MP JPEGs (4000x3000, smooth gradie
 and presses → every 150 ms, as someone holding the key would: each photo is decoded at full size
 on the viewer's worker while the GUI thread draws the grid's thumbnail in its place.
 
-Run: python bench/bench_gui_stall.py [--photos N] [--prefill] [--viewer-photos N] [--json FILE] [--label NAME]
+Run: python bench/bench_gui_stall.py [--model BUNDLE | --fake] [--photos N] [--prefill] [--viewer-photos N]
+[--json FILE] [--label NAME]
 """
 
 from __future__ import annotations
@@ -131,17 +134,17 @@ def make_big_photos(folder: Path, n: int) -> list[Path]:
 
 def prefill(lib: Library) -> None:
     """Scan for real, then record every photo as decoded and embedded without decoding it."""
+    from datetime import datetime
+
     import numpy as np
 
-    from photoclip.ingest.pipeline import taken_at_fields
     from photoclip.ingest.scanner import scan
 
     scan(lib.catalog)
-    embedder = FakeEmbedder()
+    embedder = lib.engine
     model_id = lib.catalog.model_id(embedder.model_name, embedder.dim)
     rng = np.random.default_rng(3)
     rows = lib.catalog.read().execute("SELECT id, content_hash, mtime_ns FROM photos WHERE state='pending'").fetchall()
-    meta = type("Meta", (), {"taken_at": None})()
     for start in range(0, len(rows), 10_000):
         chunk = rows[start:start + 10_000]
         vectors = rng.normal(size=(len(chunk), embedder.dim)).astype(np.float32)
@@ -149,7 +152,8 @@ def prefill(lib: Library) -> None:
         with lib.catalog.write() as c:
             c.executemany("UPDATE photos SET state='ok', width=160, height=120, format='jpeg', taken_at=?, "
                           "taken_at_source=? WHERE id=?",
-                          [(*taken_at_fields(meta, mtime_ns / 1e9), pid) for pid, _h, mtime_ns in chunk])
+                          [(datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds"), "file", pid)
+                           for pid, _h, mtime_ns in chunk])
             lib.catalog.put_embeddings(c, model_id, [(pid, h, v) for (pid, h, _m), v in zip(chunk, vectors,
                                                                                             strict=True)])
 
@@ -177,7 +181,21 @@ def main() -> int:
     parser.add_argument("--viewer-photos", type=int, default=50, help="12 MP photos to step through (0: skip)")
     parser.add_argument("--ocr", action="store_true",
                         help="also read text in every photo after indexing (slow: about 0.1 s a photo)")
+    parser.add_argument("--model", type=Path, default=os.environ.get("PHOTOCLIP_BENCH_MODEL"),
+                        help="CLIP bundle to index with (default $PHOTOCLIP_BENCH_MODEL)")
+    parser.add_argument("--fake", action="store_true", help="index with the FakeEmbedder instead of a model")
     args = parser.parse_args()
+    if args.model is None and not args.fake:
+        parser.error("give --model BUNDLE (e.g. a random int8 ViT-B/32 made by `photoclip models export "
+                     "--arch vit-b-32 --random-init --int8`) or --fake")
+    if args.fake:
+        engine_factory: Callable[[], object] = FakeEmbedder
+    else:
+        from photoclip.engine import ClipEngine
+
+        engine = ClipEngine.load(Path(args.model), device="cpu", warn_random=False)
+        engine_factory = lambda: engine  # noqa: E731
+        print(f"indexing with {engine.model_name} ({engine.info.precision}) on ONNX Runtime", flush=True)
     if not args.untuned:
         from photoclip.gui.app import tune_interpreter
 
@@ -192,7 +210,7 @@ def main() -> int:
         make_library(tmp / "photos", args.photos, (160, 120) if args.prefill else (480, 320))
         print(f"generated {args.photos:,} photos in {time.monotonic() - t0:.1f} s; "
               f"switch interval {sys.getswitchinterval() * 1000:.1f} ms", flush=True)
-        lib = Library(tmp / "lib", Catalog(tmp / "lib" / "catalog.sqlite3"), engine_factory=FakeEmbedder,
+        lib = Library(tmp / "lib", Catalog(tmp / "lib" / "catalog.sqlite3"), engine_factory=engine_factory,  # type: ignore[arg-type]
                       settings=Settings(auto_tag=False, batch_size=32, ocr=args.ocr, places=False))
         lib.add_folder(tmp / "photos")
         if args.prefill:

@@ -144,6 +144,8 @@ class Library:
         self._hybrid: HybridSearcher | None = None
         self._ocr: Any = None
         self._listeners: list[Callable[[LibraryEvent], None]] = []
+        # False for a one-shot process (a CLI search): search exactly rather than start a graph build.
+        self.build_graph = True
         self.settings = settings if settings is not None else load_settings(self.directory / SETTINGS_NAME)
         self.catalog_problems: list[str] | None = None  # from check_catalog: [] sound, None not checked
 
@@ -196,9 +198,9 @@ class Library:
 
     def save_settings(self, settings: Settings | None = None) -> None:
         if settings is not None:
-            old_device = (self.settings.device, self.settings.threads)
+            old_device = (self.settings.device, self.settings.threads, self.settings.text_precision)
             self.settings = settings
-            if (settings.device, settings.threads) != old_device:
+            if (settings.device, settings.threads, settings.text_precision) != old_device:
                 self.reload_engine()
         save_settings(self.directory / SETTINGS_NAME, self.settings)
 
@@ -237,7 +239,8 @@ class Library:
         from photoclip.engine import ClipEngine
 
         self.models.verify(info)  # a model whose files changed since install is refused, not used silently
-        return ClipEngine.load(info.path, device=self.settings.device, threads=self.settings.threads or None)
+        return ClipEngine.load(info.path, device=self.settings.device, threads=self.settings.threads or None,
+                               text_precision=self.settings.text_precision)
 
     def reload_engine(self) -> None:
         """Drop the loaded model so the next use loads the active one with current settings."""
@@ -260,7 +263,7 @@ class Library:
             if self._searcher is None:
                 from photoclip.search import Searcher
 
-                self._searcher = Searcher(self.catalog, self.engine, self.directory)
+                self._searcher = Searcher(self.catalog, self.engine, self.directory, build_graph=self.build_graph)
             self._searcher.min_score = self.settings.search_min_score
             return self._searcher
 
@@ -335,10 +338,31 @@ class Library:
             if self._ocr is None and self.settings.ocr and ocr.available():
                 self._ocr = ocr.OcrEngine(threads=self.settings.ocr_threads)
             enricher = Enricher(self.catalog, ocr=self._ocr if self.settings.ocr else None, geocoder=geocoder,
-                                after_batch=lambda ids: self.notify("photos", tuple(ids)))
+                                after_batch=lambda ids: self.notify("photos", tuple(ids)),
+                                clip_gate=self._ocr_clip_gate() if self._ocr is not None else None,
+                                model_name=self.model_name)
             return enricher.run(progress=progress, cancel=cancel)
         finally:
             self._enrich_lock.release()
+
+    def _ocr_clip_gate(self) -> Any:
+        """The CLIP gate in front of the text detector, kept for the session so it learns across runs."""
+        from photoclip.enrich.ocr_gate import ClipTextGate
+        from photoclip.errors import PhotoClipError
+
+        try:
+            engine = self.engine
+        except PhotoClipError:
+            return None
+        gate = getattr(self, "_clip_gate", None)
+        if gate is None or gate[0] is not engine:
+            try:
+                gate = (engine, ClipTextGate.from_embedder(engine))
+            except PhotoClipError as exc:
+                log.warning("no CLIP gate in front of the text detector: %s", exc)
+                return None
+            self._clip_gate = gate
+        return gate[1]
 
     def _index(self, *, progress: ProgressSink, cancel: CancelToken | None, rescan: bool) -> IndexRun:
         report = self.scan(progress=progress, cancel=cancel) if rescan else ScanReport()

@@ -22,9 +22,41 @@ from photoclip.store.pathtext import show_on_console
 # Command modules, in the order their commands appear in --help.
 COMMAND_MODULES = ("library_cmds", "search_cmds", "watch_cmds", "models", "embed_cmds", "tags_cmds", "albums_cmds",
                    "duplicates_cmds")
+# Which module registers a command, so one command imports only what it runs (a command not listed
+# here imports every module, as --help does).
+COMMAND_MODULE_OF = {"index": "library_cmds", "status": "library_cmds", "info": "library_cmds",
+                     "folders": "library_cmds", "search": "search_cmds", "similar": "search_cmds",
+                     "watch": "watch_cmds", "models": "models", "embed": "embed_cmds", "tags": "tags_cmds",
+                     "albums": "albums_cmds", "duplicates": "duplicates_cmds", "gui": None}
+_GLOBAL_WITH_VALUE = ("--library",)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command modules a command line needs: its command's only, none for ``--version``."""
+    if argv is None:
+        return COMMAND_MODULES
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token in _GLOBAL_WITH_VALUE:
+            i += 2
+            continue
+        if token.startswith("-"):
+            if token in ("-h", "--help"):
+                return COMMAND_MODULES
+            if token == "--version":
+                return ()
+            i += 1
+            continue
+        if token in COMMAND_MODULE_OF:
+            module = COMMAND_MODULE_OF[token]
+            return (module,) if module else ()
+        return COMMAND_MODULES  # unknown: let argparse list every command
+    return ()  # no command: the app
+
+
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="photoclip",
         description="Search your own photo folders by meaning, offline. With no command, opens the app.",
@@ -36,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     gui.set_defaults(handler=run_gui)
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(f"photoclip.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -57,7 +89,8 @@ def run_gui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     show_on_console()  # a file name that is not UTF-8 prints with U+FFFD instead of stopping the command
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(modules_for(argv))
     args, extra = parser.parse_known_args(argv)
     if extra:  # an unknown option: show the usage of the command it was given to, not the top level's
         sub = next((a for a in parser._subparsers._group_actions if a.dest == "command"), None) \

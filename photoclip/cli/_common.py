@@ -9,13 +9,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photoclip.jobs import CancelToken, Progress
-from photoclip.library import Library
+
+if TYPE_CHECKING:
+    from photoclip.library import Library
 
 
 def open_library(args: argparse.Namespace) -> Library:
+    from photoclip.library import Library  # imported when a command runs: --version and --help stay quick
+
     return Library.open(getattr(args, "library", None))
 
 

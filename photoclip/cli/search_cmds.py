@@ -1,17 +1,26 @@
-"""`photoclip search` and `photoclip similar`: ranked photos for a query or an example image."""
+"""`photoclip search` and `photoclip similar`: ranked photos for a query or an example image.
+
+When the app or `photoclip watch` serves the same library, the command asks it over a local socket
+(``photoclip.instance``): it has the model and the vectors loaded already. The imports here stay light
+for that reason: the search package is imported only when this process answers the query itself.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
+from photoclip import instance
 from photoclip.cli._common import open_library, print_json
-from photoclip.imaging import SUPPORTED_EXTENSIONS
-from photoclip.search import Filters, SearchResult
-from photoclip.search.filters import normalise_type
+from photoclip.errors import PhotoClipError
+from photoclip.paths import resolve_library_dir
 
-TYPES = sorted({normalise_type(ext) for ext in SUPPORTED_EXTENSIONS})
+if TYPE_CHECKING:
+    from photoclip.search import Filters, SearchResult
+
 ALL_RESULTS = 100_000  # --all with no --top: every ranked photo
 SORTS = ("score", "newest", "oldest")
 
@@ -44,9 +53,13 @@ def _top(text: str) -> int:
 
 
 def _type(text: str) -> str:
+    from photoclip.imaging import SUPPORTED_EXTENSIONS
+    from photoclip.search.filters import normalise_type
+
+    types = sorted({normalise_type(ext) for ext in SUPPORTED_EXTENSIONS})
     kind = normalise_type(text)
-    if kind not in TYPES:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a photo format PhotoClip reads ({', '.join(TYPES)})")
+    if kind not in types:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a photo format PhotoClip reads ({', '.join(types)})")
     return kind
 
 
@@ -107,14 +120,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
+    from photoclip.search import Filters
+
     return Filters(folder=args.folder, after=args.after, before=args.before, tags=tuple(args.tag),
                    types=tuple(args.type), album=args.album, favourite=args.favourite, min_rating=args.rating)
 
 
 def _options(args: argparse.Namespace) -> dict:
-    top = args.top if args.top is not None else (ALL_RESULTS if args.show_all else 50)
-    return {"filters": filters_from(args), "top": top, "min_score": args.min_score,
+    return {"filters": filters_from(args), "top": _top_of(args), "min_score": args.min_score,
             "show_all": args.show_all}
+
+
+def _top_of(args: argparse.Namespace) -> int:
+    return args.top if args.top is not None else (ALL_RESULTS if args.show_all else 50)
 
 
 def _split_query(args: argparse.Namespace) -> str:
@@ -128,9 +146,39 @@ def _split_query(args: argparse.Namespace) -> str:
     return " ".join(words)
 
 
+def _ask_running(args: argparse.Namespace, request: dict[str, Any], query: str | None = None) -> bool:
+    """Let the app or `photoclip watch`, when one serves this library, answer: it has the model and the
+    vectors loaded already. False when none answers (the command then does the work itself)."""
+    # the filters as JSON straight from the arguments: importing the search package costs more than
+    # the running instance takes to answer
+    filters = {"folder": args.folder, "after": args.after.isoformat() if args.after else None,
+               "before": args.before.isoformat() if args.before else None, "tags": list(args.tag),
+               "types": list(args.type), "album": args.album, "favourite": args.favourite,
+               "min_rating": args.rating}
+    request = {**request, "filters": filters, "top": _top_of(args), "min_score": args.min_score,
+               "show_all": args.show_all}
+    answer = instance.ask(resolve_library_dir(getattr(args, "library", None)), request)
+    if answer is None:
+        return False
+    if not answer.get("ok"):
+        raise PhotoClipError(str(answer.get("error") or "the running PhotoClip could not answer"))
+    _show_view(answer, args, query)
+    return True
+
+
+def _open_for_search(args: argparse.Namespace) -> Any:
+    library = open_library(args)
+    library.build_graph = False  # one query, then exit: never start (or wait for) a graph build
+    return library
+
+
 def run_search(args: argparse.Namespace) -> int:
     query = _split_query(args)
-    with open_library(args) as library:
+    request = {"op": "search", "query": query, "place": args.place, "like": list(args.like),
+               "unlike": list(args.unlike)}
+    if _ask_running(args, request, query):
+        return 0
+    with _open_for_search(args) as library:
         where: dict = {"place": args.place} if args.place else {}
         if args.like or args.unlike:
             where.update(like=tuple(args.like), unlike=tuple(args.unlike))
@@ -145,14 +193,17 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_similar(args: argparse.Namespace) -> int:
     target: int | str = int(args.image) if args.image.isdigit() else args.image
-    with open_library(args) as library:
+    # the running instance may have another working folder: send it a path it can open
+    sent = target if isinstance(target, int) or not os.path.exists(target) else os.path.abspath(target)
+    if _ask_running(args, {"op": "similar", "target": sent}):
+        return 0
+    with _open_for_search(args) as library:
         result = library.similar(target, **_options(args))
     return _show(result, args)
 
 
 def result_rows(result: SearchResult) -> list[dict]:
-    return [{"id": h.id, "path": h.path, "score": round(h.score, 4), "cosine": round(h.cosine, 4),
-             "taken_at": h.photo.taken_at, "why": list(getattr(h, "why", ()))} for h in result.hits]
+    return instance.result_rows(result)
 
 
 def sort_hits(result: SearchResult, sort: str) -> None:
@@ -164,27 +215,36 @@ def sort_hits(result: SearchResult, sort: str) -> None:
         result.hits = dated + undated
 
 
-def _why(hit: object) -> str:
-    why = [w for w in getattr(hit, "why", ()) if not w.startswith("meaning:")]
-    return f"  ({'; '.join(why)})" if why else ""
+def _sort_rows(rows: list[dict], sort: str) -> list[dict]:
+    if sort not in ("newest", "oldest"):
+        return rows
+    dated = sorted((r for r in rows if r.get("taken_at")), key=lambda r: r["taken_at"], reverse=sort == "newest")
+    return dated + [r for r in rows if not r.get("taken_at")]
 
 
 def _show(result: SearchResult, args: argparse.Namespace, query: str | None = None) -> int:
-    sort_hits(result, getattr(args, "sort", "score"))
+    _show_view(instance.result_view(result), args, query)
+    return 0
+
+
+def _show_view(view: dict[str, Any], args: argparse.Namespace, query: str | None = None) -> None:
+    """Print a result (from this process or from a running instance): rows, then what was left out."""
+    rows = _sort_rows(list(view.get("rows") or []), getattr(args, "sort", "score"))
     if args.json:
-        print_json(result_rows(result))
+        print_json(rows)
     else:
-        for hit in result.hits:
-            print(f"{hit.score:.2f}  {hit.path}{_why(hit)}")
-    if getattr(result, "dates", None) is not None:
-        print(f"only photos {result.dates.describe()}", file=sys.stderr)
-    unknown = getattr(result, "unknown", ())
-    if unknown and not result.hits:
+        for row in rows:
+            why = [w for w in row.get("why") or () if not w.startswith("meaning:")]
+            print(f"{row['score']:.2f}  {row['path']}" + (f"  ({'; '.join(why)})" if why else ""))
+    if view.get("dates"):
+        print(f"only photos {view['dates']}", file=sys.stderr)
+    unknown = view.get("unknown") or ()
+    if unknown and not rows:
         words = ", ".join(f"'{u}'" for u in unknown)
         print(f"no meaningful match: the model does not know {words}", file=sys.stderr)
-    elif not result.hits:
+    elif not rows:
         what = f" for '{query}'" if query else ""
         print(f"no meaningful match{what}", file=sys.stderr)
-    if result.hidden:
-        print(f"{result.hidden} more result(s) hidden as unrelated; --all shows them", file=sys.stderr)
-    return 0
+    hidden = int(view.get("hidden") or 0)
+    if hidden:
+        print(f"{hidden} more result(s) hidden as unrelated; --all shows them", file=sys.stderr)

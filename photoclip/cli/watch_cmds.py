@@ -6,10 +6,13 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from photoclip.cli._common import cancel_on_interrupt, open_library
 from photoclip.errors import NotFoundError
-from photoclip.ingest.livesync import LiveSync, SyncReport
+
+if TYPE_CHECKING:
+    from photoclip.ingest.livesync import SyncReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +38,9 @@ def format_report(report: SyncReport) -> str:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from photoclip.ingest.livesync import LiveSync
+    from photoclip.instance import InstanceServer
+
     with open_library(args) as lib:
         folders = lib.catalog.folders()
         if not folders:
@@ -48,7 +54,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 print(format_report(report), flush=True)
 
         sync = LiveSync(lib, embed=not args.no_embed, on_report=show)
-        with cancel_on_interrupt() as cancel:
+        server = InstanceServer(lib)  # `photoclip search` asks this process while it runs
+        with cancel_on_interrupt() as cancel, server:
             sync.start()
             print(f"watching {len(folders)} folder(s); press Ctrl-C to stop", file=sys.stderr, flush=True)
             try:

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from photoclip.engine.bundle import BundleInfo, read_bundle
+from photoclip.engine.lazy import LazySession
 from photoclip.engine.preprocess import preprocess_image
 from photoclip.engine.runtime import choose_providers, import_onnxruntime, open_session, session_options
 from photoclip.engine.tokenizer import ClipTokenizer, TemplateTokenizer
@@ -21,6 +22,7 @@ from photoclip.errors import ModelError, QueryError
 
 log = logging.getLogger(__name__)
 QUERY_CACHE_SIZE = 128
+_IMAGE_FACTS = ("_pixel_name", "_pixel_type", "_image_batch", "_image_out")
 
 
 class RandomWeightsWarning(UserWarning):
@@ -76,6 +78,7 @@ class ClipEngine:
         self.logit_scale = info.logit_scale
         self.logit_bias = info.logit_bias
         self._image, self._text = sessions
+        self.text_model_path: Path = info.text_model  # the text tower file in use (keys cached prompts)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._inspect()
@@ -90,6 +93,7 @@ class ClipEngine:
         spinning: bool = False,
         variant: str = "auto",
         warn_random: bool = True,
+        text_precision: str = "fp32",
     ) -> ClipEngine:
         """Load a bundle folder (PhotoClip or Hugging Face layout) on the best available device.
 
@@ -99,10 +103,17 @@ class ClipEngine:
         ort = import_onnxruntime()
         providers = choose_providers(device, list(ort.get_available_providers()))
         options = session_options(ort, threads, spinning)
-        image = open_session(ort, info.image_model, providers, options)
-        text = open_session(ort, info.text_model, providers, options)
-        used = list(dict.fromkeys([*image.get_providers(), *text.get_providers()]))
+        # The image tower opens when an image is first embedded: a text search never needs it.
+        image = LazySession(lambda: open_session(ort, info.image_model, providers, options))
+        text_model = info.text_model
+        if text_precision == "int8":  # see text_int8.py: only the text tower is swapped
+            from photoclip.engine.text_int8 import int8_text_tower
+
+            text_model = int8_text_tower(info)
+        text = open_session(ort, text_model, providers, options)
+        used = list(text.get_providers())
         engine = cls(info, (image, text), used)
+        engine.text_model_path = text_model
         if info.random and warn_random:
             message = (
                 f"Model '{info.name}' has RANDOM weights: it is for tests and benchmarks only, and its "
@@ -118,6 +129,12 @@ class ClipEngine:
 
     def _inspect(self) -> None:
         """Find the towers' input and output names and any static sizes they impose."""
+        self._image_ready = False
+        if not (isinstance(self._image, LazySession) and not self._image.loaded):
+            self._inspect_image()
+        self._inspect_text()
+
+    def _inspect_image(self) -> None:
         inputs = {i.name: i for i in self._image.get_inputs()}
         pixel = inputs.get("pixel_values") or next(iter(inputs.values()))
         if len(pixel.shape) != 4:
@@ -126,7 +143,9 @@ class ClipEngine:
         self._pixel_type = _numpy_type(pixel.type)
         self._image_batch = _static(pixel.shape[0])
         self._image_out = _output_name(self._image, "image_embeds", "image")
+        self._image_ready = True
 
+    def _inspect_text(self) -> None:
         text_inputs = {i.name: i for i in self._text.get_inputs()}
         ids = text_inputs.get("input_ids") or next(iter(text_inputs.values()))
         if len(ids.shape) != 2 or ids.type not in ("tensor(int64)", "tensor(int32)"):
@@ -147,7 +166,21 @@ class ClipEngine:
         return preprocess_image(image, resize=info.resize_size, crop=info.image_size, mean=info.mean, std=info.std,
                                 mode=info.resize_mode, interpolation=info.interpolation)
 
+    def _ensure_image(self) -> None:
+        if not self._image_ready:
+            with self._lock:
+                if not self._image_ready:
+                    self._inspect_image()
+
+    def __getattr__(self, name: str) -> Any:
+        # the image tower's names are known once it is opened (on first use)
+        if name in _IMAGE_FACTS and not self.__dict__.get("_image_ready", True):
+            self._ensure_image()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
     def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        self._ensure_image()
         pixels = np.asarray(pixels)
         if pixels.ndim != 4 or pixels.shape[1:] != (3, self.image_size, self.image_size):
             raise ModelError(

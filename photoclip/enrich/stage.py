@@ -19,8 +19,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from photoclip import imaging
 from photoclip.enrich.ocr import OcrEngine, OcrLine, OcrResult
+from photoclip.enrich.ocr_gate import ClipTextGate, stored_vectors
 from photoclip.enrich.places import Geocoder, Place
 from photoclip.errors import DecodeError
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
@@ -44,6 +47,7 @@ class EnrichReport:
     ocr_no_text: int = 0
     ocr_failed: int = 0
     gated: int = 0  # of the ocr_no_text photos, those the cheap detector pass ruled out
+    clip_gated: int = 0  # of those, photos whose CLIP vector ruled them out before the detector
     unreadable: int = 0  # files that could not be read this time: nothing stored, read again next run
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
@@ -154,13 +158,18 @@ class Enricher:
 
     def __init__(self, catalog: Catalog, *, ocr: OcrEngine | None, geocoder: Geocoder | None,
                  keywords: KeywordIndex | None = None, gate: bool = True,
-                 after_batch: Callable[[list[int]], None] | None = None) -> None:
+                 after_batch: Callable[[list[int]], None] | None = None,
+                 clip_gate: ClipTextGate | None = None, model_name: str | None = None) -> None:
         self.catalog = catalog
         self.ocr = ocr
         self.geocoder = geocoder
         self.keywords = keywords if keywords is not None else KeywordIndex(catalog)
         self.gate = gate
         self.after_batch = after_batch
+        # the CLIP gate (photoclip.enrich.ocr_gate) scores the vectors stored for ``model_name``
+        self.clip_gate = clip_gate if gate and model_name else None
+        self.model_name = model_name
+        self._vectors: dict[int, np.ndarray] = {}
 
     def run(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> EnrichReport:
         cancel = cancel or CancelToken()
@@ -217,6 +226,8 @@ class Enricher:
         last_id = 0
         changed: list[int] = []
         while page := photos_needing_ocr(self.catalog, version, after_id=last_id):
+            if self.clip_gate is not None and self.model_name:
+                self._vectors = stored_vectors(self.catalog, self.model_name, [p.id for p in page])
             for photo in page:
                 last_id = photo.id  # past an unreadable photo too: it waits for the next run, not this one
                 stored, skipped = self._read_one(engine, version, photo, report)
@@ -234,6 +245,17 @@ class Enricher:
                   report: EnrichReport) -> tuple[bool, Skipped | None]:
         """Read one photo's words; whether anything was stored, and what to show as skipped."""
         size = (photo.width, photo.height) if photo.width and photo.height else None
+        vector = self._vectors.get(photo.id) if self.clip_gate is not None else None
+        score, decision = None, "read"
+        if vector is not None and self.clip_gate is not None:
+            score = self.clip_gate.score(vector)
+            decision = self.clip_gate.check(score)
+            if decision == "skip":  # looks like no text at all: not even the detector looks
+                store_ocr(self.catalog, photo, version, OcrResult((), True, 0.0))
+                report.gated += 1
+                report.clip_gated += 1
+                report.ocr_no_text += 1
+                return True, None
         try:
             result = engine.read_file(photo.path, size, gate=self.gate)
         except (DecodeError, OSError) as exc:
@@ -244,6 +266,8 @@ class Enricher:
             log.exception("text recognition failed on %s", photo.path)
             return True, self._failed(version, photo, f"text recognition failed: {type(exc).__name__}: {exc}",
                                       report)
+        if score is not None and self.clip_gate is not None:
+            self.clip_gate.learn(score, bool(result.lines), explored=decision == "explore")
         store_ocr(self.catalog, photo, version, result)
         report.ocr_seconds += result.seconds
         report.gated += int(result.gated)

@@ -101,13 +101,18 @@ def run(library_dir: str | None = None) -> int:
         QMessageBox.critical(None, "PhotoClip cannot open the library", str(exc))
         return 1
     window = MainWindow(library, ui_settings=ui)
+    from photoclip.instance import InstanceServer
+
+    server = InstanceServer(library)  # `photoclip search` asks this window instead of loading the model
     try:
         window.show()
         freeze_startup_objects()
         welcome_when_ready(window, ui)
         window.start_live_sync()
+        server.start()
         return app.exec()
     finally:
+        server.close()
         window.shutdown()  # the watcher and jobs let go of the library before it closes
         library.close()
 

@@ -39,7 +39,7 @@ import hnswlib
 import numpy as np
 
 from photoclip.errors import CatalogError
-from photoclip.index import hugepages
+from photoclip.index import hugepages, vector_cache
 from photoclip.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ CATALOG_ID_KEY = "catalog_id"
 REBUILD_DELETED_FRACTION = 0.25
 # Save a caught-up graph again when at least this many rows changed since the saved copy.
 SAVE_AFTER_CHANGES = 2_000
+# Keep a memory-mappable copy of the vectors (index/vector_cache.py) from this many on.
+DEFAULT_VECTOR_CACHE_MIN = 2_000
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,17 @@ class _Matrix:
         self.row_of: dict[int, int] = {}
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
 
+    @classmethod
+    def from_cache(cls, dim: int, cached: vector_cache.CachedVectors) -> _Matrix:
+        """A matrix over a mapped vector file: rows are read from the page cache, never decoded."""
+        matrix = cls(dim)
+        n = len(cached.ids)
+        matrix.data, matrix.ids, matrix.seqs = cached.vectors, cached.ids, cached.seqs
+        matrix.valid = np.ones(n, dtype=bool)
+        matrix.n = n
+        matrix.row_of = dict(zip(cached.ids.tolist(), range(n), strict=True))
+        return matrix
+
     @property
     def count(self) -> int:
         return len(self.row_of)
@@ -253,7 +266,8 @@ class VectorIndex:
     def __init__(self, catalog: Catalog, model_name: str, directory: str | os.PathLike[str], *,
                  hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
                  subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT, exact_k_share: int = EXACT_K_SHARE,
-                 params: HnswParams | None = None, background: bool = True, huge_pages: bool | None = None) -> None:
+                 params: HnswParams | None = None, background: bool = True, huge_pages: bool | None = None,
+                 build_graph: bool = True, vector_cache_min: int = DEFAULT_VECTOR_CACHE_MIN) -> None:
         self.catalog = catalog
         self.model_name = model_name
         self.directory = Path(directory)
@@ -265,9 +279,16 @@ class VectorIndex:
         # Moving memory onto 2 MB pages collapses every big anonymous mapping of the process (Qt's and ONNX
         # Runtime's too), so it is opt-in: PHOTOCLIP_HUGE_PAGES=1, for very large libraries on Linux.
         self.huge_pages = hugepages.requested() if huge_pages is None else huge_pages
+        # False in a one-shot process (a CLI search): it answers exactly from the mapped vectors, as
+        # that costs less than checking and loading a saved graph, and never starts a build it would
+        # not live to use.
+        self.build_graph = build_graph
+        self.vector_cache_min = vector_cache_min
         base = f"index-{_safe_name(model_name)}"
         self.graph_path = self.directory / f"{base}.hnsw"
         self.meta_path = self.directory / f"{base}.json"
+        self.vectors_path = self.directory / f"{base}.vectors"
+        self._vectors_seq = -1  # the sequence the vector file reflects (-1: none usable)
         self._lock = threading.RLock()
         self._save_lock = threading.Lock()
         self._matrix: _Matrix | None = None
@@ -314,12 +335,24 @@ class VectorIndex:
             if self._matrix is None or self._matrix.dim != dim:
                 self._matrix = _Matrix(dim)
                 self._seq = -1
-                self._load_graph(dim)
+                self._load_vectors(model_id, dim, seq)
+                if self.build_graph:
+                    self._load_graph(dim)
             if seq != self._seq:
                 self._catch_up(model_id, dim, seq)
             self._maybe_build()
 
     def _catch_up(self, model_id: int, dim: int, seq: int) -> None:
+        ids, vectors, gone = self._catch_up_matrix(model_id, dim, seq)
+        if self._graph is not None:
+            if self.background and len(ids) + len(gone) > GRAPH_CATCH_UP_INLINE:
+                self._resume_in_background(self._graph, self._graph_seq)
+                return
+            self._graph_apply(self._graph, ids, vectors, gone)
+            self._graph_seq = self._seq
+
+    def _catch_up_matrix(self, model_id: int, dim: int, seq: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Read the rows newer than the matrix and drop the ids no longer stored; returns (ids, vectors, gone)."""
         matrix = self._matrix
         assert matrix is not None
         ids, seqs, vectors = self._rows_since(model_id, dim, max(self._seq, 0))
@@ -337,12 +370,7 @@ class VectorIndex:
             matrix.delete(gone)
         self._seq = seq  # rows newer than this are read again next time; upserts are idempotent
         self.version += 1
-        if self._graph is not None:
-            if self.background and len(ids) + len(gone) > GRAPH_CATCH_UP_INLINE:
-                self._resume_in_background(self._graph, self._graph_seq)
-                return
-            self._graph_apply(self._graph, ids, vectors, gone)
-            self._graph_seq = self._seq
+        return ids, vectors, gone
 
     def _graph_apply(self, graph: hnswlib.Index, ids: np.ndarray, vectors: np.ndarray,
                      gone: np.ndarray) -> None:
@@ -358,6 +386,43 @@ class VectorIndex:
             except RuntimeError:
                 pass  # never in the graph, or already deleted
         self._changes_since_save += len(ids) + len(gone)
+
+    # -- the vector file: a mapped copy of the stored vectors -----------------------------------
+
+    def _load_vectors(self, model_id: int, dim: int, seq: int) -> None:
+        """Start the matrix from the vector file when it is usable; the catch-up reads only what is newer."""
+        if not self.vectors_path.exists():
+            return
+        cached = vector_cache.read(self.vectors_path, catalog_id=self._catalog_identity(), model=self.model_name,
+                                   dim=dim, max_seq=seq)
+        if cached is None:
+            return
+        if not vector_cache.agrees(self.catalog.read(), model_id, cached):
+            log.warning("the vector cache %s disagrees with the catalog; rebuilding it", self.vectors_path)
+            return
+        self._matrix = _Matrix.from_cache(dim, cached)
+        self._seq = self._vectors_seq = cached.seq
+        self.version += 1
+
+    def _save_vectors(self) -> None:
+        """Rewrite the vector file when the matrix moved well past it (or it is missing). A cache: a
+        failure is logged, never raised."""
+        matrix = self._matrix
+        if matrix is None or matrix.count < max(1, self.vector_cache_min) or self._seq < 0:
+            return
+        if self._vectors_seq >= 0 and self.vectors_path.exists():
+            # rows the catch-up reads from SQLite at each start, and rows it drops
+            changed = int(np.count_nonzero(matrix.seqs[matrix.live_rows()] > self._vectors_seq))
+            if changed + (matrix.n - matrix.count) < SAVE_AFTER_CHANGES:
+                return
+        rows = matrix.live_rows()
+        try:
+            vector_cache.write(self.vectors_path, catalog_id=self._catalog_identity(), model=self.model_name,
+                               dim=matrix.dim, seq=self._seq, ids=matrix.ids[rows], seqs=matrix.seqs[rows],
+                               vectors=matrix.data[rows])
+            self._vectors_seq = self._seq
+        except (OSError, ValueError) as exc:
+            log.warning("the vector cache could not be saved (%s); vectors are read from the catalog", exc)
 
     # -- the graph: loading, building, saving -------------------------------------------------
 
@@ -377,21 +442,19 @@ class VectorIndex:
         # The graph replays everything newer than its own sequence, then drops ids that left.
         self._graph, self._graph_seq = graph, meta["seq"]
         self._graph_deleted = meta["deleted"]
-        self._seq = self._graph_seq
         model = self._model_row()
-        assert model is not None and self._matrix is not None
-        ids, seqs, vectors = self._rows_since(model[0], dim, 0)
-        self._matrix.upsert(ids, seqs, vectors)
+        matrix = self._matrix
+        assert model is not None and matrix is not None
+        self._catch_up_matrix(model[0], dim, int(model[2]))  # from the vector file when it was usable
+        live = matrix.live_rows()
         labels = np.asarray(graph.get_ids_list(), dtype=np.int64)
-        gone = np.setdiff1d(labels, ids)
-        newer = seqs > self._graph_seq
-        self._seq = int(model[2])
-        self.version += 1
-        if self.background and int(newer.sum()) + len(gone) > GRAPH_CATCH_UP_INLINE:
+        gone = np.setdiff1d(labels, matrix.ids[live])
+        newer = live[matrix.seqs[live] > self._graph_seq]
+        if self.background and len(newer) + len(gone) > GRAPH_CATCH_UP_INLINE:
             # Photos indexed by another process since the graph was saved: answer exactly meanwhile.
             self._resume_in_background(graph, self._graph_seq)
             return
-        self._graph_apply(graph, ids[newer], vectors[newer], gone)
+        self._graph_apply(graph, matrix.ids[newer], matrix.data[newer], gone)
         self._graph_seq = self._seq
         self._on_huge_pages(graph)
         if self._changes_since_save >= SAVE_AFTER_CHANGES:
@@ -460,8 +523,9 @@ class VectorIndex:
         return identity
 
     def save(self) -> None:
-        """Persist the graph if it has changes the saved copy lacks (nothing to do in exact mode)."""
+        """Persist the graph if it has changes the saved copy lacks, and the vector file if it lags."""
         with self._lock:
+            self._save_vectors()
             if self._graph is not None and (self._changes_since_save or not self.meta_path.exists()):
                 self._try_save(self._graph, self._graph_seq, self._graph_deleted)
 
@@ -477,7 +541,8 @@ class VectorIndex:
     def _maybe_build(self) -> None:
         matrix = self._matrix
         assert matrix is not None
-        if matrix.count < self.hnsw_threshold or self._builder is not None or self._build_error is not None:
+        if (not self.build_graph or matrix.count < self.hnsw_threshold or self._builder is not None
+                or self._build_error is not None):
             return  # after a failed build, stay exact rather than retry on every query
         graph = self._graph
         if graph is not None and self._graph_deleted <= REBUILD_DELETED_FRACTION * graph.element_count:
@@ -521,6 +586,8 @@ class VectorIndex:
             graph.add_items(chunk, snap_ids[start:start + 20_000].astype(np.uint64),
                             num_threads=self.params.build_threads)
         graph.set_num_threads(1)
+        if self._closed:
+            return
         # Saved before the swap, outside the lock, so queries keep flowing while it is written. A
         # failed save (disk full, read-only folder) costs the next start a rebuild, not this session
         # its graph: it is swapped in anyway and saving is tried again later.
@@ -606,15 +673,19 @@ class VectorIndex:
             error = str(self._build_error) if self._build_error is not None else None
             return IndexStats(mode, count, self._seq, self._graph_deleted, error)
 
-    def close(self) -> None:
-        """Stop using the index, saving the graph first if it changed since its last save."""
+    def close(self, *, wait: bool = False) -> None:
+        """Stop using the index, saving the graph first if it changed since its last save.
+
+        A running background build is not waited for unless ``wait``: it stops at its next chunk and
+        a later start builds again, while a command that only searched exits at once.
+        """
         with self._lock:
             if self._closed:
                 return
             self.save()
             self._closed = True
         builder = self._builder
-        if builder is not None:
+        if builder is not None and wait:
             builder.join()
 
     # -- queries -------------------------------------------------------------------------------

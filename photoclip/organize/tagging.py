@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photoclip.engine import prompt_cache
 from photoclip.engine.protocol import Embedder
 from photoclip.errors import NotFoundError, PhotoClipError, QueryError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, null_sink
@@ -377,14 +378,24 @@ def text_vectors(catalog: Catalog, embedder: Embedder, texts: Sequence[str]) -> 
                 cached[text] = vec
     missing = [t for t in unique if t not in cached]
     if missing:
-        try:
-            fresh = np.asarray(embedder.embed_texts(missing), dtype=np.float32)
-        except QueryError as exc:
-            raise VocabularyError(f"a tag prompt cannot be embedded: {exc}") from exc
+        # another library on this computer may have embedded them with the same text tower
+        key = prompt_cache.model_key(embedder)
+        shared = prompt_cache.lookup(key, missing, embedder.dim) if key else {}
+        to_embed = [t for t in missing if t not in shared]
+        fresh: dict[str, np.ndarray] = {}
+        if to_embed:
+            try:
+                vectors = np.asarray(embedder.embed_texts(to_embed), dtype=np.float32)
+            except QueryError as exc:
+                raise VocabularyError(f"a tag prompt cannot be embedded: {exc}") from exc
+            fresh = dict(zip(to_embed, vectors, strict=True))
+            if key:
+                prompt_cache.store(key, fresh)
+        got = {**shared, **fresh}
         with catalog.write() as c:
             c.executemany("INSERT OR REPLACE INTO text_vectors(model_id, text, vector) VALUES(?, ?, ?)",
-                          [(model_id, t, vector_to_blob(v)) for t, v in zip(missing, fresh, strict=True)])
-        cached.update(zip(missing, fresh, strict=True))
+                          [(model_id, t, vector_to_blob(got[t])) for t in missing])
+        cached.update(got)
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.stack([cached[t] for t in texts]).astype(np.float32)

@@ -235,7 +235,7 @@ class HybridSearcher:
         depth = max(self.semantic_depth, 4 * top)
         like, unlike = self._examples
         semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True, like=like,
-                                        unlike=unlike)
+                                        unlike=unlike, rows=False)  # rows are read for the fused top only
         candidates: dict[int, _Candidate] = {}
         for rank, hit in enumerate(semantic.hits, start=1):
             if hit.id not in banned:

@@ -14,6 +14,7 @@ Triggers in the schema queue a photo in ``keyword_dirty`` whenever anything it i
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 import unicodedata
@@ -165,9 +166,17 @@ class KeywordIndex:
         """The terms that single photos out. A word no photo has says nothing about words (it is left to
         meaning); in a library of some size, a word on a quarter or more of its photos (a camera's file
         prefix, the library folder's name) only adds noise to a ranking."""
-        total = self.catalog.read().execute("SELECT COUNT(*) FROM keywords").fetchone()[0]
+        conn = self.catalog.read()
+        try:  # one row per photo, like the index: counted from its b-tree, not by reading every document
+            total = conn.execute("SELECT COUNT(*) FROM keywords_docsize").fetchone()[0]
+        except sqlite3.OperationalError:
+            total = conn.execute("SELECT COUNT(*) FROM keywords").fetchone()[0]
         cap = COMMON_SHARE * total if total >= COMMON_MIN_DOCS else total
-        return [t for t in terms if 0 < self.count(t) <= cap]
+        # counting stops one past the cap: a common word's matches need not all be read
+        limit = math.floor(cap) + 1
+        return [t for t in terms if 0 < conn.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM keywords WHERE keywords MATCH ? LIMIT ?)",
+            (t.fts(), limit)).fetchone()[0] <= cap]
 
     def search(self, any_of: Sequence[Term] = (), all_of: Sequence[Term] = (), *, limit: int = 500,
                live_only: bool = True, within: tuple[str, Sequence[object]] | None = None,

@@ -50,6 +50,15 @@ class SearchHit:
     photo: Photo
 
 
+@dataclass(frozen=True)
+class RankedHit:
+    """A ranked photo without its catalog row, for callers that only rank (hybrid fusion)."""
+
+    id: int
+    score: float
+    cosine: float
+
+
 @dataclass
 class SearchResult:
     hits: list[SearchHit]
@@ -74,11 +83,13 @@ class Searcher:
     def __init__(self, catalog: Catalog, embedder: Embedder, index_dir: str | os.PathLike[str], *,
                  hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
                  subset_exact_limit: int = DEFAULT_SUBSET_EXACT_LIMIT,
-                 params: HnswParams | None = None, background: bool = True) -> None:
+                 params: HnswParams | None = None, background: bool = True,
+                 build_graph: bool = True) -> None:
         self.catalog = catalog
         self.embedder = embedder
         self.index = VectorIndex(catalog, embedder.model_name, index_dir, hnsw_threshold=hnsw_threshold,
-                                 subset_exact_limit=subset_exact_limit, params=params, background=background)
+                                 subset_exact_limit=subset_exact_limit, params=params, background=background,
+                                 build_graph=build_graph)
         self.min_score = DEFAULT_MIN_SCORE  # the default strictness (the library sets it from Settings)
         self._calibrator: Calibrator | None = None
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -221,13 +232,15 @@ class Searcher:
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
                min_score: float | None = None, show_all: bool = False, like: Sequence[int] = (),
-               unlike: Sequence[int] = ()) -> SearchResult:
-        """Ranked photos; ``like`` and ``unlike`` are example photo ids ("more like this", "not this")."""
+               unlike: Sequence[int] = (), rows: bool = True) -> SearchResult:
+        """Ranked photos; ``like`` and ``unlike`` are example photo ids ("more like this", "not this").
+        With ``rows`` False the hits are RankedHit: no catalog rows are read."""
         start = time.perf_counter()
         parsed = parse_query(query)
         positive, negatives = self._parts(parsed)
         likes, unlikes = self._examples(like, unlike)
-        result = self._run(positive, negatives + unlikes, filters, top, min_score, show_all, (), start, likes)
+        result = self._run(positive, negatives + unlikes, filters, top, min_score, show_all, (), start, likes,
+                           rows)
         result.unknown = self.unknown_terms(parsed)
         return result
 
@@ -294,7 +307,7 @@ class Searcher:
 
     def _run(self, positive: _Part | None, negatives: list[_Part], filters: Filters | None, top: int,
              min_score: float | None, show_all: bool, skip: tuple[int, ...], start: float,
-             likes: Sequence[_Part] = ()) -> SearchResult:
+             likes: Sequence[_Part] = (), rows: bool = True) -> SearchResult:
         if top < 1:
             raise QueryError("the number of results must be at least 1")
         if min_score is not None and not 0.0 <= min_score <= 1.0:
@@ -322,6 +335,11 @@ class Searcher:
         ids, scores, cosines = ids[order], scores[order], cosines[order]
         threshold = self.threshold(min_score, show_all)
         keep = scores >= threshold if threshold is not None else np.ones(len(ids), dtype=bool)
+        if not rows:
+            ranked = [RankedHit(int(i), float(s), float(c)) for i, s, c in
+                      zip(ids[keep].tolist(), scores[keep].tolist(), cosines[keep].tolist(), strict=True)]
+            elapsed = (time.perf_counter() - start) * 1000.0
+            return SearchResult(ranked, int((~keep).sum()), elapsed)  # type: ignore[arg-type]
         photos = self.catalog.photos(ids[keep].tolist())
         hits = [SearchHit(int(i), photos[int(i)].path, float(s), float(c), photos[int(i)])
                 for i, s, c in zip(ids[keep], scores[keep], cosines[keep], strict=True) if int(i) in photos]

@@ -41,6 +41,7 @@ class Settings:
     thumbnail_cache_mb: int = 512
     default_top: int = 200
     search_min_score: float = 0.3  # strictness: results scoring below this are hidden (0.5: clearly related)
+    text_precision: str = "fp32"  # "int8": a quantized text tower, faster queries on many CPUs
     hide_duplicates: bool = False  # search and albums show only the keeper of each group of copies
     extra: dict = field(default_factory=dict)
     # What loading or validating had to correct, for the user to see; never saved.
@@ -112,6 +113,7 @@ _CHECKS: dict[str, Callable[[object, object], tuple[object, str | None]]] = {
     "thumbnail_cache_mb": _integer(16, 1 << 20),
     "default_top": _integer(1, 100_000),
     "hide_duplicates": _flag,
+    "text_precision": _choice(("fp32", "int8")),
     "search_min_score": _number(0.0, 1.0),
 }
 
