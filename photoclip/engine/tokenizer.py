@@ -11,6 +11,7 @@ import html
 import string
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,19 +51,25 @@ def clean_text(text: str, mode: str = "clip") -> str:
     return " ".join(text.split())
 
 
+
+def load_tokenizer(path: Path) -> Any:
+    """A ``tokenizers.Tokenizer`` from its JSON file; a missing package or a bad file is a ModelError."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:  # pragma: no cover - tokenizers is a core dependency
+        raise ModelError("The 'tokenizers' package is missing: pip install tokenizers") from exc
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as exc:
+        raise ModelError(f"Cannot read the tokenizer {path}: {exc}") from exc
+
+
 class ClipTokenizer:
     """Turns texts into CLIP token ids, truncated to the context length with the end token kept."""
 
     def __init__(self, path: Path, context_length: int, clean: str = "clip") -> None:
         self.clean = clean
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - tokenizers is a core dependency
-            raise ModelError("The 'tokenizers' package is missing: pip install tokenizers") from exc
-        try:
-            self._tok = Tokenizer.from_file(str(path))
-        except Exception as exc:
-            raise ModelError(f"Cannot read the tokenizer {path}: {exc}") from exc
+        self._tok = load_tokenizer(path)
         if context_length < 3:
             raise ModelError(f"Context length {context_length} is too small for a CLIP text tower.")
         self.context_length = context_length
@@ -114,14 +121,7 @@ class TemplateTokenizer:
 
     def __init__(self, path: Path, context_length: int, *, pad_id: int, clean: str = "whitespace",
                  language_prefix: bool = False) -> None:
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - tokenizers is a core dependency
-            raise ModelError("The 'tokenizers' package is missing: pip install tokenizers") from exc
-        try:
-            self._tok = Tokenizer.from_file(str(path))
-        except Exception as exc:
-            raise ModelError(f"Cannot read the tokenizer {path}: {exc}") from exc
+        self._tok = load_tokenizer(path)
         if context_length < 2:
             raise ModelError(f"Context length {context_length} is too small for a text tower.")
         self.context_length = context_length
