@@ -139,3 +139,20 @@ def test_the_grid_shows_an_undecodable_byte_as_a_replacement_character() -> None
 
     assert file_name(os.fsdecode(b"/photos/bad\xff.jpg")) == "bad\ufffd.jpg"
     assert file_name("/photos/café.jpg") == "café.jpg"
+
+
+def test_the_folder_filter_takes_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    from photoclip.search.filters import Filters, allowed_ids
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    make_image(photos / "outside.jpg", "jpeg", (32, 24), (200, 30, 30))
+    sub = odd(photos, b"Sommer \xe4")
+    sub.mkdir()
+    inner = make_image(sub / "x.png", "png", (16, 16), (1, 2, 3))
+    with Catalog(tmp_path / "lib" / "catalog.sqlite3") as cat:
+        cat.add_folder(photos)
+        scanner.scan(cat)
+        wanted = cat.photo_by_path(str(inner))
+        assert wanted is not None
+        assert allowed_ids(cat, Filters(folder=str(sub))).tolist() == [wanted.id]

@@ -18,6 +18,7 @@ import numpy as np
 
 from photoclip.errors import NotFoundError, QueryError
 from photoclip.ingest.scanner import path_prefix_range
+from photoclip.store import pathtext
 from photoclip.store.catalog import ERROR, LIVE_STATES, MISSING, OFFLINE, Catalog
 
 # Spellings people type for the formats the catalog records.
@@ -57,6 +58,9 @@ def normalise_type(name: str) -> str:
     return FORMAT_ALIASES.get(key, key)
 
 
+PATH = pathtext.PARAM
+
+
 def _folder_prefix(catalog: Catalog, folder: str) -> str:
     path = Path(folder).expanduser()
     resolved = str(path.resolve())
@@ -94,8 +98,9 @@ def where_clause(catalog: Catalog, filters: Filters) -> Condition:
     params: list[object] = list(LIVE_STATES)
     if filters.folder:
         prefix = _folder_prefix(catalog, filters.folder)
-        where.append("(p.path = ? OR (p.path >= ? AND p.path < ?))")  # a range the path index answers
-        params += [prefix, *path_prefix_range(prefix)]
+        # A range the path index answers; a folder whose name is not UTF-8 is bound as its bytes.
+        where.append(f"(p.path = {PATH} OR (p.path >= {PATH} AND p.path < {PATH}))")
+        params += [pathtext.to_sql(p) for p in (prefix, *path_prefix_range(prefix))]
     if filters.after:
         where.append("p.taken_at >= ?")
         params.append(filters.after.isoformat())
