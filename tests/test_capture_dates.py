@@ -352,3 +352,22 @@ def test_a_rating_in_the_file_becomes_the_photos_stars_until_the_person_changes_
         assert library.marks([rated_id])[rated_id].rating == 1
     finally:
         library.close()
+
+
+def test_search_results_sorted_by_date_follow_the_absolute_moment() -> None:
+    """10:00 at +02:00 is 08:00 UTC, earlier than 09:00 at +00:00, though its local time is later."""
+    from types import SimpleNamespace
+
+    from photoclip.cli.search_cmds import sort_hits
+    from photoclip.store.catalog import Photo
+
+    def hit(pid: int, taken: str, offset: int | None) -> SimpleNamespace:
+        photo = Photo(pid, 1, f"/p/{pid}.jpg", 1, 1, "h", None, None, None, taken, "exif", None, None, "ok", None,
+                      taken_offset=offset)
+        return SimpleNamespace(id=pid, photo=photo)
+
+    result = SimpleNamespace(hits=[hit(1, "2024-05-01T10:00:00", 120), hit(2, "2024-05-01T09:00:00", 0)])
+    sort_hits(result, "newest")
+    assert [h.id for h in result.hits] == [2, 1]
+    sort_hits(result, "oldest")
+    assert [h.id for h in result.hits] == [1, 2]

@@ -211,7 +211,7 @@ def sort_hits(result: SearchResult, sort: str) -> None:
     if sort in ("newest", "oldest"):
         dated = [h for h in result.hits if h.photo.taken_at]
         undated = [h for h in result.hits if not h.photo.taken_at]
-        dated.sort(key=lambda h: h.photo.taken_at or "", reverse=sort == "newest")
+        dated.sort(key=lambda h: h.photo.taken_key, reverse=sort == "newest")
         result.hits = dated + undated
 
 

@@ -189,8 +189,9 @@ def _search_filters(state: FilterState) -> Filters | None:
 
 
 def _hits(result: Any, sort: str) -> GridRows:
+    ordered = list(result.hits)
+    if sort in (SORT_NEWEST, SORT_OLDEST):  # by the absolute moment where the photo states its time zone
+        ordered.sort(key=lambda h: h.photo.taken_key, reverse=sort == SORT_NEWEST)
     hits = [GridItem(h.id, h.path, h.photo.content_hash, h.photo.taken_at, h.score, tuple(getattr(h, "why", ())),
-                     tuple(getattr(h, "words", ()))) for h in result.hits]
-    if sort in (SORT_NEWEST, SORT_OLDEST):
-        hits.sort(key=lambda i: i.taken_at or "", reverse=sort == SORT_NEWEST)
+                     tuple(getattr(h, "words", ()))) for h in ordered]
     return GridRows.of(hits)

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,18 @@ class Photo:
     taken_offset: int | None = None  # minutes east of UTC, when the photo states it
     rating: int | None = None  # from XMP (embedded or sidecar)
     companion: str | None = None  # the RAW file of a RAW+JPEG pair (this photo being the JPEG)
+
+    @property
+    def taken_key(self) -> str:
+        """Sortable capture moment: the UTC instant when the photo states its offset (photos from several
+        time zones then interleave correctly), else the local time; "" when undated."""
+        if not self.taken_at or self.taken_offset is None:
+            return self.taken_at or ""
+        try:
+            moment = datetime.fromisoformat(self.taken_at) - timedelta(minutes=self.taken_offset)
+        except ValueError:
+            return self.taken_at
+        return moment.isoformat(timespec="seconds")
 
     @property
     def name(self) -> str:
