@@ -19,7 +19,7 @@ from photoclip import imaging
 from photoclip.errors import DecodeError, NoModelError, NotFoundError, PhotoClipError
 from photoclip.ingest.pipeline import Indexer, IndexReport, capture_row, redate_catalogued
 from photoclip.ingest.scanner import ScanReport, content_hash, recorded_skipped, scan
-from photoclip.jobs import CancelToken, ProgressSink, null_sink
+from photoclip.jobs import CancelToken, ProgressSink, Skipped, null_sink
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
 from photoclip.store import catalog_health
 from photoclip.store.catalog import Catalog, Folder, Photo
@@ -28,6 +28,12 @@ from photoclip.store.settings import Settings, load_settings, save_settings
 if TYPE_CHECKING:
     from photoclip.engine import Embedder, ModelStore
     from photoclip.enrich.stage import EnrichReport
+    from photoclip.organize.albumexport import ExportReport
+    from photoclip.organize.albums import Album, AlbumEntry, RefreshResult
+    from photoclip.organize.duplicates import Group
+    from photoclip.organize.marks import Mark
+    from photoclip.organize.tagging import PhotoTag, ReviewItem, TagInfo
+    from photoclip.organize.trash import TrashOutcome
     from photoclip.search import Filters, Searcher, SearchResult
     from photoclip.search.hybrid import HybridSearcher
 
@@ -413,7 +419,7 @@ class Library:
 
         return tagging.tag_photos(self.catalog, self.engine, ids, top_k=self.settings.max_tags_per_photo)
 
-    def refresh_albums(self, album_ids: list[int] | None = None) -> list[Any]:
+    def refresh_albums(self, album_ids: list[int] | None = None) -> list[RefreshResult]:
         """Re-run smart albums' rules (after indexing, moves and deletions)."""
         from photoclip.organize import albums
 
@@ -528,7 +534,7 @@ class Library:
 
     # -- tags --------------------------------------------------------------------------------
 
-    def tags(self) -> list[Any]:
+    def tags(self) -> list[TagInfo]:
         """Every tag; with a model installed, whether that model knows it (``available``)."""
         from photoclip.organize import tagging
 
@@ -546,7 +552,7 @@ class Library:
 
         return tagging.threshold_change(self.catalog, self.engine, name, threshold)
 
-    def photo_tags(self, photo_id: int, *, include_rejected: bool = True) -> list[Any]:
+    def photo_tags(self, photo_id: int, *, include_rejected: bool = True) -> list[PhotoTag]:
         from photoclip.organize import tagging
 
         return tagging.photo_tags(self.catalog, photo_id, include_rejected=include_rejected)
@@ -563,7 +569,7 @@ class Library:
         tagging.reject_tag(self.catalog, photo_id, name)
         self.notify("tags", (photo_id,))
 
-    def add_tag(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> Any:
+    def add_tag(self, name: str, prompts: list[str] | None = None, threshold: float | None = None) -> TagInfo:
         from photoclip.organize import tagging
 
         info = tagging.add_tag(self.catalog, name, prompts=prompts, threshold=threshold)
@@ -594,7 +600,7 @@ class Library:
         tagging.set_enabled(self.catalog, name, enabled)
         self.notify("tags")
 
-    def review_queue(self, tag: str | None = None, limit: int = 50) -> list[Any]:
+    def review_queue(self, tag: str | None = None, limit: int = 50) -> list[ReviewItem]:
         from photoclip.organize import tagging
 
         return tagging.review_queue(self.catalog, tag, limit)
@@ -616,14 +622,14 @@ class Library:
 
     # -- albums ------------------------------------------------------------------------------
 
-    def albums(self) -> list[Any]:
+    def albums(self) -> list[Album]:
         from photoclip.organize import albums
 
         return albums.list_albums(self.catalog)
 
     def create_album(self, name: str, *, query: str | None = None, tags: tuple[str, ...] = (),
                      filters: Filters | None = None, threshold: float | None = None,
-                     like: tuple[int, ...] = (), unlike: tuple[int, ...] = ()) -> Any:
+                     like: tuple[int, ...] = (), unlike: tuple[int, ...] = ()) -> Album:
         from photoclip.organize import albums
 
         searcher = self.searcher if query else None
@@ -633,7 +639,7 @@ class Library:
         return album
 
     def set_album_rule(self, name: str, *, query: str | None = None, tags: tuple[str, ...] = (),
-                       filters: Any = None, threshold: float | None = None) -> Any:
+                       filters: Filters | None = None, threshold: float | None = None) -> Album:
         """Replace a smart album's rule; rule members are recomputed, pins and exclusions stay."""
         from photoclip.organize import albums
 
@@ -657,7 +663,7 @@ class Library:
         hidden = self._hidden_copies()
         return [p for p in members if p.id not in hidden] if hidden else members
 
-    def album_entries(self, name: str, *, include_excluded: bool = False) -> list[Any]:
+    def album_entries(self, name: str, *, include_excluded: bool = False) -> list[AlbumEntry]:
         from photoclip.organize import albums
 
         return albums.album_entries(self.catalog, name, include_excluded=include_excluded)
@@ -695,7 +701,7 @@ class Library:
 
     def export_album(self, name: str, destination: str | os.PathLike[str], *, mode: str = "copy",
                      xmp: bool = False, subfolder: bool = True, progress: ProgressSink = null_sink,
-                     cancel: CancelToken | None = None) -> Any:
+                     cancel: CancelToken | None = None) -> ExportReport:
         """Copy or link an album's photos into a folder (originals are only read)."""
         from photoclip.organize import albumexport
 
@@ -704,7 +710,7 @@ class Library:
 
     # -- trash -------------------------------------------------------------------------------
 
-    def move_to_trash(self, photo_ids: list[int]) -> Any:
+    def move_to_trash(self, photo_ids: list[int]) -> TrashOutcome:
         """Move the photos' files to the platform's trash (only ever after the user confirmed it).
 
         Returns a ``TrashOutcome``: the photos trashed (marked missing in the catalog, so their
@@ -717,7 +723,7 @@ class Library:
             self.notify("photos", tuple(outcome.ids))
         return outcome
 
-    def restore_from_trash(self, outcome: Any) -> Any:
+    def restore_from_trash(self, outcome: TrashOutcome) -> TrashOutcome:
         """Undo `move_to_trash`: put the files back where they were; returns what came back."""
         from photoclip.organize import trash
 
@@ -742,7 +748,7 @@ class Library:
         self.notify("duplicates")
 
     def update_duplicates(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None,
-                          full: bool = False) -> list[Any]:
+                          full: bool = False) -> list[Skipped]:
         """Hash photos catalogued before hashes were kept, then check them (the whole library on the first
         run, or with ``full``). Returns the photos that could not be read, as skipped."""
         from photoclip.jobs import Cancelled
@@ -762,7 +768,7 @@ class Library:
         self.refresh_duplicates()
         return skipped
 
-    def duplicate_groups(self, kind: str | None = None, folder: str | os.PathLike[str] | None = None) -> list[Any]:
+    def duplicate_groups(self, kind: str | None = None, folder: str | os.PathLike[str] | None = None) -> list[Group]:
         """Groups of copies (identical, same picture) and of similar shots, each with a suggested keeper."""
         from photoclip.organize import duplicates
 
@@ -792,13 +798,13 @@ class Library:
 
     # -- favourites and ratings --------------------------------------------------------------
 
-    def marks(self, photo_ids: list[int] | None = None) -> dict[int, Any]:
+    def marks(self, photo_ids: list[int] | None = None) -> dict[int, Mark]:
         """Favourite and stars per photo: of these ids, or of every marked photo when None."""
         from photoclip.organize import marks
 
         return marks.all_marks(self.catalog) if photo_ids is None else marks.marks_of(self.catalog, photo_ids)
 
-    def set_favourite(self, photo_ids: list[int], favourite: bool = True) -> dict[int, Any]:
+    def set_favourite(self, photo_ids: list[int], favourite: bool = True) -> dict[int, Mark]:
         """Mark or unmark as favourites; returns the marks before, for `restore_marks` (undo)."""
         from photoclip.organize import marks
 
@@ -806,7 +812,7 @@ class Library:
         self.notify("marks", tuple(before))
         return before
 
-    def set_rating(self, photo_ids: list[int], rating: int) -> dict[int, Any]:
+    def set_rating(self, photo_ids: list[int], rating: int) -> dict[int, Mark]:
         """Give 0-5 stars; returns the marks before, for `restore_marks` (undo)."""
         from photoclip.organize import marks
 
@@ -814,7 +820,7 @@ class Library:
         self.notify("marks", tuple(before))
         return before
 
-    def restore_marks(self, before: dict[int, Any]) -> dict[int, Any]:
+    def restore_marks(self, before: dict[int, Mark]) -> dict[int, Mark]:
         """Put back marks returned by `set_favourite` / `set_rating`; returns the ones replaced (redo)."""
         from photoclip.organize import marks
 
