@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ SETTINGS_NAME = "settings.json"
 # The absolute capture moment when known; rows dated before it was stored sort by their local time.
 _TAKEN_ORDER = "COALESCE(p.taken_order, p.taken_at)"
 TAG_CHUNK = 256
+SEARCH_MODEL_RECHECK_S = 10.0  # how long a decision on which model answers searches holds
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Status:
     # What the last scan could not read: unreadable files and folders, dangling symlinks, link loops.
     skipped: list[tuple[str, str]] = field(default_factory=list)
     catalog_problems: list[str] | None = None  # damage quick_check found ([] none, None not checked)
+    search_model: str | None = None  # the model answering searches: the previous one during a switch
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,9 @@ class Library:
         self._engine_factory = engine_factory
         self._engine: Embedder | None = None
         self._searcher: Searcher | None = None
+        # After a switch of model, the previous one answers searches until the new one has caught up.
+        self._previous_engine: Embedder | None = None
+        self._search_choice: tuple[float, str | None] = (0.0, None)  # (when decided, previous model or None)
         self._lock = threading.RLock()
         self._index_lock = threading.Lock()  # one indexing run at a time (GUI button, watcher)
         self._enrich_lock = threading.Lock()  # one enrichment run; never held while indexing
@@ -251,25 +257,76 @@ class Library:
     def reload_engine(self) -> None:
         """Drop the loaded model so the next use loads the active one with current settings."""
         with self._lock:
-            self._engine = None
+            self._engine = self._previous_engine = None
+            self._search_choice = (0.0, None)
             if self._searcher is not None and hasattr(self._searcher, "close"):
                 self._searcher.close()
             self._searcher = None
         self.notify("model")
 
     def use_model(self, name: str) -> None:
+        """Make ``name`` the active model. Photos are embedded with it by the next index run; until it
+        has embedded as many photos as a model used before, that one keeps answering searches (see
+        `search_model_name`), so the library never turns unsearchable or half-searchable in a switch."""
         if self.models is None:
             raise NoModelError("no model store is configured")
         self.models.set_active(name)
         self.reload_engine()
 
+    def search_model_name(self) -> str | None:
+        """The model that answers searches now: the active one, or, while it has embedded fewer of this
+        library's photos than another installed model, that one (a switch of model in progress)."""
+        previous = self._previous_model()
+        return previous if previous is not None else self.model_name
+
+    def _previous_model(self) -> str | None:
+        """An installed model covering more photos than the active one, if any; decided at most every few
+        seconds (and after each index run), as counting vectors costs more than a query."""
+        if self.models is None or self._engine_factory is not None:
+            return None
+        decided, previous = self._search_choice
+        if time.monotonic() - decided < SEARCH_MODEL_RECHECK_S:
+            return previous
+        previous = None
+        active = self.model_name
+        known = {r[0] for r in self.catalog.read().execute("SELECT name FROM models")}
+        if active is not None and known - {active}:  # another model has vectors here: compare coverage
+            counts = self.catalog.embedded_counts()
+            installed = set(self.models.names())
+            others = [(n, name) for name, n in counts.items() if name != active and name in installed]
+            best = max(others, default=None)
+            if best is not None and best[0] > counts.get(active, 0):
+                previous = best[1]
+        self._search_choice = (time.monotonic(), previous)
+        return previous
+
+    def _search_engine(self) -> Embedder:
+        previous = self._previous_model()
+        if previous is None or previous == self.model_name:
+            self._previous_engine = None
+            return self.engine
+        if self._previous_engine is None or self._previous_engine.model_name != previous:
+            from photoclip.engine import ClipEngine
+
+            assert self.models is not None
+            info = self.models.get(previous)
+            self.models.verify(info)
+            self._previous_engine = ClipEngine.load(info.path, device=self.settings.device,
+                                                    threads=self.settings.threads or None,
+                                                    text_precision=self.settings.text_precision)
+        return self._previous_engine
+
     @property
     def searcher(self) -> Searcher:
         with self._lock:
+            engine = self._search_engine()
+            if self._searcher is not None and self._searcher.embedder.model_name != engine.model_name:
+                self._searcher.close()
+                self._searcher, self._hybrid = None, None
             if self._searcher is None:
                 from photoclip.search import Searcher
 
-                self._searcher = Searcher(self.catalog, self.engine, self.directory, build_graph=self.build_graph)
+                self._searcher = Searcher(self.catalog, engine, self.directory, build_graph=self.build_graph)
             self._searcher.min_score = self.settings.search_min_score
             return self._searcher
 
@@ -410,6 +467,8 @@ class Library:
                 self.notify("photos", tuple(redated))
         if found_copies:
             self.refresh_duplicates()
+        if run.embed.embedded:
+            self._search_choice = (0.0, None)  # a newly active model may have caught up: decide again
         if engine is not None and (run.embed.embedded or report.touched):
             self.refresh_albums()
         return run
@@ -452,6 +511,7 @@ class Library:
             skipped=[(s.path, s.reason) for f in self.catalog.folders()
                      for s in recorded_skipped(self.catalog, f.id)],
             catalog_problems=self.catalog_problems,
+            search_model=self.search_model_name(),
         )
 
     def photo(self, photo_id: int) -> Photo:

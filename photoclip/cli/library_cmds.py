@@ -132,7 +132,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json({
             "library": st.library, "photos": st.photos, "ok": st.ok, "pending": st.pending,
             "errors": st.errors, "missing": st.missing, "offline": st.offline,
-            "embedded": st.embedded, "active_model": st.active_model,
+            "embedded": st.embedded, "active_model": st.active_model, "search_model": st.search_model,
             "error_list": [{"path": p, "reason": r} for p, r in st.error_list],
             "not_catalogued": [{"path": p, "reason": r} for p, r in st.uncatalogued],
             "not_read": [{"path": p, "reason": r} for p, r in st.skipped],
@@ -158,6 +158,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         waiting = max(0, st.ok + st.pending - st.embedded.get(st.active_model, 0))
         if waiting:
             print(f"waiting for {st.active_model}: {waiting} photos (run `photoclip index` to embed them)")
+    if st.search_model and st.search_model != st.active_model:
+        print(f"searches use {st.search_model} until {st.active_model} has embedded as many photos")
     for f in st.folders:
         print(f"folder: {f.folder.path} ({f.total} photos{', offline' if f.folder.state == 'offline' else ''})")
     for path, reason in st.error_list:
