@@ -28,10 +28,13 @@ from photoclip.store.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
     from photoclip.engine import Embedder, ModelStore
+    from photoclip.enrich.ocr import OcrLine
+    from photoclip.enrich.places import Place
     from photoclip.enrich.stage import EnrichReport
     from photoclip.organize.albumexport import ExportReport
     from photoclip.organize.albums import Album, AlbumEntry, RefreshResult
     from photoclip.organize.duplicates import Group
+    from photoclip.organize.history import AlbumSnapshot, MembersSnapshot, TagSnapshot
     from photoclip.organize.marks import Mark
     from photoclip.organize.tagging import PhotoTag, ReviewItem, TagInfo
     from photoclip.organize.trash import TrashOutcome
@@ -855,6 +858,68 @@ class Library:
         from photoclip.search.filters import Filters
 
         return replace(filters or Filters(), hide_duplicates=True)
+
+    # -- what the views read ----------------------------------------------------------------------
+
+    def photos(self, photo_ids: list[int]) -> dict[int, Photo]:
+        """The catalog rows of these photos, by id (ids no longer catalogued are left out)."""
+        return self.catalog.photos(photo_ids)
+
+    def photo_words(self, photo_id: int) -> list[OcrLine]:
+        """The lines of text read inside a photo, top to bottom, with their boxes."""
+        from photoclip.enrich.stage import photo_lines
+
+        return photo_lines(self.catalog, photo_id)
+
+    def photo_place(self, photo_id: int) -> Place | None:
+        from photoclip.enrich.stage import photo_place
+
+        return photo_place(self.catalog, photo_id)
+
+    def place_counts(self) -> list[tuple[str, str, int]]:
+        """(country, city, photos) for every place found so far, for browsing by place."""
+        from photoclip.enrich.stage import place_counts
+
+        return place_counts(self.catalog)
+
+    # -- snapshots for undo --------------------------------------------------------------------------
+
+    def snapshot_album(self, name: str) -> AlbumSnapshot:
+        """An album exactly as it is (rule and members), to put back with `restore_album`."""
+        from photoclip.organize import history
+
+        return history.album(self.catalog, name)
+
+    def restore_album(self, snapshot: AlbumSnapshot, *, replace: bool = False) -> None:
+        """Put an album back as snapshotted; with ``replace``, in place of what it has become."""
+        from photoclip.organize import history
+
+        if replace:
+            with self.catalog.write() as c:
+                c.execute("DELETE FROM albums WHERE id=?", (snapshot.album[0],))
+        history.restore_album(self.catalog, snapshot)
+
+    def snapshot_members(self, album: str, photo_ids: list[int]) -> MembersSnapshot:
+        from photoclip.organize import history
+
+        return history.members(self.catalog, album, photo_ids)
+
+    def restore_members(self, snapshot: MembersSnapshot) -> MembersSnapshot:
+        """Put album memberships back; returns what they were just before (for redo)."""
+        from photoclip.organize import history
+
+        return history.restore_members(self.catalog, snapshot)
+
+    def snapshot_tag_rows(self, name: str, photo_ids: list[int]) -> TagSnapshot:
+        from photoclip.organize import history
+
+        return history.tag_rows(self.catalog, name, photo_ids)
+
+    def restore_tag_rows(self, snapshot: TagSnapshot) -> TagSnapshot:
+        """Put a tag's decisions on these photos back; returns what they were just before (for redo)."""
+        from photoclip.organize import history
+
+        return history.restore_tag_rows(self.catalog, snapshot)
 
     # -- favourites and ratings --------------------------------------------------------------
 

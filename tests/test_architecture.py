@@ -92,3 +92,15 @@ def test_every_package_ships_in_the_wheel() -> None:
     found = {".".join(("photoclip", *p.parent.relative_to(PACKAGE).parts)).rstrip(".")
              for p in PACKAGE.rglob("__init__.py")}
     assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
+
+
+def test_the_front_ends_reach_the_catalog_only_through_the_facade() -> None:
+    """The GUI and the CLI use `Library`: reaching into `library.catalog` would skip its events and checks."""
+    import re
+
+    pattern = re.compile(r"\b(lib|library|self\.library|self\.w\.library)\.catalog\b")
+    offenders = [f"{path.relative_to(ROOT)}:{n}" for front in ("gui", "cli")
+                 for path in sorted((PACKAGE / front).rglob("*.py"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                 if pattern.search(line)]
+    assert not offenders, f"use a Library method instead of library.catalog at {offenders}"

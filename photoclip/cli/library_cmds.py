@@ -60,7 +60,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                 print(f"warning: folder {folder} not carried over: {exc}", file=sys.stderr)
         for folder in args.folders:
             lib.add_folder(folder, polling=args.poll)
-        if not lib.catalog.folders():
+        if not lib.folders():
             print("the library has no folders yet: run `photoclip index FOLDER`", file=sys.stderr)
             return 1
         sink = TqdmSink()

@@ -42,7 +42,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from photoclip.instance import InstanceServer
 
     with open_library(args) as lib:
-        folders = lib.catalog.folders()
+        folders = lib.folders()
         if not folders:
             raise NotFoundError("the library has no folders yet: add one with `photoclip folders add FOLDER`")
 

@@ -66,6 +66,15 @@ def photo_lines(catalog: Catalog, photo_id: int) -> list[OcrLine]:
             for text, box, confidence in rows]
 
 
+def place_counts(catalog: Catalog) -> list[tuple[str, str, int]]:
+    """(country, city, live photos) for every place found so far; "" where the country or city is unknown."""
+    rows = catalog.read().execute(
+        "SELECT COALESCE(pl.country, ''), COALESCE(pl.city, ''), COUNT(*) FROM places pl "
+        "JOIN photos p ON p.id = pl.photo_id WHERE p.state IN ('ok', 'pending') AND pl.lat IS NOT NULL "
+        "GROUP BY 1, 2").fetchall()
+    return [(country, city, int(n)) for country, city, n in rows]
+
+
 def photo_place(catalog: Catalog, photo_id: int) -> Place | None:
     row = catalog.read().execute("SELECT lat, lon, city, region, county, country, country_code FROM places "
                                  "WHERE photo_id=? AND lat IS NOT NULL", (photo_id,)).fetchone()

@@ -139,15 +139,15 @@ class AlbumActions(QObject):
         state: dict[str, Any] = {}
 
         def work() -> None:
-            state["album"] = history.album(library.catalog, name)
+            state["album"] = library.snapshot_album(name)
             library.delete_album(name)
 
         def undo() -> None:
-            history.restore_album(library.catalog, state["album"])
+            library.restore_album(state["album"])
             library.notify("albums")
 
         def redo() -> None:
-            state["album"] = history.album(library.catalog, name)
+            state["album"] = library.snapshot_album(name)
             library.delete_album(name)
 
         def done(_r: object) -> None:
@@ -173,11 +173,11 @@ class AlbumActions(QObject):
         state: dict[str, Any] = {}
 
         def work() -> None:
-            state["album"] = history.album(library.catalog, name)
+            state["album"] = library.snapshot_album(name)
             library.set_album_rule(name, query=query, tags=tags, threshold=threshold, filters=filters)
 
         def undo() -> None:
-            state["edited"] = history.album(library.catalog, name)
+            state["edited"] = library.snapshot_album(name)
             _replace_album(library, state["album"])
 
         def redo() -> None:
@@ -192,7 +192,5 @@ class AlbumActions(QObject):
 
 def _replace_album(library: Library, snap: history.AlbumSnapshot) -> None:
     """Put an album back exactly as snapshotted (rule and members), replacing what it is now."""
-    with library.catalog.write() as c:
-        c.execute("DELETE FROM albums WHERE id=?", (snap.album[0],))
-    history.restore_album(library.catalog, snap)
+    library.restore_album(snap, replace=True)
     library.notify("albums")

@@ -103,7 +103,7 @@ class AlbumRuleDialog(QDialog):
 
         def work() -> tuple[list[tuple[int, float]], dict[int, Any]]:
             scores = library.album_rule_scores(query, filters, like=like, unlike=unlike)
-            return scores, library.catalog.photos([i for i, _ in scores[:500]])
+            return scores, library.photos([i for i, _ in scores[:500]])
 
         def done(result: tuple[list[tuple[int, float]], dict[int, Any]]) -> None:
             if self._latest.is_current(ticket):

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from photoclip.gui.undo import Edit, UndoHistory
 from photoclip.gui.workers import TaskRunner
-from photoclip.organize import history
 
 if TYPE_CHECKING:
     from photoclip.library import Library
@@ -117,22 +116,22 @@ class PhotoActions(QObject):
         def work() -> None:
             if create:
                 library.create_album(name)
-            state["before"] = history.members(library.catalog, name, ids)
+            state["before"] = library.snapshot_members(name, ids)
             (library.add_to_album if add else library.remove_from_album)(name, ids)
 
         def undo() -> None:
             if create:
-                state["album"] = history.album(library.catalog, name)
+                state["album"] = library.snapshot_album(name)
                 library.delete_album(name)
             else:
-                state["after"] = history.restore_members(library.catalog, state["before"])
+                state["after"] = library.restore_members(state["before"])
                 library.notify("albums")
 
         def redo() -> None:
             if create:
-                history.restore_album(library.catalog, state["album"])
+                library.restore_album(state["album"])
             else:
-                history.restore_members(library.catalog, state["after"])
+                library.restore_members(state["after"])
             library.notify("albums")
 
         def done(_r: object) -> None:
@@ -154,16 +153,16 @@ class PhotoActions(QObject):
         state: dict[str, Any] = {}
 
         def work() -> None:
-            state["before"] = history.tag_rows(library.catalog, name, ids)
+            state["before"] = library.snapshot_tag_rows(name, ids)
             for pid in ids:
                 (library.accept_tag if accept else library.reject_tag)(pid, name)
 
         def undo() -> None:
-            state["after"] = history.restore_tag_rows(library.catalog, state["before"])
+            state["after"] = library.restore_tag_rows(state["before"])
             library.notify("tags", tuple(ids))
 
         def redo() -> None:
-            history.restore_tag_rows(library.catalog, state["after"])
+            library.restore_tag_rows(state["after"])
             library.notify("tags", tuple(ids))
 
         def done(_r: object) -> None:

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip import imaging
-from photoclip.enrich.stage import photo_lines, photo_place
 from photoclip.errors import NotFoundError
 from photoclip.gui.ocr_text import RecognisedText, draw_boxes, matching_lines
 from photoclip.gui.reveal import reveal_in_file_manager
@@ -73,8 +72,8 @@ def load_preview_data(library: Library, photo_id: int, path: str) -> PreviewData
     except ImportError:
         tags = []
     try:
-        lines = photo_lines(library.catalog, photo_id)
-        place = photo_place(library.catalog, photo_id)
+        lines = library.photo_words(photo_id)
+        place = library.photo_place(photo_id)
     except sqlite3.Error:  # a catalog from before words and places: the pane just shows less
         lines, place = [], None
     size = (0, 0)

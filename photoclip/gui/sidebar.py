@@ -80,7 +80,7 @@ def load_sidebar(library: Library) -> SidebarData:
     for tag in sorted(tags, key=lambda t: (-int(getattr(t, "count", 0)), t.name.lower())):
         if getattr(tag, "enabled", True) and getattr(tag, "count", 0):
             data.tags.append(SidebarEntry(tag.name, tag.name, int(tag.count)))
-    data.places = load_places(library.catalog)
+    data.places = load_places(library)
     try:
         data.favourites = sum(1 for m in library.marks().values() if m.favourite)
     except Exception:  # a catalog from before marks
@@ -88,13 +88,10 @@ def load_sidebar(library: Library) -> SidebarData:
     return data
 
 
-def load_places(catalog: Any) -> list[tuple[SidebarEntry, list[SidebarEntry]]]:
+def load_places(library: Library) -> list[tuple[SidebarEntry, list[SidebarEntry]]]:
     """Countries (most photos first) with their cities, from the places already found."""
     try:
-        rows = catalog.read().execute(
-            "SELECT COALESCE(pl.country, ''), COALESCE(pl.city, ''), COUNT(*) FROM places pl "
-            "JOIN photos p ON p.id = pl.photo_id WHERE p.state IN ('ok', 'pending') AND pl.lat IS NOT NULL "
-            "GROUP BY 1, 2").fetchall()
+        rows = library.place_counts()
     except sqlite3.Error:  # a catalog from before places
         return []
     countries: dict[str, list[SidebarEntry]] = {}
