@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from photoclip.store.catalog import Catalog
+
 TEXT_PROMPTS = (
     "a photo of a document", "a scanned page of text", "a screenshot", "a photo of a sign with words",
     "a receipt", "a page of a book", "a poster with writing", "a whiteboard with handwriting",
@@ -99,15 +101,7 @@ class ClipTextGate:
                 self.missed += 1
 
 
-def stored_vectors(catalog: object, model_name: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+def stored_vectors(catalog: Catalog, model_name: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
     """The photos' stored vectors for this model (photos without one are left out)."""
-    out: dict[int, np.ndarray] = {}
-    conn = catalog.read()  # type: ignore[attr-defined]
-    for start in range(0, len(ids), 900):
-        chunk = [int(i) for i in ids[start:start + 900]]
-        marks = ",".join("?" * len(chunk))
-        for pid, blob in conn.execute(
-                "SELECT e.photo_id, e.vector FROM embeddings e JOIN models m ON m.id = e.model_id "
-                f"WHERE m.name=? AND e.photo_id IN ({marks})", [model_name, *chunk]):
-            out[int(pid)] = np.frombuffer(blob, dtype="<f4")
-    return out
+    found, matrix = catalog.vectors_of(model_name, ids)
+    return {int(pid): matrix[row] for row, pid in enumerate(found.tolist())}

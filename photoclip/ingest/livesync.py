@@ -41,7 +41,7 @@ from photoclip.ingest.watcher import (
 from photoclip.jobs import Cancelled, CancelToken
 from photoclip.library import Library
 from photoclip.store import pathtext
-from photoclip.store.catalog import OFFLINE, Folder
+from photoclip.store.catalog import OFFLINE, Folder, chunked
 
 log = logging.getLogger(__name__)
 
@@ -410,8 +410,7 @@ class LiveSync:
         ids: set[int] = set()
         found: set[str] = set()
         conn = self.catalog.conn
-        for start in range(0, len(wanted), 900):
-            chunk = wanted[start:start + 900]
+        for chunk in chunked(wanted):
             marks = ",".join([pathtext.PARAM] * len(chunk))
             for photo_id, path in conn.execute(f"SELECT id, path FROM photos WHERE path IN ({marks})",
                                                [pathtext.to_sql(p) for p in chunk]):

@@ -28,7 +28,7 @@ from photoclip.imaging import (
 )
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
 from photoclip.store import pathtext
-from photoclip.store.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder
+from photoclip.store.catalog import MISSING, OFFLINE, OK, PENDING, Catalog, Folder, chunked
 
 HASH_BLOCK = 64 * 1024
 PATH = pathtext.PARAM  # every path bound in SQL goes through pathtext.to_sql
@@ -338,8 +338,7 @@ def _hash_or_skip(f: DiskFile, report: ScanReport) -> str | None:
 
 
 def _batches(items: list, size: int = WRITE_BATCH) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+    return chunked(items, size)  # type: ignore[return-value]
 
 
 def _apply_changed(catalog: Catalog, plan: FolderPlan, report: ScanReport, cancel: CancelToken | None) -> None:

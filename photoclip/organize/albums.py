@@ -21,12 +21,11 @@ from typing import Any, Protocol
 
 from photoclip.errors import NotFoundError, PhotoClipError
 from photoclip.search.filters import Filters, allowed_ids
-from photoclip.store.catalog import LIVE_STATES, PHOTO_COLUMNS, Catalog, Photo
+from photoclip.store.catalog import LIVE_STATES, PHOTO_COLUMNS, Catalog, Photo, chunked
 
 DEFAULT_THRESHOLD = 0.5  # the calibrated score from which search calls a photo clearly related
 MAX_NAME = 200
 MEMBER_SOURCES = ("rule", "pinned", "manual")
-SQL_CHUNK = 900  # ids per statement, under SQLite's historical limit of 999 bound parameters
 
 
 class AlbumError(PhotoClipError):
@@ -272,8 +271,7 @@ def _delete_members(c: sqlite3.Connection, album_id: int, ids: list[int], source
     """Delete in chunks: a selection of 50,000 photos must not exceed SQLite's bound-parameter limit."""
     removed = 0
     only = " AND source=?" if source else ""
-    for start in range(0, len(ids), SQL_CHUNK):
-        chunk = ids[start:start + SQL_CHUNK]
+    for chunk in chunked(ids):
         cur = c.execute(f"DELETE FROM album_photos WHERE album_id=?{only} AND photo_id IN "
                         f"({','.join('?' * len(chunk))})", [album_id, *([source] if source else []), *chunk])
         removed += cur.rowcount

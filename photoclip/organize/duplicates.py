@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photoclip.errors import NotFoundError, QueryError
-from photoclip.store.catalog import Catalog
+from photoclip.store.catalog import Catalog, chunked
 
 KINDS = ("identical", "same", "similar")
 REMOVABLE_KINDS = ("identical", "same")  # similar shots are never pre-selected for removal
@@ -95,8 +95,7 @@ class _Links:
 def _members(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, Member]:
     out: dict[int, Member] = {}
     id_list = list(ids)
-    for start in range(0, len(id_list), 900):
-        chunk = id_list[start:start + 900]
+    for chunk in chunked(id_list):
         marks = ",".join("?" * len(chunk))
         for r in conn.execute(
                 "SELECT p.id, p.path, p.width, p.height, p.format, p.size, p.mtime_ns, p.taken_at, p.taken_at_source, "

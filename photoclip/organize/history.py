@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from photoclip.errors import NotFoundError
-from photoclip.store.catalog import Catalog
+from photoclip.store.catalog import Catalog, chunked
 
 AlbumRow = tuple[int, str, str, str | None, float, float]  # id, name, kind, rule, created, updated
 MemberRow = tuple[int, int, str, float | None, float]  # album_id, photo_id, source, score, added_at
@@ -63,8 +63,8 @@ def members(catalog: Catalog, album: str, photo_ids: Iterable[int]) -> MembersSn
     album_id = _album_id(catalog, album)
     ids = tuple(dict.fromkeys(int(i) for i in photo_ids))
     rows: list[MemberRow] = []
-    for start in range(0, len(ids), 900):
-        marks, chunk = _in(ids[start:start + 900])
+    for part in chunked(ids):
+        marks, chunk = _in(part)
         rows += catalog.read().execute(
             f"SELECT album_id, photo_id, source, score, added_at FROM album_photos "
             f"WHERE album_id=? AND photo_id IN ({marks})", [album_id, *chunk]).fetchall()
@@ -75,8 +75,8 @@ def restore_members(catalog: Catalog, snap: MembersSnapshot) -> MembersSnapshot:
     """Put the rows back; returns a snapshot of what they replaced (to redo)."""
     current = _members_by_id(catalog, snap)
     with catalog.write() as c:
-        for start in range(0, len(snap.photo_ids), 900):
-            marks, chunk = _in(snap.photo_ids[start:start + 900])
+        for part in chunked(snap.photo_ids):
+            marks, chunk = _in(part)
             c.execute(f"DELETE FROM album_photos WHERE album_id=? AND photo_id IN ({marks})", [snap.album_id, *chunk])
         c.executemany("INSERT INTO album_photos(album_id, photo_id, source, score, added_at) VALUES(?,?,?,?,?)",
                       snap.rows)
@@ -85,8 +85,8 @@ def restore_members(catalog: Catalog, snap: MembersSnapshot) -> MembersSnapshot:
 
 def _members_by_id(catalog: Catalog, snap: MembersSnapshot) -> MembersSnapshot:
     rows: list[MemberRow] = []
-    for start in range(0, len(snap.photo_ids), 900):
-        marks, chunk = _in(snap.photo_ids[start:start + 900])
+    for part in chunked(snap.photo_ids):
+        marks, chunk = _in(part)
         rows += catalog.read().execute(
             f"SELECT album_id, photo_id, source, score, added_at FROM album_photos "
             f"WHERE album_id=? AND photo_id IN ({marks})", [snap.album_id, *chunk]).fetchall()

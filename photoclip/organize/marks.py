@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from photoclip.errors import QueryError
-from photoclip.store.catalog import Catalog
+from photoclip.store.catalog import Catalog, chunked
 
 MAX_RATING = 5
 
@@ -34,8 +34,7 @@ def marks_of(catalog: Catalog, photo_ids: Iterable[int]) -> dict[int, Mark]:
     """The marks of these photos (unmarked ones get `NO_MARK`)."""
     ids = list(dict.fromkeys(photo_ids))
     out = dict.fromkeys(ids, NO_MARK)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    for chunk in chunked(ids):
         rows = catalog.read().execute(
             f"SELECT photo_id, favourite, rating FROM photo_marks WHERE photo_id IN ({','.join('?' * len(chunk))})",
             chunk)

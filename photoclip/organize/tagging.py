@@ -38,7 +38,7 @@ from photoclip.errors import NotFoundError, PhotoClipError, QueryError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, null_sink
 from photoclip.paths import resources_dir
 from photoclip.search.calibration import Calibrator, constants_for, reference_prompts
-from photoclip.store.catalog import Catalog, vector_to_blob
+from photoclip.store.catalog import SQL_CHUNK, Catalog, chunked, vector_to_blob
 
 VOCABULARY_FILE = "tags.json"
 SEEDED_KEY = "tags.seeded_version"
@@ -46,7 +46,7 @@ FINGERPRINT_KEY = "tags.applied."  # + model name: the vocabulary the stored aut
 LEARN_MIN, LEARN_MAX = 0.05, 0.99  # a threshold learnt from decisions stays inside these
 TEMPLATE = "a photo of {}."
 MAX_NAME = 100
-BATCH = 900  # ids per IN (...) list: under SQLite's historical limit of 999 parameters
+BATCH = SQL_CHUNK  # photos written per transaction, as many as one IN (...) list holds
 
 
 class VocabularyError(PhotoClipError):
@@ -367,8 +367,7 @@ def text_vectors(catalog: Catalog, embedder: Embedder, texts: Sequence[str]) -> 
     model_id = catalog.model_id(embedder.model_name, embedder.dim)
     cached: dict[str, np.ndarray] = {}
     conn = catalog.read()
-    for start in range(0, len(unique), 900):
-        chunk = unique[start:start + 900]
+    for chunk in chunked(unique):
         marks = ",".join("?" * len(chunk))
         for text, blob in conn.execute(
                 f"SELECT text, vector FROM text_vectors WHERE model_id=? AND text IN ({marks})",
@@ -571,24 +570,6 @@ def threshold_change(catalog: Catalog, embedder: Embedder, name: str, threshold:
     return int((after & ~now).sum()), int((now & ~after).sum())
 
 
-def _stored_vectors(catalog: Catalog, model_name: str, photo_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    ids: list[int] = []
-    blobs: list[bytes] = []
-    conn = catalog.read()
-    for start in range(0, len(photo_ids), 900):
-        chunk = [int(i) for i in photo_ids[start:start + 900]]
-        marks = ",".join("?" * len(chunk))
-        for photo_id, blob in conn.execute(
-                "SELECT e.photo_id, e.vector FROM embeddings e JOIN models m ON m.id=e.model_id "
-                f"WHERE m.name=? AND e.photo_id IN ({marks}) ORDER BY e.photo_id", [model_name, *chunk]):
-            ids.append(photo_id)
-            blobs.append(blob)
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), -1)
-    return np.array(ids, dtype=np.int64), matrix.astype(np.float32)
-
-
 def tag_photos(catalog: Catalog, embedder: Embedder, photo_ids: Iterable[int], *,
                top_k: int | None = None) -> int:
     """Auto-tag newly indexed photos from their stored vectors; returns the number of tags applied.
@@ -600,7 +581,7 @@ def tag_photos(catalog: Catalog, embedder: Embedder, photo_ids: Iterable[int], *
     if not wanted:
         return 0
     model = _tag_model(catalog, embedder, top_k=top_k)
-    ids, vectors = _stored_vectors(catalog, embedder.model_name, wanted)
+    ids, vectors = catalog.vectors_of(embedder.model_name, wanted)
     written = 0
     for start in range(0, len(ids), BATCH):
         with catalog.write() as c:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,8 +31,17 @@ log = logging.getLogger(__name__)
 _FULL_BELOW_BYTES = 256 * 1024
 
 # States a photo can be in. "pending" means found on disk but not yet read and embedded.
+_T = TypeVar("_T")
+
 OK, PENDING, ERROR, MISSING, OFFLINE = "ok", "pending", "error", "missing", "offline"
 LIVE_STATES = (OK, PENDING)
+SQL_CHUNK = 900  # ids per IN (...) list: under SQLite's historical limit of 999 bound parameters
+
+
+def chunked(items: Sequence[_T], size: int = SQL_CHUNK) -> Iterator[Sequence[_T]]:
+    """``items`` in slices of at most ``size``: one statement each where ids go into ``IN (...)``."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 @dataclass(frozen=True)
@@ -414,8 +424,7 @@ class Catalog:
         """Photos by id, fetched in chunks (SQLite caps the number of bound parameters)."""
         out: dict[int, Photo] = {}
         id_list = list(ids)
-        for start in range(0, len(id_list), 900):
-            chunk = id_list[start:start + 900]
+        for chunk in chunked(id_list):
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(f"SELECT {PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk):
                 out[r[0]] = _photo(r)
@@ -510,6 +519,23 @@ class Catalog:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
         return ids, matrix.astype(np.float32, copy=False)
+
+    def vectors_of(self, model_name: str, photo_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64, matrix float32) of these photos' stored vectors for the model; photos without
+        one are left out."""
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for chunk in chunked([int(i) for i in photo_ids]):
+            marks = ",".join("?" * len(chunk))
+            for photo_id, blob in self.conn.execute(
+                    "SELECT e.photo_id, e.vector FROM embeddings e JOIN models m ON m.id=e.model_id "
+                    f"WHERE m.name=? AND e.photo_id IN ({marks}) ORDER BY e.photo_id", [model_name, *chunk]):
+                ids.append(photo_id)
+                blobs.append(blob)
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), -1)
+        return np.array(ids, dtype=np.int64), matrix.astype(np.float32)
 
     def vector(self, model_name: str, photo_id: int) -> np.ndarray | None:
         row = self.conn.execute(

@@ -60,13 +60,13 @@ class Settings:
         return self
 
 
-def _integer(lo: int, hi: int) -> Callable[[object, object], tuple[object, str | None]]:
+def _number(lo: float, hi: float, *, whole: bool = False) -> Callable[[object, object], tuple[object, str | None]]:
     def check(value: object, default: object) -> tuple[object, str | None]:
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             return default, f"{value!r} is not a number; using the default {default}"
-        if isinstance(value, float) and not value.is_integer():
+        if whole and isinstance(value, float) and not value.is_integer():
             return default, f"{value!r} is not a whole number; using the default {default}"
-        number = int(value)
+        number = int(value) if whole else float(value)
         if number < lo or number > hi:
             clamped = min(hi, max(lo, number))
             return clamped, f"{number} is outside {lo}..{hi}; using {clamped}"
@@ -74,16 +74,8 @@ def _integer(lo: int, hi: int) -> Callable[[object, object], tuple[object, str |
     return check
 
 
-def _number(lo: float, hi: float) -> Callable[[object, object], tuple[object, str | None]]:
-    def check(value: object, default: object) -> tuple[object, str | None]:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-            return default, f"{value!r} is not a number; using the default {default}"
-        number = float(value)
-        if number < lo or number > hi:
-            clamped = min(hi, max(lo, number))
-            return clamped, f"{number} is outside {lo}..{hi}; using {clamped}"
-        return number, None
-    return check
+def _integer(lo: int, hi: int) -> Callable[[object, object], tuple[object, str | None]]:
+    return _number(lo, hi, whole=True)
 
 
 def _flag(value: object, default: object) -> tuple[object, str | None]:

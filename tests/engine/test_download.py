@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,14 @@ from photoclip.engine.bundle import sha256_file
 from photoclip.engine.download import download_model
 from photoclip.errors import ModelError, NetworkError
 from tests.engine.conftest import write_hf_bundle
+from tests.engine.local_server import LocalServer
 
 pytest.importorskip("onnxruntime")
 REV = "0123456789abcdef0123456789abcdef01234567"
 FILES = ["onnx/vision_model.onnx", "onnx/text_model.onnx", "tokenizer.json", "preprocessor_config.json", "config.json"]
 
 
-class _Hub:
+class _Hub(LocalServer):
     """A tiny hub on 127.0.0.1 serving ``/<repo>/resolve/<rev>/<path>`` with HTTP Range support."""
 
     def __init__(self, root: Path, honour_range: bool = True) -> None:
@@ -59,15 +59,7 @@ class _Hub:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self.serve(Handler)
 
 
 @pytest.fixture()

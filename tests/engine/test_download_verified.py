@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from photoclip.engine.bundle import sha256_file
 from photoclip.engine.download import download_model, load_catalogue
 from photoclip.errors import ModelError, NetworkError
 from tests.engine.conftest import write_hf_bundle
+from tests.engine.local_server import LocalServer
 
 pytest.importorskip("onnxruntime")
 COMMIT = "a" * 40
@@ -34,7 +34,7 @@ def _blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-class HubLike:
+class HubLike(LocalServer):
     def __init__(self, root: Path, files: list[str] | None = None, lfs: set[str] | None = None) -> None:
         self.root = root
         self.files = {f: (root / f).read_bytes() for f in (files or FILES)}
@@ -121,15 +121,7 @@ class HubLike:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self.serve(Handler)
 
 
 @pytest.fixture()
