@@ -249,5 +249,7 @@ class InstanceServer:
         except Exception as exc:  # the instance keeps running; the command reports it
             log.exception("a request from the command line failed")
             return {"ok": False, "error": f"unexpected {type(exc).__name__}: {exc}"}
+        if request.get("sort") in ("newest", "oldest"):
+            result.sort_by_date(newest=request["sort"] == "newest")
         self.served += 1
         return {"ok": True, **result_view(result)}

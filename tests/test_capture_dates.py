@@ -359,6 +359,7 @@ def test_search_results_sorted_by_date_follow_the_absolute_moment() -> None:
     from types import SimpleNamespace
 
     from photoclip.cli.search_cmds import sort_hits
+    from photoclip.search import SearchResult
     from photoclip.store.catalog import Photo
 
     def hit(pid: int, taken: str, offset: int | None) -> SimpleNamespace:
@@ -366,7 +367,7 @@ def test_search_results_sorted_by_date_follow_the_absolute_moment() -> None:
                       taken_offset=offset)
         return SimpleNamespace(id=pid, photo=photo)
 
-    result = SimpleNamespace(hits=[hit(1, "2024-05-01T10:00:00", 120), hit(2, "2024-05-01T09:00:00", 0)])
+    result = SearchResult([hit(1, "2024-05-01T10:00:00", 120), hit(2, "2024-05-01T09:00:00", 0)], 0, 0.0)
     sort_hits(result, "newest")
     assert [h.id for h in result.hits] == [2, 1]
     sort_hits(result, "oldest")

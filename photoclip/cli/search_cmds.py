@@ -156,7 +156,7 @@ def _ask_running(args: argparse.Namespace, request: dict[str, Any], query: str |
                "types": list(args.type), "album": args.album, "favourite": args.favourite,
                "min_rating": args.rating}
     request = {**request, "filters": filters, "top": _top_of(args), "min_score": args.min_score,
-               "show_all": args.show_all}
+               "show_all": args.show_all, "sort": getattr(args, "sort", "score")}
     answer = instance.ask(resolve_library_dir(getattr(args, "library", None)), request)
     if answer is None:
         return False
@@ -207,29 +207,20 @@ def result_rows(result: SearchResult) -> list[dict]:
 
 
 def sort_hits(result: SearchResult, sort: str) -> None:
-    """Matches by date taken (those without a date last); the cut-off already chose them."""
+    """Matches by date taken for ``--sort newest|oldest``; the cut-off already chose them."""
     if sort in ("newest", "oldest"):
-        dated = [h for h in result.hits if h.photo.taken_at]
-        undated = [h for h in result.hits if not h.photo.taken_at]
-        dated.sort(key=lambda h: h.photo.taken_key, reverse=sort == "newest")
-        result.hits = dated + undated
-
-
-def _sort_rows(rows: list[dict], sort: str) -> list[dict]:
-    if sort not in ("newest", "oldest"):
-        return rows
-    dated = sorted((r for r in rows if r.get("taken_at")), key=lambda r: r["taken_at"], reverse=sort == "newest")
-    return dated + [r for r in rows if not r.get("taken_at")]
+        result.sort_by_date(newest=sort == "newest")
 
 
 def _show(result: SearchResult, args: argparse.Namespace, query: str | None = None) -> int:
+    sort_hits(result, getattr(args, "sort", "score"))
     _show_view(instance.result_view(result), args, query)
     return 0
 
 
 def _show_view(view: dict[str, Any], args: argparse.Namespace, query: str | None = None) -> None:
     """Print a result (from this process or from a running instance): rows, then what was left out."""
-    rows = _sort_rows(list(view.get("rows") or []), getattr(args, "sort", "score"))
+    rows = list(view.get("rows") or [])
     if args.json:
         print_json(rows)
     else:

@@ -189,9 +189,8 @@ def _search_filters(state: FilterState) -> Filters | None:
 
 
 def _hits(result: Any, sort: str) -> GridRows:
-    ordered = list(result.hits)
-    if sort in (SORT_NEWEST, SORT_OLDEST):  # by the absolute moment where the photo states its time zone
-        ordered.sort(key=lambda h: h.photo.taken_key, reverse=sort == SORT_NEWEST)
+    if sort in (SORT_NEWEST, SORT_OLDEST):
+        result.sort_by_date(newest=sort == SORT_NEWEST)
     hits = [GridItem(h.id, h.path, h.photo.content_hash, h.photo.taken_at, h.score, tuple(getattr(h, "why", ())),
-                     tuple(getattr(h, "words", ()))) for h in ordered]
+                     tuple(getattr(h, "words", ()))) for h in result.hits]
     return GridRows.of(hits)

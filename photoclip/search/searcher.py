@@ -67,6 +67,13 @@ class SearchResult:
     unknown: tuple[str, ...] = ()  # query terms the model cannot tell from made-up words
     dates: DateSpan | None = None  # a date phrase of the query taken as a filter
 
+    def sort_by_date(self, newest: bool) -> None:
+        """The hits by capture moment (the absolute one where a photo states its time zone), undated
+        last; which photos are shown stays as the cut-off chose them."""
+        dated = [h for h in self.hits if h.photo.taken_at]
+        dated.sort(key=lambda h: h.photo.taken_key, reverse=newest)
+        self.hits = dated + [h for h in self.hits if not h.photo.taken_at]
+
 
 @dataclass(frozen=True)
 class _Part:
