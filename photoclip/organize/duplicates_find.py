@@ -31,7 +31,7 @@ from photoclip import imaging
 from photoclip.errors import DecodeError
 from photoclip.imaging import phash as ph
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
-from photoclip.store.catalog import Catalog
+from photoclip.store.catalog import Catalog, chunked
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ SIMILAR_SECONDS = 60
 MAX_WINDOW = 50  # partners per photo in the time window: one dated import of thousands is not a burst
 MAX_SAME = 50  # nearest hash partners per photo: a cluster of look-alike hashes must not cost n² checks
 ASPECT_TOLERANCE = 0.12  # |log(aspect ratio)| apart: a small crop keeps the shape, a portrait is not a landscape
-CHUNK = 900
 HASH_SIDE = 128  # backfill decodes only this much: the hash looks at 32x32 pixels
 
 # Probes at most two bits from a 16-bit band: two hashes within 11 bits (SURE_BITS and more) always meet in
@@ -150,8 +149,7 @@ class Facts:
 def _facts(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, Facts]:
     out: dict[int, Facts] = {}
     id_list = list(ids)
-    for start in range(0, len(id_list), CHUNK):
-        chunk = id_list[start:start + CHUNK]
+    for chunk in chunked(id_list):
         marks = ",".join("?" * len(chunk))
         for pid, path, digest, w, h, taken, source, value in conn.execute(
                 "SELECT p.id, p.path, p.content_hash, p.width, p.height, p.taken_at, p.taken_at_source, h.phash "
@@ -189,8 +187,7 @@ def load_vectors(conn: sqlite3.Connection, model_name: str | None, ids: Iterable
         return {}
     out: dict[int, np.ndarray] = {}
     id_list = list(ids)
-    for start in range(0, len(id_list), CHUNK):
-        chunk = id_list[start:start + CHUNK]
+    for chunk in chunked(id_list):
         marks = ",".join("?" * len(chunk))
         for pid, blob in conn.execute(
                 "SELECT e.photo_id, e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id "
