@@ -21,6 +21,7 @@ from watchdog.events import (
     FileOpenedEvent,
 )
 from watchdog.observers import Observer
+from watchdog.observers.inotify import InotifyWatchGroup
 from watchdog.observers.inotify_c import InotifyFD
 
 from photoclip.ingest import watcher as watcher_module
@@ -238,7 +239,7 @@ def test_watch_limit_at_start_falls_back_to_polling(tmp_path: Path, caplog: pyte
 
 def test_watch_limit_on_sub_folders_falls_back_to_polling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           caplog: pytest.LogCaptureFixture) -> None:
-    """watchdog skips sub-folders it cannot watch silently; the watcher notices and polls instead."""
+    """The limit is reached on a sub-folder while the tree is first registered: the whole folder is polled."""
     real_add = InotifyFD.add_callback
 
     def add_callback(self, path: bytes, *args, **kwargs):
@@ -247,6 +248,28 @@ def test_watch_limit_on_sub_folders_falls_back_to_polling(tmp_path: Path, monkey
         return real_add(self, path, *args, **kwargs)
 
     monkeypatch.setattr(InotifyFD, "add_callback", add_callback)
+    root = tmp_path / "photos"
+    (root / "a" / "deep").mkdir(parents=True)
+    (root / "b").mkdir()
+    caplog.set_level(logging.WARNING, logger="photoclip.ingest.watcher")
+    with fast_watcher(WatchedFolder(str(root))) as w:
+        assert w.modes() == {str(root): POLLING}
+        assert "limit on watched folders" in caplog.text and "polling" in caplog.text
+        photo = make_png(root / "a" / "deep" / "x.png")
+        collect(w, lambda bs: str(photo) in all_paths(bs))
+
+
+def test_sub_folders_skipped_silently_are_noticed_and_polled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """Some watchdog releases skip a sub-folder they cannot watch without an error; the watcher counts the
+    watches it got against the folders on disk and polls when some are missing."""
+    real_add = InotifyWatchGroup._add_callback
+
+    def add_callback(self, path: bytes) -> None:
+        if os.path.basename(path) != b"deep":
+            real_add(self, path)
+
+    monkeypatch.setattr(InotifyWatchGroup, "_add_callback", add_callback)
     root = tmp_path / "photos"
     (root / "a" / "deep").mkdir(parents=True)
     (root / "b").mkdir()
