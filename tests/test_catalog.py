@@ -197,7 +197,8 @@ def test_disk_full_becomes_disk_full_error_and_nothing_is_corrupted(catalog: Cat
     folder = catalog.add_folder(tmp_path)
     kept = [add_photo(catalog, folder.id, tmp_path / f"{i}.jpg", axis_vector("red")) for i in range(5)]
     pages = catalog.conn.execute("PRAGMA page_count").fetchone()[0]
-    catalog.conn.execute(f"PRAGMA max_page_count={pages + 2}")
+    with catalog.write() as c:  # a limit of the writer connection, the one every write goes through
+        c.execute(f"PRAGMA max_page_count={pages + 2}")
     model_id = catalog.model_id(FakeEmbedder.model_name)
     now = time.time()
     with pytest.raises(DiskFullError, match="full"), catalog.write() as c:
@@ -211,7 +212,8 @@ def test_disk_full_becomes_disk_full_error_and_nothing_is_corrupted(catalog: Cat
     assert catalog.counts()["photos"] == len(kept)
     assert catalog.embedded_ids(FakeEmbedder.model_name).tolist() == kept
     # Once space is back, writing works again on the same connection.
-    catalog.conn.execute("PRAGMA max_page_count=1073741823")
+    with catalog.write() as c:
+        c.execute("PRAGMA max_page_count=1073741823")
     add_photo(catalog, folder.id, tmp_path / "after.jpg")
     assert catalog.counts()["photos"] == len(kept) + 1
 

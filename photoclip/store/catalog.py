@@ -1,8 +1,10 @@
 """The photo catalog: one SQLite file in WAL mode, the source of truth for folders, photos and vectors.
 
-Each thread gets its own connection (WAL lets readers run beside the one writer); every write runs
-in ``BEGIN IMMEDIATE`` so two writers queue instead of deadlocking. Domain modules (tagging, albums)
-keep their own SQL and use ``read()`` / ``write()`` from here.
+Each thread reads through its own connection (WAL lets readers run beside the writer). Every write of the
+process goes through one writer connection, in the order writers asked (``store.writer``); within a write,
+the writing thread's reads use that connection too, so they see what the transaction changed. Each write
+runs in ``BEGIN IMMEDIATE`` so a writer in another process queues instead of deadlocking. Domain modules
+(tagging, albums) keep their own SQL and use ``read()`` / ``write()`` from here.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ import numpy as np
 from photoclip.errors import CatalogError, DiskFullError, NotFoundError
 from photoclip.store import catalog_health, pathtext
 from photoclip.store.schema import MIGRATIONS, SCHEMA_VERSION
+from photoclip.store.writer import WriteTurns
 
 log = logging.getLogger(__name__)
 _FULL_BELOW_BYTES = 256 * 1024
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another (in this process or another) before giving up
 
 # States a photo can be in. "pending" means found on disk but not yet read and embedded.
 _T = TypeVar("_T")
@@ -147,6 +151,8 @@ class Catalog:
         self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
+        self._turns = WriteTurns()
+        self._writer: sqlite3.Connection | None = None  # the one write connection, opened on first write
         # True when the disk was full at opening: reading works, every write says the disk is full.
         self.read_only = False
         try:
@@ -166,7 +172,10 @@ class Catalog:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use and closed when the thread ends."""
+        """This thread's connection, opened on first use and closed when the thread ends; the writer
+        connection while this thread is inside ``write()``."""
+        if self._turns.held_here and self._writer is not None:
+            return self._writer
         owner = getattr(self._local, "owner", None)
         if owner is None:
             if self._closed:
@@ -185,7 +194,8 @@ class Catalog:
             return self._connect_read_only()
         # check_same_thread=False: close() and the end-of-thread finalizer may close it from another thread.
         try:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
         except sqlite3.DatabaseError as exc:
             if self._may_read_only():
                 return self._connect_read_only()
@@ -195,7 +205,7 @@ class Catalog:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         except sqlite3.DatabaseError as exc:
             _close_quietly(conn)
             if self._may_read_only():
@@ -235,8 +245,11 @@ class Catalog:
             self._closed = True
             owners = list(self._open)
             self._open.clear()
+            writer, self._writer = self._writer, None
         for owner in owners:
             _close_quietly(owner.conn)
+        if writer is not None:
+            _close_quietly(writer)
         self._local = threading.local()
 
     def __enter__(self) -> Catalog:
@@ -247,27 +260,40 @@ class Catalog:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; a full disk becomes DiskFullError with everything rolled back."""
+        """One write transaction on the process's writer connection, after the writers that asked before;
+        a full disk becomes DiskFullError with everything rolled back."""
         if self.read_only:
             raise DiskFullError(self._disk_full_message())
-        conn = self.conn
+        self._turns.acquire(BUSY_TIMEOUT_S)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise self._translate(exc) from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
+            conn = self._writer_connection()
             try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            if isinstance(exc, sqlite3.Error):
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
                 raise self._translate(exc) from exc
-            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-                raise DiskFullError(self._disk_full_message()) from exc
-            raise
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(exc, sqlite3.Error):
+                    raise self._translate(exc) from exc
+                if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                    raise DiskFullError(self._disk_full_message()) from exc
+                raise
+        finally:
+            self._turns.release()
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise CatalogError("the catalog is closed")
+            if self._writer is None:
+                self._writer = self._connect()
+            return self._writer
 
     def read(self) -> sqlite3.Connection:
         return self.conn
