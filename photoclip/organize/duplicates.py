@@ -247,6 +247,11 @@ def hidden_ids(catalog: Catalog) -> set[int]:
     return {m.id for g in groups(catalog) if g.kind in REMOVABLE_KINDS for m in g.others}
 
 
+def stored_hidden(catalog: Catalog) -> set[int]:
+    """The hidden copies as last computed by `refresh_hidden` (cheap: one table read)."""
+    return {r[0] for r in catalog.read().execute("SELECT photo_id FROM duplicate_hidden")}
+
+
 def refresh_hidden(catalog: Catalog) -> int:
     """Rewrite the set of photos search and albums hide when asked to show only keepers."""
     ids = hidden_ids(catalog)

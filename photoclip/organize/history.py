@@ -140,9 +140,12 @@ def album(catalog: Catalog, name: str) -> AlbumSnapshot:
     return AlbumSnapshot(tuple(row), tuple(rows))  # type: ignore[arg-type]
 
 
-def restore_album(catalog: Catalog, snap: AlbumSnapshot) -> None:
-    """Bring back a deleted album with its id, rule and members (photos gone since are left out)."""
+def restore_album(catalog: Catalog, snap: AlbumSnapshot, *, replace: bool = False) -> None:
+    """Bring back a deleted album with its id, rule and members (photos gone since are left out); with
+    ``replace``, in place of what the album has become since (one transaction)."""
     with catalog.write() as c:
+        if replace:
+            c.execute("DELETE FROM albums WHERE id=?", (snap.album[0],))
         c.execute("INSERT INTO albums(id, name, kind, rule, created_at, updated_at) VALUES(?,?,?,?,?,?)", snap.album)
         c.executemany("INSERT INTO album_photos(album_id, photo_id, source, score, added_at) "
                       "SELECT ?,?,?,?,? WHERE EXISTS (SELECT 1 FROM photos WHERE id=?)",

@@ -137,6 +137,20 @@ def where_clause(catalog: Catalog, filters: Filters) -> Condition:
     return " AND ".join(where), params
 
 
+# The absolute capture moment when known; rows dated before it was stored sort by their local time.
+_TAKEN_ORDER = "COALESCE(p.taken_order, p.taken_at)"
+
+
+def by_date(catalog: Catalog, filters: Filters, *, newest_first: bool = True) -> list[tuple[int, str, str, str | None]]:
+    """(id, path, content hash, capture date) of every photo passing the filters, by capture moment
+    (undated ones last, ties by id): the browsing view's rows."""
+    where, params = where_clause(catalog, filters)
+    order = "DESC" if newest_first else "ASC"
+    return catalog.read().execute(
+        f"SELECT p.id, p.path, p.content_hash, p.taken_at FROM photos p WHERE {where} "
+        f"ORDER BY {_TAKEN_ORDER} IS NULL, {_TAKEN_ORDER} {order}, p.id {order}", params).fetchall()
+
+
 def dead_ids(catalog: Catalog) -> np.ndarray:
     """Ids of photos that must not appear (missing, offline, failed), sorted and read-only.
 

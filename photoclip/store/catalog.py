@@ -589,6 +589,10 @@ class Catalog:
         out["photos"] = sum(out.values())
         return out
 
+    def model_names(self) -> set[str]:
+        """Every model that has stored vectors here (or had: a model's row outlives its vectors)."""
+        return {r[0] for r in self.conn.execute("SELECT name FROM models")}
+
     def embedded_counts(self) -> dict[str, int]:
         rows = self.conn.execute(
             "SELECT m.name, COUNT(e.photo_id) FROM models m LEFT JOIN embeddings e ON e.model_id=m.id "
