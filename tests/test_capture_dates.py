@@ -14,7 +14,7 @@ from PIL import Image
 
 from photoclip import imaging
 from photoclip.imaging._dates import iso_date, parse_offset
-from photoclip.ingest.pipeline import Indexer
+from photoclip.ingest.pipeline import Indexer, IndexReport
 from photoclip.ingest.scanner import scan
 from photoclip.store.catalog import Catalog
 
@@ -217,6 +217,15 @@ def test_info_names_the_source(tmp_path: Path) -> None:
     assert info.taken_text == "2018-03-04 05:06:07 +05:30 (XMP date created)"
 
 
+def index_as_the_app_does(catalog: Catalog) -> IndexReport:
+    """An index run through the facade, which records the keywords the pipeline reads as tags."""
+    from photoclip.library import Library
+
+    report = Library(catalog.path.parent, catalog).index(rescan=False, enrich=False).embed
+    assert report is not None
+    return report
+
+
 def test_keywords_and_rating_are_kept_when_catalogued_and_the_sidecar_is_untouched(tmp_path: Path) -> None:
     from photoclip.organize import tagging
 
@@ -233,7 +242,7 @@ def test_keywords_and_rating_are_kept_when_catalogued_and_the_sidecar_is_untouch
     with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
         catalog.add_folder(folder)
         scan(catalog)
-        Indexer(catalog, None).run()
+        index_as_the_app_does(catalog)
         stored = catalog.photo_by_path(str(photo))
         assert stored is not None and stored.rating == 5  # the sidecar is the later edit
         tags = tagging.photo_tags(catalog, stored.id)
@@ -252,13 +261,13 @@ def test_a_rejected_keyword_stays_rejected_when_the_photo_is_read_again(tmp_path
     with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
         catalog.add_folder(folder)
         scan(catalog)
-        Indexer(catalog, None).run()
+        index_as_the_app_does(catalog)
         photo_id = catalog.photo_by_path(str(photo)).id  # type: ignore[union-attr]
         tagging.reject_tag(catalog, photo_id, "Sunset")
         write_jpeg(photo, colour=(1, 2, 3))  # new content: read again
         os.utime(photo, (FILE_TIME + 60, FILE_TIME + 60))
         scan(catalog)
-        Indexer(catalog, None).run()
+        index_as_the_app_does(catalog)
         tags = [(t.name.casefold(), t.rejected) for t in tagging.photo_tags(catalog, photo_id)]
     assert tags == [("sunset", True)]
 
@@ -324,7 +333,7 @@ def test_a_keyword_too_long_for_a_tag_costs_only_itself(tmp_path: Path) -> None:
     with Catalog(tmp_path / "lib" / "catalog.sqlite3") as catalog:
         catalog.add_folder(folder)
         scan(catalog)
-        report = Indexer(catalog, None).run()
+        report = index_as_the_app_does(catalog)
         stored = catalog.photo_by_path(str(photo))
         assert stored is not None and stored.state == "ok" and report.embedded == 1
         assert [t.name.casefold() for t in tagging.photo_tags(catalog, stored.id)] == ["pier"]

@@ -67,6 +67,11 @@ def to_signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+def stored_row(photo_id: int, content_hash: str, value: int | None) -> tuple:
+    """A photo's row of the catalog's hash table: no bands when the photo has no hash."""
+    return (photo_id, content_hash, value, *(bands(value) if value is not None else (None,) * BANDS))
+
+
 def bands(value: int) -> tuple[int, ...]:
     """The hash cut into four 16-bit pieces, each an indexed column of the catalog."""
     unsigned = value & ((1 << 64) - 1)

@@ -23,11 +23,12 @@ from photoclip import imaging
 from photoclip.errors import DecodeError, ModelError
 from photoclip.imaging import CaptureDate, XmpFacts, best_date, file_date, is_transient
 from photoclip.imaging.phash import phash
+from photoclip.imaging.phash import stored_row as phash_row
 from photoclip.ingest.scanner import content_hash
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
-from photoclip.organize.duplicates_find import store_hashes
 from photoclip.store import pathtext
 from photoclip.store.catalog import PHOTO_COLUMNS, Catalog, Photo
+from photoclip.store.hashes import store_hashes
 
 if TYPE_CHECKING:
     from photoclip.engine import Embedder
@@ -142,17 +143,30 @@ def iter_work(catalog: Catalog, model_name: str | None) -> Iterator[Photo]:
         last_id = page[-1].id
 
 
+# Where the keywords decoded from photos go: (photo id, keyword) pairs, recorded as tags by the caller.
+KeywordSink = Callable[[list[tuple[int, str]]], None]
+
+
+def _keyword_pairs(stored: list[Decoded]) -> list[tuple[int, str]]:
+    return [(d.photo.id, word) for d in stored for word in d.keywords]
+
+
 class Indexer:
-    """Embeds every photo that needs it; one instance per run. With no embedder, only reads metadata."""
+    """Embeds every photo that needs it; one instance per run. With no embedder, only reads metadata.
+
+    ``after_batch`` hears the ids of each stored batch; ``keywords`` receives the XMP keywords read on the way
+    (the facade records them as tags: the pipeline knows nothing of tags)."""
 
     def __init__(self, catalog: Catalog, embedder: Embedder | None, *, batch_size: int = BATCH_SIZE,
                  workers: int | None = None,
-                 after_batch: Callable[[list[int]], None] | None = None) -> None:
+                 after_batch: Callable[[list[int]], None] | None = None,
+                 keywords: KeywordSink | None = None) -> None:
         self.catalog = catalog
         self.embedder = embedder
         self.batch_size = batch_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 2))
         self.after_batch = after_batch
+        self.keywords = keywords
         self.model_name = embedder.model_name if embedder else None
         self.model_id = catalog.model_id(embedder.model_name, embedder.dim) if embedder else None
 
@@ -254,14 +268,15 @@ class Indexer:
                 if cur.rowcount:
                     stored.add(d.photo.id)
             oks = [d for d in oks if d.photo.id in stored]
-            store_hashes(c, [(d.photo.id, d.row["content_hash"], d.phash) for d in oks])
+            store_hashes(c, [phash_row(d.photo.id, d.row["content_hash"], d.phash) for d in oks])
             if self.model_id is not None:
                 self.catalog.put_embeddings(c, self.model_id, [v for v in vectors if v[0] in stored])
             c.executemany("UPDATE photos SET state='error', error=?, updated_at=? WHERE id=?",
                           [(pathtext.display(reason), now, p.id) for p, reason in errors])
             c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?",
                           [(now, p.id) for p in vanished])
-        _accept_keywords(self.catalog, oks)
+        if self.keywords is not None and (pairs := _keyword_pairs(oks)):
+            self.keywords(pairs)
         report.embedded += len(oks)
         report.failed += len(errors)
         report.vanished += len(vanished)
@@ -279,32 +294,8 @@ class Indexer:
             self.after_batch([d.photo.id for d in oks])
 
 
-def _accept_keywords(catalog: Catalog, stored: list[Decoded]) -> None:
-    """XMP keywords become accepted tags: a person chose them, so auto-tagging never takes them away.
-    Read again whenever the photo is, they never undo a decision made in PhotoClip (a rejected tag
-    stays rejected). One transaction for the whole batch: a tagged library has many keywords."""
-    from photoclip.organize import tagging
-
-    items = [(d.photo.id, word) for d in stored for word in d.keywords]
-    if not items:
-        return
-    tagging.ensure_vocabulary(catalog)
-    now = time.time()
-    with catalog.write() as c:
-        for photo_id, word in items:
-            try:
-                tag_id = tagging._tag_id_for_decision(c, word)
-            except tagging.VocabularyError as exc:  # a keyword the tag rules refuse (too long): that one only
-                log.warning("keyword %r of photo %d not kept as a tag: %s", word, photo_id, exc)
-                continue
-            c.execute("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
-                      "VALUES(?, ?, NULL, 'manual', 0, ?) ON CONFLICT(photo_id, tag_id) DO UPDATE SET "
-                      "source='manual', rejected=0, updated_at=excluded.updated_at WHERE source='auto'",
-                      (photo_id, tag_id, now))
-
-
 def redate_catalogued(catalog: Catalog, *, progress: ProgressSink = null_sink,
-                      cancel: CancelToken | None = None) -> list[int]:
+                      cancel: CancelToken | None = None, keywords: KeywordSink | None = None) -> list[int]:
     """Photos catalogued before dates were read from every source (their sort key is unset): their
     dates, rating and keywords read again from the header and sidecar, with no decode and no embedding.
     Returns the ids whose rows were updated; a file that cannot be read now keeps what it had."""
@@ -315,7 +306,7 @@ def redate_catalogued(catalog: Catalog, *, progress: ProgressSink = null_sink,
     tracker = ProgressTracker(progress, "dates", total=total)
     updated: list[int] = []
     try:
-        _redate_pages(catalog, where, tracker, updated, cancel)
+        _redate_pages(catalog, where, tracker, updated, cancel, keywords)
     except Cancelled:
         pass  # what was written stays; the rest is read on the next run
     tracker.emit()
@@ -323,7 +314,7 @@ def redate_catalogued(catalog: Catalog, *, progress: ProgressSink = null_sink,
 
 
 def _redate_pages(catalog: Catalog, where: str, tracker: ProgressTracker, updated: list[int],
-                  cancel: CancelToken | None) -> None:
+                  cancel: CancelToken | None, keywords: KeywordSink | None) -> None:
     last_id = 0
     while True:
         rows = catalog.conn.execute(f"SELECT {PHOTO_COLUMNS} FROM photos WHERE {where} AND id>? ORDER BY id LIMIT ?",
@@ -355,5 +346,6 @@ def _redate_pages(catalog: Catalog, where: str, tracker: ProgressTracker, update
                 if cur.rowcount:
                     fresh.add(d.photo.id)
         updated.extend(sorted(fresh))
-        _accept_keywords(catalog, [d for d in done if d.photo.id in fresh])
+        if keywords is not None and (pairs := _keyword_pairs([d for d in done if d.photo.id in fresh])):
+            keywords(pairs)
         tracker.advance(len(page), current=page[-1].path)

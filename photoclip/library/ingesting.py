@@ -143,13 +143,15 @@ class Ingesting(LibraryCore):
                     flush_tags()
 
         indexer = Indexer(self.catalog, engine, batch_size=self.settings.batch_size,
-                          workers=self.settings.decode_workers or None, after_batch=after_batch)
+                          workers=self.settings.decode_workers or None, after_batch=after_batch,
+                          keywords=self._accept_keywords)
         try:
             run.embed = indexer.run(progress=progress, cancel=cancel)
         finally:
             flush_tags()
         if not run.embed.cancelled:  # once, for photos catalogued before every date source was read
-            redated = redate_catalogued(self.catalog, progress=progress, cancel=cancel)
+            redated = redate_catalogued(self.catalog, progress=progress, cancel=cancel,
+                                        keywords=self._accept_keywords)
             if redated:
                 self.notify("photos", tuple(redated))
         if found_copies:
@@ -159,6 +161,12 @@ class Ingesting(LibraryCore):
         if engine is not None and (run.embed.embedded or report.touched):
             self.refresh_albums()
         return run
+
+    def _accept_keywords(self, pairs: list[tuple[int, str]]) -> None:
+        """XMP keywords the pipeline read become accepted tags."""
+        from photoclip.organize import xmp_keywords
+
+        xmp_keywords.accept(self.catalog, pairs)
 
     def _tag(self, ids: list[int]) -> int:
         from photoclip.organize import tagging

@@ -31,6 +31,7 @@ from photoclip import imaging
 from photoclip.errors import DecodeError
 from photoclip.imaging import phash as ph
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
+from photoclip.store import hashes
 from photoclip.store.catalog import Catalog, chunked
 
 log = logging.getLogger(__name__)
@@ -65,17 +66,9 @@ class Pair:
 # -- hashes -------------------------------------------------------------------------------------
 
 
-def hash_row(photo_id: int, content_hash: str, value: int | None) -> tuple:
-    return (photo_id, content_hash, value, *(ph.bands(value) if value is not None else (None,) * ph.BANDS))
-
-
 def store_hashes(conn: sqlite3.Connection, rows: Sequence[tuple[int, str, int | None]]) -> None:
-    """Record perceptual hashes inside the caller's transaction."""
-    conn.executemany(
-        "INSERT INTO photo_hashes(photo_id, content_hash, phash, b0, b1, b2, b3) VALUES(?,?,?,?,?,?,?) "
-        "ON CONFLICT(photo_id) DO UPDATE SET content_hash=excluded.content_hash, phash=excluded.phash, "
-        "b0=excluded.b0, b1=excluded.b1, b2=excluded.b2, b3=excluded.b3",
-        [hash_row(*r) for r in rows])
+    """Record (photo id, content hash, perceptual hash) inside the caller's transaction."""
+    hashes.store_hashes(conn, [ph.stored_row(*r) for r in rows])
 
 
 def unhashed_ids(catalog: Catalog) -> list[int]:

@@ -274,7 +274,7 @@ def set_enabled(catalog: Catalog, name: str, enabled: bool) -> None:
 # -- manual decisions -------------------------------------------------------------------------
 
 
-def _tag_id_for_decision(conn: sqlite3.Connection, name: str) -> int:
+def tag_id_for_decision(conn: sqlite3.Connection, name: str) -> int:
     """A tag to record a manual decision on; an unknown name becomes a user tag."""
     clean = _clean_name(name)
     row = conn.execute("SELECT id FROM tags WHERE name=?", (clean,)).fetchone()
@@ -291,7 +291,7 @@ def _decide(catalog: Catalog, photo_id: int, name: str, rejected: bool) -> None:
     ensure_vocabulary(catalog)
     catalog.photo(photo_id)  # NotFoundError for an unknown photo
     with catalog.write() as c:
-        tag_id = _tag_id_for_decision(c, name)
+        tag_id = tag_id_for_decision(c, name)
         c.execute("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
                   "VALUES(?, ?, NULL, 'manual', ?, ?) ON CONFLICT(photo_id, tag_id) DO UPDATE SET "
                   "source='manual', rejected=excluded.rejected, updated_at=excluded.updated_at",
