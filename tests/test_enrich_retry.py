@@ -75,7 +75,9 @@ class FlakyDrive:
         monkeypatch.setattr(_files, "open", fake_open, raising=False)
 
 
-def indexed(tmp_path: Path) -> tuple[Catalog, Path]:
+def indexed(tmp_path: Path, *, positions_kept: bool = True) -> tuple[Catalog, Path]:
+    """A library read once by the indexer; without ``positions_kept``, as catalogued before the indexer kept
+    GPS positions (finding places then reads each file once more)."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for name, pos in GPS.items():
@@ -85,6 +87,9 @@ def indexed(tmp_path: Path) -> tuple[Catalog, Path]:
     catalog.add_folder(folder)
     scan(catalog)
     Indexer(catalog, None).run()  # every photo read once and "ok"
+    if not positions_kept:
+        with catalog.write() as c:
+            c.execute("UPDATE photos SET gps_lat=NULL, gps_lon=NULL, gps_hash=NULL")
     return catalog, folder
 
 
@@ -96,7 +101,7 @@ def photo_id(catalog: Catalog, folder: Path, name: str) -> int:
 
 def test_a_photo_whose_drive_does_not_answer_gets_its_place_on_the_next_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog, folder = indexed(tmp_path)
+    catalog, folder = indexed(tmp_path, positions_kept=False)
     drive = FlakyDrive(monkeypatch)
     drive.failing["tokyo.jpg"] = errno.EIO
     geocoder = FakeGeocoder()
@@ -119,7 +124,7 @@ def test_a_photo_whose_drive_does_not_answer_gets_its_place_on_the_next_run(
 
 def test_a_file_that_stays_unreadable_is_tried_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An unmounted drive: the file is gone (not a transient errno), yet its content is unknown, not empty."""
-    catalog, _folder = indexed(tmp_path)
+    catalog, _folder = indexed(tmp_path, positions_kept=False)  # so finding places reads the files
     drive = FlakyDrive(monkeypatch)
     drive.failing["lisbon.jpg"] = errno.ENOENT
     reads: Counter[str] = Counter()

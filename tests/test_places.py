@@ -101,6 +101,33 @@ def test_photos_without_gps_are_unaffected_and_not_looked_at_twice(tmp_path: Pat
     catalog.close()
 
 
+def test_places_come_from_the_positions_read_while_indexing(tmp_path: Path, geocoder: places.Geocoder,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The indexer already read each photo's position: finding places opens no file again, and a photo
+    whose content changed since is read once more rather than given its old position."""
+    from photoclip import imaging
+
+    catalog, folder = _library(tmp_path)
+    opened: list[str] = []
+    real_read_meta = imaging.read_meta
+    monkeypatch.setattr(imaging, "read_meta", lambda path, *a, **k: opened.append(Path(path).name)
+                        or real_read_meta(path, *a, **k))
+    report = Enricher(catalog, ocr=None, geocoder=geocoder).run()
+    assert (report.places, report.no_gps, opened) == (4, 1, [])
+    # Content changed behind the catalog's back (as a scan records it before the indexer reads it again):
+    # the kept position belongs to the old content and is not used.
+    tokyo = catalog.photo_by_path(str((folder / "tokyo.jpg").resolve()))
+    assert tokyo is not None
+    make_image(folder / "tokyo.jpg", "jpeg", (64, 48), (120, 130, 140), gps=(41.1579, -8.6291))  # Porto now
+    with catalog.write() as c:
+        c.execute("UPDATE photos SET content_hash='changed' WHERE id=?", (tokyo.id,))
+    again = Enricher(catalog, ocr=None, geocoder=geocoder).run()
+    place = photo_place(catalog, tokyo.id)
+    assert again.places == 1 and opened == ["tokyo.jpg"]
+    assert place is not None and place.country_code == "PT"
+    catalog.close()
+
+
 def test_a_changed_photo_gets_its_new_place(tmp_path: Path, geocoder: places.Geocoder) -> None:
     catalog, folder = _library(tmp_path)
     Enricher(catalog, ocr=None, geocoder=geocoder).run()

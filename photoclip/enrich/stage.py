@@ -112,6 +112,19 @@ def photos_needing_places(catalog: Catalog, *, limit: int = PLACES_BATCH, after_
     return [Photo(*r) for r in rows]
 
 
+def stored_positions(catalog: Catalog, photos: Sequence[Photo]) -> dict[int, tuple[float, float] | None]:
+    """The GPS positions the pipeline read while decoding these photos' current content (None: it has none);
+    photos missing here were catalogued before positions were kept, and their file is read once more."""
+    if not photos:
+        return {}
+    rows = catalog.read().execute(
+        "SELECT id, gps_lat, gps_lon FROM photos WHERE id BETWEEN ? AND ? AND gps_hash = content_hash",
+        (photos[0].id, photos[-1].id))
+    wanted = {p.id for p in photos}
+    return {i: (lat, lon) if lat is not None and lon is not None else None
+            for i, lat, lon in rows if i in wanted}
+
+
 def _count(catalog: Catalog, sql: str, params: Sequence[object]) -> int:
     return catalog.read().execute(f"SELECT COUNT(*) FROM photos p WHERE {sql}", params).fetchone()[0]
 
@@ -207,7 +220,12 @@ class Enricher:
             last_id = batch[-1].id
             read: list[Photo] = []
             positions: list[tuple[float, float] | None] = []
+            known = stored_positions(self.catalog, batch)  # batches are in id order
             for photo in batch:
+                if photo.id in known:
+                    positions.append(known[photo.id])
+                    read.append(photo)
+                    continue
                 try:
                     positions.append(_gps(photo))
                 except _Unreadable as exc:

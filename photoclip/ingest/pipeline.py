@@ -122,6 +122,7 @@ def decode_one(photo: Photo, embedder: Embedder | None) -> Decoded:
         "width": meta.width, "height": meta.height, "format": meta.format,
         **capture_row(meta, st.st_mtime, sidecar),
         "camera_make": meta.camera_make, "camera_model": meta.camera_model,
+        "gps_lat": meta.gps[0] if meta.gps else None, "gps_lon": meta.gps[1] if meta.gps else None,
     }
     keywords = tuple(dict.fromkeys((*meta.keywords, *sidecar.keywords)))
     return Decoded(photo, pixels=pixels, row=row, keywords=keywords, phash=hashed)
@@ -260,7 +261,8 @@ class Indexer:
                     "UPDATE photos SET size=:size, mtime_ns=:mtime_ns, content_hash=:content_hash, "
                     "width=:width, height=:height, format=:format, taken_at=:taken_at, "
                     "taken_at_source=:taken_at_source, taken_offset=:taken_offset, taken_order=:taken_order, "
-                    "rating=:rating, camera_make=:camera_make, camera_model=:camera_model, state='ok', "
+                    "rating=:rating, camera_make=:camera_make, camera_model=:camera_model, gps_lat=:gps_lat, "
+                    "gps_lon=:gps_lon, gps_hash=:content_hash, state='ok', "
                     "error=NULL, updated_at=:now WHERE id=:id AND path=CAST(:path AS TEXT) "
                     "AND content_hash=:scanned AND state IN ('pending', 'ok')",
                     {**d.row, "now": now, "id": d.photo.id, "path": pathtext.to_sql(d.photo.path),

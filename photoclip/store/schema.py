@@ -324,6 +324,14 @@ MIGRATIONS: list[str] = [
         INSERT OR IGNORE INTO photo_marks(photo_id, favourite, rating) VALUES (NEW.id, 0, NEW.rating);
     END;
     """,
+    # 9: the GPS position read while decoding, carried forward so finding places never reopens the file.
+    # gps_hash is the content hash it was read from: a position of other content is not trusted (NULL on
+    # rows catalogued before, which are read once more).
+    """
+    ALTER TABLE photos ADD COLUMN gps_lat REAL;
+    ALTER TABLE photos ADD COLUMN gps_lon REAL;
+    ALTER TABLE photos ADD COLUMN gps_hash TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
