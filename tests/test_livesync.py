@@ -150,7 +150,7 @@ def test_slow_words_and_places_never_hold_up_the_watcher(library: Library, photo
 
 def test_a_renamed_photo_keeps_its_id_tags_and_vector(library: Library, photos: Path) -> None:
     old = make_png(photos / "IMG_0001.png", GREEN)
-    with syncing(library):
+    with syncing(library) as sync:
         photo_id = library.catalog.photo_by_path(str(old)).id
         with library.catalog.write() as c:
             c.execute("INSERT INTO tags(name, created_at) VALUES('garden', 0)")
@@ -166,7 +166,7 @@ def test_a_renamed_photo_keeps_its_id_tags_and_vector(library: Library, photos: 
         assert library.catalog.photo_by_path(str(old)) is None
         tags = library.catalog.conn.execute("SELECT COUNT(*) FROM photo_tags WHERE photo_id=?", (photo_id,))
         assert tags.fetchone()[0] == 1
-        time.sleep(0.5)
+        assert sync.wait_idle(timeout=5.0)  # every change it saw handled, the index run after it included
         assert image_calls(library) == calls  # the vector followed the photo: nothing re-embedded
 
 
@@ -331,8 +331,7 @@ def test_files_whose_events_the_kernel_dropped_are_found_by_a_rescan(library: Li
         # Events for these files are lost, as the kernel would lose them.
         monkeypatch.setattr(watcher_module._EventHandler, "dispatch", lambda self, event: None)
         lost = [make_png(photos / "unpacked" / f"lost{i}.png", GREEN) for i in range(3)]
-        time.sleep(1.0)
-        assert all(state(library, p) is None for p in lost)
+        assert sync.wait_idle(timeout=5.0) and all(state(library, p) is None for p in lost)
         monkeypatch.undo()
         logging.disable(logging.CRITICAL)
         try:

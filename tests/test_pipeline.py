@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -174,13 +173,13 @@ def test_cancel_stops_quickly_and_a_later_run_resumes(catalog: Catalog, tmp_path
     first = SlowEmbedder(0.15)
     cancelled_at: list[float] = []
 
-    def cancel_soon() -> None:
-        time.sleep(0.4)
-        cancelled_at.append(time.monotonic())
-        token.cancel()
+    def cancel_after_the_first_batch(_ids: list[int]) -> None:
+        if not cancelled_at:
+            cancelled_at.append(time.monotonic())
+            token.cancel()
 
-    threading.Thread(target=cancel_soon, daemon=True).start()
-    report = Indexer(catalog, first, batch_size=4, workers=2).run(cancel=token)
+    report = Indexer(catalog, first, batch_size=4, workers=2,
+                     after_batch=cancel_after_the_first_batch).run(cancel=token)
     stopped = time.monotonic()
     assert report.cancelled
     assert stopped - cancelled_at[0] < 1.0
