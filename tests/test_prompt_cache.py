@@ -75,3 +75,25 @@ def test_another_text_tower_does_not_reuse_them(tmp_path: Path, toy: ClipEngine)
     assert prompt_cache.model_key(other) != prompt_cache.model_key(toy)
     _library_vectors(tmp_path / "b", other)
     assert other.embedded == len(set(_prompts()))
+
+
+def test_search_calibration_is_embedded_once_per_model_on_this_computer(tmp_path: Path, toy: ClipEngine) -> None:
+    """A CLI search is a new process each time: the calibration captions come from the shared cache."""
+    from photoclip.search import Searcher
+    from photoclip.search.calibration import calibration_texts
+
+    calibrators = []
+    counts = []
+    for name in ("a", "b"):
+        engine = Counting(toy)
+        catalog = Catalog(tmp_path / name / "catalog.sqlite3")
+        try:
+            searcher = Searcher(catalog, engine, tmp_path / name)  # type: ignore[arg-type]
+            calibrators.append(searcher.calibrator)
+            searcher.close()
+        finally:
+            catalog.close()
+        counts.append(engine.embedded)
+    assert counts == [len(set(calibration_texts())), 0]
+    np.testing.assert_allclose(calibrators[1].reference, calibrators[0].reference, atol=1e-6)
+    np.testing.assert_allclose(calibrators[1].nonsense, calibrators[0].nonsense, atol=1e-6)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from photoclip import imaging
+from photoclip.engine import prompt_cache
 from photoclip.engine.protocol import Embedder
 from photoclip.errors import DecodeError, NotFoundError, QueryError
 from photoclip.index.vectorindex import DEFAULT_HNSW_THRESHOLD, DEFAULT_SUBSET_EXACT_LIMIT, HnswParams, VectorIndex
@@ -124,6 +125,20 @@ class Searcher:
             self._text_cache.popitem(last=False)
         return out
 
+    def _shared_text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of fixed texts (the calibration captions) from the cache every library on this computer
+        shares, so a new process (a CLI search) does not run the text tower over them again."""
+        key = prompt_cache.model_key(self.embedder)
+        if key is None:
+            return self._text_vectors(texts)
+        found = prompt_cache.lookup(key, texts, self.embedder.dim)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = self._text_vectors(missing)
+            prompt_cache.store(key, fresh)
+            found.update(fresh)
+        return found
+
     def _image_vector(self, path: Path) -> np.ndarray:
         try:
             image, _meta = imaging.load_image(path, min_side=self.embedder.image_size)
@@ -171,7 +186,7 @@ class Searcher:
     def calibrator(self) -> Calibrator:
         """The model's reference captions and constants (built once; see calibration.py)."""
         if self._calibrator is None:
-            built = Calibrator.build(lambda texts: np.stack([self._text_vectors(texts)[t] for t in texts]),
+            built = Calibrator.build(lambda texts: np.stack([self._shared_text_vectors(texts)[t] for t in texts]),
                                      constants_for(self.embedder))
             self._calibrator = built
         return self._calibrator
