@@ -186,8 +186,11 @@ class Searcher:
     def calibrator(self) -> Calibrator:
         """The model's reference captions and constants (built once; see calibration.py)."""
         if self._calibrator is None:
-            built = Calibrator.build(lambda texts: np.stack([self._shared_text_vectors(texts)[t] for t in texts]),
-                                     constants_for(self.embedder))
+            def embed(texts: list[str]) -> np.ndarray:
+                vectors = self._shared_text_vectors(texts)
+                return np.stack([vectors[t] for t in texts])
+
+            built = Calibrator.build(embed, constants_for(self.embedder))
             self._calibrator = built
         return self._calibrator
 
