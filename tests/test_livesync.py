@@ -558,3 +558,15 @@ def test_after_a_real_inotify_overflow_the_catalog_converges_on_the_disk(library
         assert sync.watcher.overflows >= 1, "the kernel queue did not overflow"
     finally:
         sync.stop()
+
+
+def test_photos_embedded_reach_a_loaded_index_before_the_next_search(library: Library, photos: Path) -> None:
+    """The index run brings the app's loaded vector index up to date itself: the next search finds it current."""
+    make_png(photos / "red.png", RED)
+    library.index(enrich=False)
+    index = library.searcher.index
+    index.sync()
+    before = index.stats().count
+    make_png(photos / "green.png", GREEN)
+    library.index(enrich=False)
+    assert index.stats().count == before + 1  # no search ran in between

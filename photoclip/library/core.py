@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from photoclip.errors import NoModelError
+from photoclip.errors import NoModelError, PhotoClipError
 from photoclip.library.records import LibraryEvent
 from photoclip.paths import CATALOG_NAME, models_dir, resolve_library_dir
 from photoclip.store import catalog_health
@@ -233,6 +233,18 @@ class LibraryCore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _catch_up_index(self) -> None:
+        """Bring a loaded vector index up to the photos just embedded, on the indexing thread, so the next
+        search (typed in the app meanwhile) does not pay for it. A process that has not searched yet has
+        no index loaded and loads it current when it first searches."""
+        with self._lock:
+            searcher = self._searcher
+        if searcher is not None:
+            try:
+                searcher.index.sync()
+            except PhotoClipError as exc:  # closed meanwhile: the next search reports anything lasting
+                log.debug("the vector index was not brought up to date: %s", exc)
 
     @property
     def hybrid(self) -> HybridSearcher:

@@ -158,6 +158,7 @@ class Ingesting(LibraryCore):
             self.refresh_duplicates()
         if run.embed.embedded:
             self._search_choice = (0.0, None)  # a newly active model may have caught up: decide again
+            self._catch_up_index()
         if engine is not None and (run.embed.embedded or report.touched):
             self.refresh_albums()
         return run
