@@ -72,7 +72,13 @@ def test_every_photo_embedded_exactly_once(catalog: Catalog, tmp_path: Path) -> 
     scanned(catalog, tmp_path / "photos")
     embedder = FakeEmbedder()
     stored: list[int] = []
-    report = Indexer(catalog, embedder, batch_size=4, workers=2, after_batch=stored.extend).run()
+    handed: dict[int, np.ndarray] = {}
+
+    def after_batch(ids: list[int], vectors: dict[int, np.ndarray]) -> None:
+        stored.extend(ids)
+        handed.update(vectors)
+
+    report = Indexer(catalog, embedder, batch_size=4, workers=2, after_batch=after_batch).run()
     assert (report.embedded, report.failed, report.vanished, report.cancelled) == (21, 0, 0, False)
     assert embedder.image_calls == 21
     assert embedding_rows(catalog) == 21
@@ -84,6 +90,7 @@ def test_every_photo_embedded_exactly_once(catalog: Catalog, tmp_path: Path) -> 
         i = int(Path(photo.path).stem[3:])
         vec = catalog.vector(embedder.model_name, photo_id)
         assert int(np.argmax(vec[:3])) == int(np.argmax(COLOURS[i % 4]))
+        np.testing.assert_array_equal(handed[photo_id], vec)  # handed on as stored: nothing to read back
         assert (photo.width, photo.height, photo.format) == (24, 16, "jpeg")
 
     again = FakeEmbedder()
@@ -173,7 +180,7 @@ def test_cancel_stops_quickly_and_a_later_run_resumes(catalog: Catalog, tmp_path
     first = SlowEmbedder(0.15)
     cancelled_at: list[float] = []
 
-    def cancel_after_the_first_batch(_ids: list[int]) -> None:
+    def cancel_after_the_first_batch(_ids: list[int], _vectors: dict) -> None:
         if not cancelled_at:
             cancelled_at.append(time.monotonic())
             token.cancel()

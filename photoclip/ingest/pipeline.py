@@ -155,12 +155,13 @@ def _keyword_pairs(stored: list[Decoded]) -> list[tuple[int, str]]:
 class Indexer:
     """Embeds every photo that needs it; one instance per run. With no embedder, only reads metadata.
 
-    ``after_batch`` hears the ids of each stored batch; ``keywords`` receives the XMP keywords read on the way
+    ``after_batch`` hears the ids of each stored batch with their new vectors (so tagging need not read back
+    what was just written; empty without a model); ``keywords`` receives the XMP keywords read on the way
     (the facade records them as tags: the pipeline knows nothing of tags)."""
 
     def __init__(self, catalog: Catalog, embedder: Embedder | None, *, batch_size: int = BATCH_SIZE,
                  workers: int | None = None,
-                 after_batch: Callable[[list[int]], None] | None = None,
+                 after_batch: Callable[[list[int], dict[int, np.ndarray]], None] | None = None,
                  keywords: KeywordSink | None = None) -> None:
         self.catalog = catalog
         self.embedder = embedder
@@ -293,7 +294,8 @@ class Indexer:
                 tracker.advance(current=d.photo.path, skipped=skipped)
         tracker.advance(len(oks) + len(vanished), current=batch[-1].photo.path)
         if self.after_batch is not None and oks:
-            self.after_batch([d.photo.id for d in oks])
+            stored_ids = {d.photo.id for d in oks}
+            self.after_batch([d.photo.id for d in oks], {i: v for i, _h, v in vectors if i in stored_ids})
 
 
 def redate_catalogued(catalog: Catalog, *, progress: ProgressSink = null_sink,

@@ -16,6 +16,8 @@ from photoclip.library.records import IndexRun
 from photoclip.store.catalog import Folder
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from photoclip.engine import Embedder
     from photoclip.enrich.ocr_gate import ClipTextGate
     from photoclip.enrich.stage import EnrichReport
@@ -124,21 +126,24 @@ class Ingesting(LibraryCore):
             engine = None  # still read every photo: metadata, dates and errors need no model
         run = IndexRun(report, None, engine.model_name if engine else None)
         untagged: list[int] = []
+        fresh_vectors: dict[int, np.ndarray] = {}  # carried from the pipeline to tagging
         found_copies = False
 
         def flush_tags() -> None:
             # Tagging in chunks keeps the cost of preparing the tag model off every small batch.
             if untagged:
-                run.tagged += self._tag(untagged)
+                run.tagged += self._tag(untagged, fresh_vectors)
                 self.notify("tags", tuple(untagged))
                 untagged.clear()
+                fresh_vectors.clear()
 
-        def after_batch(ids: list[int]) -> None:
+        def after_batch(ids: list[int], vectors: dict[int, np.ndarray]) -> None:
             nonlocal found_copies
             self.notify("photos", tuple(ids))
             found_copies = bool(self._check_duplicates(ids, engine.model_name if engine else None)) or found_copies
             if engine is not None and self.settings.auto_tag:
                 untagged.extend(ids)
+                fresh_vectors.update(vectors)
                 if len(untagged) >= TAG_CHUNK:
                     flush_tags()
 
@@ -169,10 +174,11 @@ class Ingesting(LibraryCore):
 
         xmp_keywords.accept(self.catalog, pairs)
 
-    def _tag(self, ids: list[int]) -> int:
+    def _tag(self, ids: list[int], vectors: dict[int, np.ndarray]) -> int:
         from photoclip.organize import tagging
 
-        return tagging.tag_photos(self.catalog, self.engine, ids, top_k=self.settings.max_tags_per_photo)
+        return tagging.tag_photos(self.catalog, self.engine, ids, top_k=self.settings.max_tags_per_photo,
+                                  vectors=vectors)
 
 
     def _check_duplicates(self, ids: list[int], model_name: str | None) -> int:

@@ -25,7 +25,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -571,22 +571,35 @@ def threshold_change(catalog: Catalog, embedder: Embedder, name: str, threshold:
 
 
 def tag_photos(catalog: Catalog, embedder: Embedder, photo_ids: Iterable[int], *,
-               top_k: int | None = None) -> int:
-    """Auto-tag newly indexed photos from their stored vectors; returns the number of tags applied.
+               top_k: int | None = None, vectors: Mapping[int, np.ndarray] | None = None) -> int:
+    """Auto-tag newly indexed photos; returns the number of tags applied.
 
-    Photos with no vector for the embedder's model are left alone. The pipeline calls this after
-    each batch it stores.
+    ``vectors`` are the ones the pipeline just stored, handed on so they need not be read back; the
+    others come from the catalog. Photos with no vector for the embedder's model are left alone.
     """
     wanted = sorted({int(i) for i in photo_ids})
     if not wanted:
         return 0
     model = _tag_model(catalog, embedder, top_k=top_k)
-    ids, vectors = catalog.vectors_of(embedder.model_name, wanted)
+    ids, matrix = _vectors_for(catalog, embedder.model_name, wanted, vectors or {})
     written = 0
     for start in range(0, len(ids), BATCH):
         with catalog.write() as c:
-            written += _apply(c, model, ids[start:start + BATCH], vectors[start:start + BATCH])
+            written += _apply(c, model, ids[start:start + BATCH], matrix[start:start + BATCH])
     return written
+
+
+def _vectors_for(catalog: Catalog, model_name: str, wanted: list[int],
+                 given: Mapping[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) of the wanted photos in id order: the given ones as they are, the rest from the catalog."""
+    rest = [i for i in wanted if i not in given]
+    ids, vectors = catalog.vectors_of(model_name, rest) if rest else (np.zeros(0, np.int64), None)
+    if not given:
+        return ids, vectors
+    found = {int(i): v for i, v in zip(ids, vectors, strict=True)} if vectors is not None else {}
+    found.update((i, np.asarray(given[i], dtype=np.float32)) for i in wanted if i in given)
+    order = sorted(found)
+    return np.asarray(order, dtype=np.int64), np.stack([found[i] for i in order])
 
 
 def retag_all(catalog: Catalog, embedder: Embedder, *, progress: ProgressSink = null_sink,
