@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.ingest import scanner
+from photoclip.ingest import path_changes, scanner
 from photoclip.library import Library
 from photoclip.store import pathtext
 from photoclip.store.catalog import Catalog
@@ -68,12 +68,12 @@ def test_scan_catalogues_a_non_utf8_name_losslessly(tmp_path: Path) -> None:
         # The watcher's way: a folder with an undecodable name moved, then removed.
         moved_sub = odd(photos, b"Winter \xf6")
         sub.rename(moved_sub)
-        assert scanner.move_path(cat, str(sub), str(moved_sub)) == 1
+        assert path_changes.move_path(cat, str(sub), str(moved_sub)) == 1
         assert cat.photo_by_path(str(moved_sub / "x.png")) is not None
         for p in moved_sub.iterdir():
             p.unlink()
         moved_sub.rmdir()
-        assert scanner.scan_paths(cat, [str(moved_sub)]).missing == 1
+        assert path_changes.scan_paths(cat, [str(moved_sub)]).missing == 1
 
 
 def test_live_sync_catalogues_a_non_utf8_name(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from photoclip.ingest.path_changes import move_path, scan_paths
 from photoclip.ingest.pipeline import Indexer
-from photoclip.ingest.scanner import move_path, scan, scan_paths
+from photoclip.ingest.scanner import scan
 from photoclip.library import Library
 from photoclip.store.catalog import Catalog
 from tests.test_capture_dates import exif_block, write_jpeg

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.ingest import scanner
-from photoclip.ingest.scanner import DiskFile, plan_folder, scan, scan_paths, walk_folder
+from photoclip.ingest import path_changes, scanner
+from photoclip.ingest.path_changes import scan_paths
+from photoclip.ingest.scanner import DiskFile, plan_folder, scan, walk_folder
 from photoclip.jobs import CancelToken
 from photoclip.store.catalog import Catalog, Folder
+from photoclip.store.pathtext import path_prefix_range
 from tests.fakes import axis_vector
 
 
@@ -257,12 +259,13 @@ def test_sub_folder_lookups_use_the_path_index(catalog: Catalog, photos: Path) -
     write(photos / "trip0" / "c.jpg", "c")
     catalog.add_folder(photos)
     scan(catalog)
-    lo, hi = scanner.path_prefix_range(str(photos / "trip"))
+    lo, hi = path_prefix_range(str(photos / "trip"))
     plan = " ".join(str(r) for r in catalog.conn.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM photos WHERE (path=? OR (path >= ? AND path < ?))",
         (str(photos / "trip"), lo, hi)))
     assert "SCAN photos" not in plan
-    assert sorted(scanner._ids_under(catalog, str(photos / "trip"))) == [ids(catalog)[str(photos / "trip" / "a.jpg")]]
+    under = path_changes._ids_under(catalog, str(photos / "trip"))
+    assert sorted(under) == [ids(catalog)[str(photos / "trip" / "a.jpg")]]
 
 
 def test_empty_new_folder_is_not_offline(catalog: Catalog, photos: Path) -> None:
@@ -367,19 +370,19 @@ def test_move_path_keeps_ids(catalog: Catalog, photos: Path, tmp_path: Path) -> 
     before = ids(catalog)
 
     (photos / "trip").rename(photos / "holiday")
-    assert scanner.move_path(catalog, str(photos / "trip"), str(photos / "holiday")) == 2
+    assert path_changes.move_path(catalog, str(photos / "trip"), str(photos / "holiday")) == 2
     assert ids(catalog) == {str(photos / "holiday" / "a.jpg"): before[str(a)],
                             str(photos / "holiday" / "b.jpg"): before[str(b)]}
 
     single = photos / "holiday" / "a.jpg"
     single.rename(photos / "a-top.jpg")
-    assert scanner.move_path(catalog, str(single), str(photos / "a-top.jpg")) == 1
+    assert path_changes.move_path(catalog, str(single), str(photos / "a-top.jpg")) == 1
     assert catalog.photo(before[str(a)]).path == str(photos / "a-top.jpg")
 
     # Moved out of the library: the photo is missing, not deleted.
     outside = tmp_path / "outside.jpg"
     (photos / "a-top.jpg").rename(outside)
-    assert scanner.move_path(catalog, str(photos / "a-top.jpg"), str(outside)) == 0
+    assert path_changes.move_path(catalog, str(photos / "a-top.jpg"), str(outside)) == 0
     assert catalog.photo(before[str(a)]).state == "missing"
 
 
@@ -396,11 +399,11 @@ def test_two_photos_swapped_through_a_temporary_name_keep_their_ids(catalog: Cat
     tagging.accept_tag(catalog, a_id, "kept")
     tmp = photos / "a.jpg.tmp"
     a.rename(tmp)
-    scanner.move_path(catalog, str(a), str(tmp))  # not a photo name: nothing moves
+    path_changes.move_path(catalog, str(a), str(tmp))  # not a photo name: nothing moves
     b.rename(a)
-    scanner.move_path(catalog, str(b), str(a))  # b's photo now at a; a's is displaced
+    path_changes.move_path(catalog, str(b), str(a))  # b's photo now at a; a's is displaced
     tmp.rename(b)
-    scanner.move_path(catalog, str(tmp), str(b))
+    path_changes.move_path(catalog, str(tmp), str(b))
     scan_paths(catalog, [str(a), str(b), str(tmp)])  # what the watcher checks after the moves
     assert ids(catalog)[str(a)] == b_id
     assert ids(catalog)[str(b)] == a_id

@@ -19,14 +19,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from photoclip.errors import CatalogError, NoModelError, NotFoundError, PhotoClipError
+from photoclip.ingest.path_changes import move_path, scan_paths
 from photoclip.ingest.scanner import (
     ScanReport,
     folder_is_reachable,
     is_photo_name,
-    move_path,
     recorded_mount_point,
     scan,
-    scan_paths,
 )
 from photoclip.ingest.watcher import (
     MAX_WAIT_SECONDS,

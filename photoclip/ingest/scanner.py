@@ -17,13 +17,10 @@ import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from photoclip.imaging import (
     SUPPORTED_EXTENSIONS,
     raw_companions,
-    raw_partner,
-    shown_partner,
     uncatalogued_reason,
 )
 from photoclip.jobs import Cancelled, CancelToken, ProgressSink, ProgressTracker, Skipped, null_sink
@@ -294,10 +291,10 @@ def _scan_folders(catalog: Catalog, folder_list: list[Folder], report: ScanRepor
         plan.gone = [i for i in plan.gone if i not in absorbed]
         report.unchanged += plan.unchanged
         tracker.advance(len(walked.files), current=folder.path)
-        _apply_changed(catalog, plan, report, cancel)
+        apply_changed(catalog, plan, report, cancel)
         new_files.extend((folder, f) for f in plan.new)
         gone_ids.extend(plan.gone)
-    _apply_new_and_gone(catalog, new_files, gone_ids, report, tracker, cancel)
+    apply_new_and_gone(catalog, new_files, gone_ids, report, tracker, cancel)
 
 
 def _record_walk_extras(catalog: Catalog, folder: Folder, walked: WalkResult, report: ScanReport) -> set[int]:
@@ -314,18 +311,18 @@ def _record_walk_extras(catalog: Catalog, folder: Folder, walked: WalkResult, re
         c.execute("DELETE FROM uncatalogued WHERE folder_id=?", (folder.id,))
         c.executemany(f"INSERT OR REPLACE INTO uncatalogued(path, folder_id, reason, seen_at) VALUES({PATH},?,?,?)",
                       [(pathtext.to_sql(s.path), folder.id, s.reason, now) for s in walked.uncatalogued])
-        return _absorb_companions(c, pairs)
+        return absorb_companions(c, pairs)
 
 
-def _absorb_companions(c: sqlite3.Connection, pairs: list[tuple[str, str]]) -> set[int]:
+def absorb_companions(c: sqlite3.Connection, pairs: list[tuple[str, str]]) -> set[int]:
     """Record (raw, shown) pairs on the shown photo; a RAW catalogued alone before is removed (its
     id returned): it is now part of that photo."""
     absorbed: set[int] = set()
     c.executemany(f"UPDATE photos SET companion={PATH} WHERE path={PATH} AND companion IS NOT {PATH}",
-                  [_sql_paths(raw, path, raw) for raw, path in pairs])
+                  [sql_paths(raw, path, raw) for raw, path in pairs])
     for raw, _ in pairs:
         absorbed.update(r[0] for r in c.execute(f"DELETE FROM photos WHERE path={PATH} RETURNING id",
-                                                _sql_paths(raw)))
+                                                sql_paths(raw)))
     return absorbed
 
 
@@ -341,7 +338,7 @@ def _batches(items: list, size: int = WRITE_BATCH) -> Iterator[list]:
     return chunked(items, size)  # type: ignore[return-value]
 
 
-def _apply_changed(catalog: Catalog, plan: FolderPlan, report: ScanReport, cancel: CancelToken | None) -> None:
+def apply_changed(catalog: Catalog, plan: FolderPlan, report: ScanReport, cancel: CancelToken | None) -> None:
     now = time.time()
     for batch in _batches(plan.changed):
         if cancel is not None:
@@ -364,7 +361,7 @@ def _apply_changed(catalog: Catalog, plan: FolderPlan, report: ScanReport, cance
         report.revived += len(batch)
 
 
-def _apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile]], gone_ids: list[int],
+def apply_new_and_gone(catalog: Catalog, new_files: list[tuple[Folder, DiskFile]], gone_ids: list[int],
                         report: ScanReport, tracker: ProgressTracker, cancel: CancelToken | None) -> None:
     """Insert new files, re-linking each to a vanished photo with the same content (a move)."""
     gone = set(gone_ids)
@@ -431,114 +428,8 @@ def _vanished_twins(catalog: Catalog, digest: str, size: int, new_path: str) -> 
     return [photo_id for photo_id, path in rows if not os.path.exists(path)]
 
 
-def scan_paths(catalog: Catalog, paths: Iterable[str], *, progress: ProgressSink = null_sink) -> ScanReport:
-    """Bring a handful of known paths up to date (what a file watcher reports), without a full walk."""
-    started = time.monotonic()
-    report = ScanReport()
-    by_folder: dict[int, tuple[Folder, list[DiskFile], list[str]]] = {}
-    for raw in paths:
-        path = str(raw)
-        folder = catalog.folder_for_path(path)
-        if folder is None:
-            continue
-        entry = by_folder.setdefault(folder.id, (folder, [], []))
-        try:
-            st = os.stat(path)
-            if stat.S_ISREG(st.st_mode) and is_photo_name(os.path.basename(path)):
-                if shown_partner(path) is None:  # a RAW beside its JPEG is that photo's companion
-                    entry[1].append(DiskFile(path, st.st_size, st.st_mtime_ns, raw_partner(path)))
-            elif stat.S_ISDIR(st.st_mode):
-                walked = walk_folder(path)
-                entry[1].extend(walked.files)
-                report.skipped.extend(walked.skipped)
-        except OSError:
-            entry[2].append(path)  # gone: the file, or a whole sub-folder
-    new_files: list[tuple[Folder, DiskFile]] = []
-    gone_ids: list[int] = []
-    for folder, files, vanished in by_folder.values():
-        snapshot = {}
-        for f in files:
-            photo = catalog.photo_by_path(f.path)
-            if photo is not None:
-                snapshot[f.path] = (photo.id, photo.size, photo.mtime_ns, photo.state)
-        plan = plan_folder(snapshot, files)
-        pairs = [(f.companion, f.path) for f in files if f.companion]
-        if pairs:
-            with catalog.write() as c:
-                absorbed = _absorb_companions(c, pairs)
-            plan.gone = [i for i in plan.gone if i not in absorbed]
-        report.unchanged += plan.unchanged
-        _apply_changed(catalog, plan, report, None)
-        new_files.extend((folder, f) for f in plan.new)
-        for path in vanished:
-            gone_ids.extend(_ids_under(catalog, path))
-    tracker = ProgressTracker(progress, "scan")
-    _apply_new_and_gone(catalog, new_files, gone_ids, report, tracker, None)
-    report.seconds = time.monotonic() - started
-    return report
-
-
-def _sql_paths(*paths: str) -> tuple[str | bytes, ...]:
+def sql_paths(*paths: str) -> tuple[str | bytes, ...]:
     return tuple(pathtext.to_sql(p) for p in paths)
-
-
-def path_prefix_range(path: str) -> tuple[str, str]:
-    """Bounds such that ``lo <= p < hi`` holds exactly for paths below ``path``: a range the path
-    index answers, where ``substr(path, ...) = prefix`` would read the whole table."""
-    prefix = path.rstrip("/\\") + os.sep
-    return prefix, prefix[:-1] + chr(ord(os.sep) + 1)
-
-
-def _ids_under(catalog: Catalog, path: str) -> list[int]:
-    """Live photo ids at ``path`` or below it (a removed sub-folder takes its photos with it)."""
-    lo, hi = path_prefix_range(path)
-    rows = catalog.conn.execute(
-        f"SELECT id FROM photos WHERE (path={PATH} OR (path >= {PATH} AND path < {PATH})) AND state != 'missing'",
-        _sql_paths(path, lo, hi))
-    return [r[0] for r in rows]
-
-
-def move_path(catalog: Catalog, src: str, dest: str) -> int:
-    """Record a rename or move reported by the watcher: same ids, new paths. Returns photos moved."""
-    dest_folder = catalog.folder_for_path(dest)
-    if dest_folder is None:
-        ids = _ids_under(catalog, src)
-        now = time.time()
-        with catalog.write() as c:
-            c.executemany("UPDATE photos SET state='missing', updated_at=? WHERE id=?", [(now, i) for i in ids])
-        return 0
-    src_prefix, src_end = path_prefix_range(src)
-    dest_prefix = dest.rstrip("/\\") + os.sep
-    rows = catalog.conn.execute(
-        f"SELECT id, path FROM photos WHERE path={PATH} OR (path >= {PATH} AND path < {PATH})",
-        _sql_paths(src, src_prefix, src_end)).fetchall()
-    now = time.time()
-    updates = []
-    for photo_id, old in rows:
-        new = dest if old == src else dest_prefix + old[len(src_prefix):]
-        if not is_photo_name(Path(new).name):
-            continue
-        try:
-            mtime_ns = os.stat(new).st_mtime_ns
-        except OSError:
-            continue
-        updates.append((dest_folder.id, pathtext.to_sql(new), mtime_ns, now, photo_id))
-    with catalog.write() as c:
-        for folder_id, new, mtime_ns, when, photo_id in updates:
-            # Whatever sat at the destination before was replaced on disk. It is parked as missing, not
-            # deleted: in a swap through a temporary name (a -> a.tmp, b -> a, a.tmp -> b) it reappears
-            # under another name a moment later, and its content hash then brings back its tags.
-            c.execute("UPDATE photos SET path=path || ? || id, state='missing', updated_at=? "
-                      f"WHERE path={PATH} AND id != ?", (DISPLACED_SUFFIX, when, new, photo_id))
-            c.execute(f"UPDATE photos SET folder_id=?, path={PATH}, mtime_ns=?, updated_at=?, "
-                      "state=CASE WHEN state IN ('missing','offline') THEN 'pending' ELSE state END "
-                      "WHERE id=?", (folder_id, new, mtime_ns, when, photo_id))
-        # A RAW companion moved on its own (or with its folder): its JPEG keeps pointing at it.
-        c.execute(f"UPDATE photos SET companion={PATH} WHERE companion={PATH}", _sql_paths(dest, src))
-        c.execute(f"UPDATE photos SET companion={PATH} || substr(companion, ?) "
-                  f"WHERE companion >= {PATH} AND companion < {PATH}",
-                  (pathtext.to_sql(dest_prefix), len(src_prefix) + 1, *_sql_paths(src_prefix, src_end)))
-    return len(updates)
 
 
 __all__ = [
@@ -547,9 +438,7 @@ __all__ = [
     "FolderPlan",
     "ScanReport",
     "content_hash",
-    "move_path",
     "plan_folder",
     "scan",
-    "scan_paths",
     "walk_folder",
 ]

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.errors import NotFoundError, QueryError
-from photoclip.ingest.scanner import path_prefix_range
 from photoclip.store import pathtext
 from photoclip.store.catalog import ERROR, LIVE_STATES, MISSING, OFFLINE, Catalog
+from photoclip.store.pathtext import path_prefix_range
 
 # Spellings people type for the formats the catalog records.
 FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heif": "heic"}

@@ -12,6 +12,7 @@ a folder) hold for such names too. For people, ``display`` shows each undecodabl
 from __future__ import annotations
 
 import codecs
+import os
 import sqlite3
 import sys
 
@@ -87,3 +88,11 @@ def show_on_console() -> None:
                 reconfigure(errors=DISPLAY_ERRORS)
             except (ValueError, OSError):
                 pass
+
+
+def path_prefix_range(path: str) -> tuple[str, str]:
+    """The one folder-range helper: bounds such that ``lo <= p < hi`` holds exactly for paths below
+    ``path`` (given with either separator): a range the path index answers, where
+    ``substr(path, ...) = prefix`` would read the whole table."""
+    prefix = path.rstrip("/\\") + os.sep
+    return prefix, prefix[:-1] + chr(ord(os.sep) + 1)
