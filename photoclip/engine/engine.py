@@ -17,7 +17,7 @@ from photoclip.engine.bundle import BundleInfo, read_bundle
 from photoclip.engine.lazy import LazySession
 from photoclip.engine.preprocess import preprocess_image
 from photoclip.engine.runtime import choose_providers, import_onnxruntime, open_session, session_options
-from photoclip.engine.tokenizer import ClipTokenizer, TemplateTokenizer
+from photoclip.engine.tokenizer import ClipTokenizer, TemplateTokenizer, text_tokenizer
 from photoclip.errors import ModelError, QueryError
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,7 @@ class ClipEngine:
         self.dim = info.dim
         self.image_size = info.image_size
         self.providers = providers
-        self.tokenizer: ClipTokenizer | TemplateTokenizer
-        if info.tokenizer_kind == "template":
-            self.tokenizer = TemplateTokenizer(info.tokenizer, info.context_length, pad_id=info.pad_id,
-                                               clean=info.text_clean, language_prefix=info.language_prefix)
-        else:
-            self.tokenizer = ClipTokenizer(info.tokenizer, info.context_length, clean=info.text_clean)
+        self.tokenizer: ClipTokenizer | TemplateTokenizer = text_tokenizer(info)
         # SigLIP's calibration: sigmoid(logit_scale * cosine + logit_bias) is a probability of a match.
         self.logit_scale = info.logit_scale
         self.logit_bias = info.logit_bias

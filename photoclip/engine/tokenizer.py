@@ -11,11 +11,14 @@ import html
 import string
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from photoclip.errors import ModelError, QueryError
+
+if TYPE_CHECKING:
+    from photoclip.engine.bundle import BundleInfo
 
 START_TOKENS = ("<|startoftext|>", "<start_of_text>")
 END_TOKENS = ("<|endoftext|>", "<end_of_text>")
@@ -177,3 +180,11 @@ class TemplateTokenizer:
 
     def mask(self, ids: np.ndarray) -> np.ndarray:
         return (ids != self.pad_id).astype(np.int64)
+
+
+def text_tokenizer(info: BundleInfo) -> ClipTokenizer | TemplateTokenizer:
+    """The tokenizer a bundle's text tower was trained with, set up as its description says."""
+    if info.tokenizer_kind == "template":
+        return TemplateTokenizer(info.tokenizer, info.context_length, pad_id=info.pad_id, clean=info.text_clean,
+                                 language_prefix=info.language_prefix)
+    return ClipTokenizer(info.tokenizer, info.context_length, clean=info.text_clean)
