@@ -61,7 +61,7 @@ class MeanColourEmbedder:
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.embed_pixels(np.stack([self.preprocess(i) for i in images]))
 
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_texts(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
         rows = []
         for t in texts:
             seed = int.from_bytes(hashlib.sha1(t.encode()).digest()[:4], "little")

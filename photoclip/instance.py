@@ -238,7 +238,8 @@ class InstanceServer:
                 place = {"place": request["place"]} if request.get("place") else {}
                 examples = {"like": tuple(int(i) for i in request.get("like") or ()),
                             "unlike": tuple(int(i) for i in request.get("unlike") or ())}
-                result = self.library.search(str(request["query"]), **place, **examples, **options)
+                language = {"language": str(request["language"])} if request.get("language") else {}
+                result = self.library.search(str(request["query"]), **place, **examples, **language, **options)
             elif op == "similar":
                 target = request["target"]
                 result = self.library.similar(int(target) if str(target).isdigit() else str(target), **options)

@@ -40,11 +40,13 @@ class FakeEmbedder:
     model_name = "fake-model"
     dim = DIM
     image_size = 8
+    takes_language = False  # True: a stand-in for a multilingual model that takes a query language
 
     def __init__(self, texts: dict[str, np.ndarray] | None = None) -> None:
         self.texts = dict(texts or {})
         self.text_calls = 0
         self.image_calls = 0
+        self.languages: list[tuple[str, str | None]] = []  # (text, language) of every text embedded
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         small = np.asarray(image.convert("RGB").resize((8, 8)), dtype=np.float32) / 255.0
@@ -61,8 +63,9 @@ class FakeEmbedder:
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.embed_pixels(np.stack([self.preprocess(i) for i in images]))
 
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_texts(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
         self.text_calls += len(texts)
+        self.languages.extend((t, language) for t in texts)
         rows = []
         for t in texts:
             t = t.strip().lower()

@@ -27,9 +27,11 @@ class Served:
         self.directory = directory
         self.searcher = searcher
         self.queries: list[str] = []
+        self.languages: list[object] = []
 
     def search(self, query: str, **kw: object):  # type: ignore[no-untyped-def]
         self.queries.append(query)
+        self.languages.append(kw.get("language"))
         kw.pop("place", None)
         return self.searcher.search(query, **kw)  # type: ignore[arg-type]
 
@@ -66,6 +68,8 @@ def test_the_cli_asks_a_running_instance(served: Served, monkeypatch: pytest.Mon
         rows = json.loads(capsys.readouterr().out)
         assert [Path(r["path"]).name for r in rows] == ["dog.jpg"]
         assert served.queries == ["dog"] and server.served == 1
+        assert main(["--library", str(served.directory), "search", "Hund", "--language", "deu_Latn"]) == 0
+        assert served.languages == [None, "deu_Latn"]  # sent only when given: else the instance's setting
     assert not server.path.exists()  # the socket goes with the instance
 
 

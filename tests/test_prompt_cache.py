@@ -28,7 +28,7 @@ class Counting:
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self.engine, name)
 
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_texts(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
         self.embedded += len(texts)
         return self.engine.embed_texts(texts)
 

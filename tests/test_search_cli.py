@@ -84,3 +84,15 @@ def test_bad_query_is_one_line_error(library, capsys):
     assert main(["search", "beach +"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "needs a term" in err
+
+
+def test_language_reaches_the_search_and_a_bad_code_is_refused(library, capsys):
+    assert main(["search", "Hund", "--language", "deu_Latn", "--json"]) == 0
+    capsys.readouterr()
+    assert library.calls[-1][2]["language"] == "deu_Latn"
+    assert main(["search", "dog", "--json"]) == 0
+    capsys.readouterr()
+    assert "language" not in library.calls[-1][2]  # the library's setting decides
+    with pytest.raises(SystemExit):
+        main(["search", "dog", "--language", "German"])
+    assert "FLORES-200" in capsys.readouterr().err

@@ -23,7 +23,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", metavar="NAME_OR_DIR",
                    help="installed model name or model folder (default: the active model)")
     p.add_argument("--language", metavar="CODE",
-                   help="language of the texts for models that need one, e.g. deu_Latn (default: eng_Latn)")
+                   help="language of the texts for models that need one, e.g. deu_Latn (default: from the "
+                        "text's script, else eng_Latn)")
     p.add_argument("--json", action="store_true", help='print [{"input": ..., "vector": [...]}, ...]')
     p.set_defaults(handler=cmd_embed)
 
@@ -53,10 +54,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if not args.images and not args.text:
         raise PhotoClipError("give image files or --text TEXT to embed")
     engine = _load(args.model)
-    if args.language:
-        if not getattr(engine.tokenizer, "language_prefix", False):
-            sys.stderr.write(f"warning: the model {engine.model_name} takes no language; --language ignored\n")
-        engine.tokenizer.language = args.language
+    if args.language and not engine.takes_language:
+        sys.stderr.write(f"warning: the model {engine.model_name} takes no language; --language ignored\n")
     results: list[tuple[str, list[float]]] = []
     if args.images:
         from photoclip.imaging import load_image
@@ -68,7 +67,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
                 raise ModelError(f"cannot read {name}: {exc}") from exc
             results.append((name, engine.embed_images([image])[0].tolist()))
     for text in args.text:
-        results.append((text, engine.embed_texts([text])[0].tolist()))
+        results.append((text, engine.embed_texts([text], language=args.language)[0].tolist()))
     if args.json:
         json.dump([{"input": name, "vector": vector} for name, vector in results], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from photoclip.search import Filters, SearchResult
 
 ALL_RESULTS = 100_000  # --all with no --top: every ranked photo
+_FLORES = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")  # a query language code, as the settings check it
 SORTS = ("score", "newest", "oldest")
 
 
@@ -73,6 +75,12 @@ def _rating(text: str) -> int:
     return value
 
 
+def _language(text: str) -> str:
+    if not _FLORES.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a FLORES-200 language code such as deu_Latn or jpn_Jpan")
+    return text
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=_top, default=None, metavar="N",
                         help="at most N results (default 50; with --all, every ranked photo)")
@@ -110,6 +118,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="more like this photo (repeatable): ranks photos that look like it higher")
     search.add_argument("--unlike", action="append", type=int, default=[], metavar="ID",
                         help="not like this photo (repeatable): ranks photos that look like it lower")
+    search.add_argument("--language", type=_language, metavar="CODE",
+                        help="the query's language for models that take one (multilingual NLLB models), as a "
+                             "FLORES-200 code such as deu_Latn; default: the library's query-language setting, "
+                             "else from the query's script, else English")
     _add_common(search)
     search.set_defaults(handler=run_search, parser=search)
     similar = subparsers.add_parser("similar", help="find photos that look like an image",
@@ -175,13 +187,15 @@ def _open_for_search(args: argparse.Namespace) -> Any:
 def run_search(args: argparse.Namespace) -> int:
     query = _split_query(args)
     request = {"op": "search", "query": query, "place": args.place, "like": list(args.like),
-               "unlike": list(args.unlike)}
+               "unlike": list(args.unlike), "language": args.language}
     if _ask_running(args, request, query):
         return 0
     with _open_for_search(args) as library:
         where: dict = {"place": args.place} if args.place else {}
         if args.like or args.unlike:
             where.update(like=tuple(args.like), unlike=tuple(args.unlike))
+        if args.language:
+            where["language"] = args.language
         words_only = not getattr(library, "has_model", True)
         result = library.search(query, **where, **_options(args))
     if words_only:

@@ -5,9 +5,8 @@ Three layouts are read:
 * PhotoClip's own: ``photoclip.json`` (the manifest), ``image.onnx``, ``text.onnx``,
   ``tokenizer.json``. Written by the exporter and by every install.
 * The Hugging Face / transformers.js layout as downloaded: ``onnx/vision_model*.onnx``,
-  ``onnx/text_model*.onnx``, ``tokenizer.json``, ``preprocessor_config.json``, ``config.json``.
-  Image size, mean, std and crop come from the preprocessor config; context length and embedding
-  size from the model config.
+  ``onnx/text_model*.onnx``, ``tokenizer.json``, ``preprocessor_config.json``, ``config.json``
+  (CLIP and SigLIP; read in ``huggingface.py``).
 * Immich's (``immich-app/<model>`` on the hub, made by open_clip and Immich's exporter):
   ``config.json``, ``visual/model.onnx``, ``visual/preprocess_cfg.json``, ``textual/model.onnx``,
   ``textual/tokenizer.json`` and ``textual/tokenizer_config.json`` (read in ``immich.py``).
@@ -35,9 +34,6 @@ IMAGE_FILE = "image.onnx"
 TEXT_FILE = "text.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 PRECISIONS = ("fp32", "fp16", "int8")
-# transformers.js file suffixes, in the order "auto" prefers them for CPU inference.
-HF_VARIANTS = {"fp32": "", "int8": "_quantized", "uint8": "_uint8", "fp16": "_fp16"}
-HF_AUTO_ORDER = ("fp32", "int8", "uint8", "fp16")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -240,78 +236,8 @@ def _read_photoclip(folder: Path) -> BundleInfo:
     return _checked(replace(info, extra_files=extra))
 
 
-def _size_from(value: Any, keys: tuple[str, ...]) -> int | None:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, dict):
-        for key in keys:
-            if isinstance(value.get(key), int):
-                return int(value[key])
-    return None
-
-
-def _pick_hf_tower(onnx_dir: Path, tower: str, variant: str) -> tuple[Path, str]:
-    order = HF_AUTO_ORDER if variant == "auto" else (variant,)
-    if variant != "auto" and variant not in HF_VARIANTS:
-        raise ModelError(f"Unknown model variant '{variant}': choose one of auto, {', '.join(HF_VARIANTS)}.")
-    for precision in order:
-        path = onnx_dir / f"{tower}{HF_VARIANTS[precision]}.onnx"
-        if path.is_file():
-            return path, "int8" if precision == "uint8" else precision
-    wanted = "any variant" if variant == "auto" else f"the {variant} variant"
-    raise ModelError(f"The model folder {onnx_dir.parent} has no {tower} ONNX file ({wanted}) in onnx/.")
-
-
 def _external_data(model: Path) -> tuple[Path, ...]:
     return tuple(p for p in (Path(f"{model}_data"), Path(f"{model}.data")) if p.is_file())
-
-
-def _read_huggingface(folder: Path, variant: str) -> BundleInfo:
-    onnx_dir = folder / "onnx"
-    image_model, image_precision = _pick_hf_tower(onnx_dir, "vision_model", variant)
-    text_model, text_precision = _pick_hf_tower(onnx_dir, "text_model", variant)
-    tokenizer = _require(folder, TOKENIZER_FILE)
-    pre_path = folder / "preprocessor_config.json"
-    pre = _read_json(pre_path) if pre_path.is_file() else {}
-    config = _read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
-    text_cfg = config.get("text_config") or config.get("text_config_dict") or {}
-    vision_cfg = config.get("vision_config") or config.get("vision_config_dict") or {}
-
-    crop = _size_from(pre.get("crop_size"), ("height", "shortest_edge"))
-    resize = _size_from(pre.get("size"), ("shortest_edge", "height"))
-    image_size = crop or resize or int(vision_cfg.get("image_size", 224))
-    if pre.get("do_center_crop") is False:
-        crop = None
-    resize_size = resize or image_size
-    if crop is None:
-        image_size = resize_size
-    resample = pre.get("resample", 3)
-    if resample not in (3, "bicubic"):
-        raise ModelError(f"{pre_path} asks for resampling mode {resample!r}; PhotoClip uses bicubic (3).")
-    files = {str(p.relative_to(folder)): "" for p in (image_model, text_model, tokenizer)}
-    extra = _external_data(image_model) + _external_data(text_model)
-    files.update({str(p.relative_to(folder)): "" for p in extra})
-    precisions = {image_precision, text_precision}
-    info = BundleInfo(
-        name=name_from_folder(folder),
-        path=folder,
-        dim=int(config.get("projection_dim") or text_cfg.get("projection_dim") or 512),
-        image_size=image_size,
-        resize_size=resize_size,
-        mean=_triple(pre.get("image_mean", OPENAI_CLIP_MEAN), "image_mean", pre_path),
-        std=_triple(pre.get("image_std", OPENAI_CLIP_STD), "image_std", pre_path),
-        context_length=int(text_cfg.get("max_position_embeddings", 77)),
-        image_model=image_model,
-        text_model=text_model,
-        tokenizer=tokenizer,
-        source=str(config.get("_name_or_path") or folder.resolve().name),
-        random=False,
-        precision=precisions.pop() if len(precisions) == 1 else "mixed",
-        layout="huggingface",
-        files=files,
-        extra_files=extra,
-    )
-    return _checked(info)
 
 
 def _checked(info: BundleInfo) -> BundleInfo:
@@ -338,7 +264,9 @@ def read_bundle(folder: Path, *, variant: str = "auto") -> BundleInfo:
     if (folder / MANIFEST_NAME).is_file():
         return _read_photoclip(folder)
     if (folder / "onnx").is_dir():
-        return _read_huggingface(folder, variant)
+        from photoclip.engine.huggingface import read_huggingface
+
+        return _checked(read_huggingface(folder, variant))
     if (folder / "visual").is_dir() and (folder / "textual").is_dir():
         from photoclip.engine.immich import read_immich
 

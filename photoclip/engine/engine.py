@@ -17,7 +17,7 @@ from photoclip.engine.bundle import BundleInfo, read_bundle
 from photoclip.engine.lazy import LazySession
 from photoclip.engine.preprocess import preprocess_image
 from photoclip.engine.runtime import choose_providers, import_onnxruntime, open_session, session_options
-from photoclip.engine.tokenizer import ClipTokenizer, TemplateTokenizer
+from photoclip.engine.tokenizer import ClipTokenizer, TemplateTokenizer, text_tokenizer
 from photoclip.errors import ModelError, QueryError
 
 log = logging.getLogger(__name__)
@@ -68,18 +68,13 @@ class ClipEngine:
         self.dim = info.dim
         self.image_size = info.image_size
         self.providers = providers
-        self.tokenizer: ClipTokenizer | TemplateTokenizer
-        if info.tokenizer_kind == "template":
-            self.tokenizer = TemplateTokenizer(info.tokenizer, info.context_length, pad_id=info.pad_id,
-                                               clean=info.text_clean, language_prefix=info.language_prefix)
-        else:
-            self.tokenizer = ClipTokenizer(info.tokenizer, info.context_length, clean=info.text_clean)
+        self.tokenizer: ClipTokenizer | TemplateTokenizer = text_tokenizer(info)
         # SigLIP's calibration: sigmoid(logit_scale * cosine + logit_bias) is a probability of a match.
         self.logit_scale = info.logit_scale
         self.logit_bias = info.logit_bias
         self._image, self._text = sessions
         self.text_model_path: Path = info.text_model  # the text tower file in use (keys cached prompts)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # (language, text)
         self._lock = threading.Lock()
         self._inspect()
 
@@ -223,31 +218,42 @@ class ClipEngine:
             mask[row, : (ends[0] + 1 if len(ends) else ids.shape[1])] = 1
         return mask
 
-    def tokenize(self, texts: Sequence[str], *, pad: bool = False) -> np.ndarray:
+    @property
+    def takes_language(self) -> bool:
+        """Whether the text tower takes a query language (NLLB-style towers: a FLORES-200 code token)."""
+        return bool(getattr(self.tokenizer, "language_prefix", False))
+
+    def tokenize(self, texts: Sequence[str], *, pad: bool = False, language: str | None = None) -> np.ndarray:
         """Token ids as the text tower gets them; ``pad`` pads to the full context like CLIP's training."""
         pad_to = self._fixed_length or (self.info.context_length if pad or self.info.pad_to_context else None)
-        return self.tokenizer.encode(texts, pad_to=pad_to)
+        return self.tokenizer.encode(texts, pad_to=pad_to, language=language)
 
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """One query runs on its real tokens only (and is cached); a batch pads to its longest text."""
+    def embed_texts(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
+        """One query runs on its real tokens only (and is cached); a batch pads to its longest text.
+
+        ``language`` is the user's choice of query language (a FLORES-200 code), for models that take
+        one; None leaves it to the environment, the text's script, else English (see language.py).
+        """
         if isinstance(texts, str):
             raise TypeError("embed_texts takes a sequence of texts, not one string")
         if not texts:
             raise QueryError("No search text was given.")
+        language = language if self.takes_language else None
         if len(texts) == 1:
-            return self._embed_query(texts[0])[None, :].copy()
-        return self._run_text(self.tokenize(texts))
+            return self._embed_query(texts[0], language)[None, :].copy()
+        return self._run_text(self.tokenize(texts, language=language))
 
-    def _embed_query(self, text: str) -> np.ndarray:
+    def _embed_query(self, text: str, language: str | None = None) -> np.ndarray:
+        key = (language or "", text)
         with self._lock:
-            cached = self._cache.get(text)
+            cached = self._cache.get(key)
             if cached is not None:
-                self._cache.move_to_end(text)
+                self._cache.move_to_end(key)
                 return cached
-        vector = self._run_text(self.tokenize([text]))[0]
+        vector = self._run_text(self.tokenize([text], language=language))[0]
         vector.setflags(write=False)
         with self._lock:
-            self._cache[text] = vector
+            self._cache[key] = vector
             while len(self._cache) > QUERY_CACHE_SIZE:
                 self._cache.popitem(last=False)
         return vector

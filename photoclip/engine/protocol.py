@@ -27,6 +27,7 @@ class Embedder(Protocol):
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
 
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, dim); raises QueryError on empty text."""
+    def embed_texts(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
+        """(N, dim); raises QueryError on empty text. ``language`` (a FLORES-200 code) is the query
+        language chosen by the user, for models that take one; others ignore it."""
         ...

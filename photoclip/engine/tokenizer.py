@@ -11,11 +11,14 @@ import html
 import string
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from photoclip.errors import ModelError, QueryError
+
+if TYPE_CHECKING:
+    from photoclip.engine.bundle import BundleInfo
 
 START_TOKENS = ("<|startoftext|>", "<start_of_text>")
 END_TOKENS = ("<|endoftext|>", "<end_of_text>")
@@ -95,8 +98,9 @@ class ClipTokenizer:
         body = body[: self.context_length - 2]
         return [self.start_id, *body, self.end_id]
 
-    def encode(self, texts: Sequence[str], pad_to: int | None = None) -> np.ndarray:
-        """An int64 (N, L) array padded with 0 to the longest text (or to ``pad_to``).
+    def encode(self, texts: Sequence[str], pad_to: int | None = None, language: str | None = None) -> np.ndarray:
+        """An int64 (N, L) array padded with 0 to the longest text (or to ``pad_to``); CLIP takes no
+        ``language``.
 
         Padding after the end token never changes CLIP's pooled embedding: the causal mask keeps
         the end token from seeing what follows it.
@@ -114,13 +118,18 @@ class ClipTokenizer:
 class TemplateTokenizer:
     """Tokenizers that bring their own special tokens (SentencePiece for SigLIP, XLM-R, NLLB).
 
-    The file's post-processor adds what the model was trained with (an end token, a language token);
-    every text is truncated and padded to exactly ``context_length`` with the pad id, because these
-    text towers see every position.
+    The file's post-processor adds what the model was trained with (``<s>``/``</s>`` for XLM-R, an end
+    token for SigLIP); every text is truncated and padded to exactly ``context_length`` with the pad
+    id, because these text towers see every position.
+
+    NLLB-style towers (``language_prefix``) take ``[language code] text </s>``. The language is the
+    caller's, not the file's: a saved NLLB tokenizer bakes the source language it was saved with into
+    its post-processor, so these ids are put together here, the body truncated as the reference
+    tokenizer truncates it (the code and the end token always kept).
     """
 
     def __init__(self, path: Path, context_length: int, *, pad_id: int, clean: str = "whitespace",
-                 language_prefix: bool = False) -> None:
+                 language_prefix: bool = False, end_token: str = "</s>") -> None:
         self._tok = load_tokenizer(path)
         if context_length < 2:
             raise ModelError(f"Context length {context_length} is too small for a text tower.")
@@ -128,28 +137,39 @@ class TemplateTokenizer:
         self.pad_id = pad_id
         self.clean = clean
         self.language_prefix = language_prefix
-        self.language: str | None = None  # None: the user's setting, else the query's script (language.py)
+        self.language: str | None = None  # a default for ids(); None: language.query_language decides
         self.vocab_size = self._tok.get_vocab_size()
+        self.end_id: int | None = None
+        if language_prefix:
+            end_id = self._tok.token_to_id(end_token)
+            if end_id is None:
+                raise ModelError(f"The tokenizer {path} has no {end_token} token to end a text with.")
+            self.end_id = int(end_id)
+            if context_length < 3:
+                raise ModelError(f"Context length {context_length} is too small for a text tower.")
         self._tok.enable_truncation(max_length=context_length)
         self._tok.no_padding()
 
-    def ids(self, text: str) -> list[int]:
+    def ids(self, text: str, language: str | None = None) -> list[int]:
+        """The ids of one text; ``language`` (a FLORES-200 code) matters only to NLLB-style towers."""
         cleaned = clean_text(text, self.clean)
         if not cleaned:
             raise QueryError("The search text is empty: type a few words describing the photo.")
-        if self.language_prefix:
-            from photoclip.engine.language import query_language
+        if not self.language_prefix:
+            return list(self._tok.encode(cleaned).ids)
+        from photoclip.engine.language import query_language
 
-            code = query_language(cleaned, self.language)
-            if self._tok.token_to_id(code) is None:
-                raise QueryError(f"The model does not know the language code '{code}' (use FLORES-200 codes "
-                                 "such as eng_Latn, deu_Latn, jpn_Jpan).")
-            cleaned = f"{code}{cleaned}"  # the code is a special token: it stays one token
-        return list(self._tok.encode(cleaned).ids)
+        code = query_language(cleaned, language or self.language)
+        code_id = self._tok.token_to_id(code)
+        if code_id is None:
+            raise QueryError(f"The model does not know the language code '{code}' (use FLORES-200 codes "
+                             "such as eng_Latn, deu_Latn, jpn_Jpan).")
+        body = self._tok.encode(cleaned, add_special_tokens=False).ids[: self.context_length - 2]
+        return [int(code_id), *body, int(self.end_id)]  # type: ignore[arg-type]
 
-    def encode(self, texts: Sequence[str], pad_to: int | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], pad_to: int | None = None, language: str | None = None) -> np.ndarray:
         """An int64 (N, context) array: always the full context (or ``pad_to``), padded with the pad id."""
-        rows = [self.ids(text) for text in texts]
+        rows = [self.ids(text, language) for text in texts]
         if not rows:
             raise QueryError("No search text was given.")
         length = max(pad_to or self.context_length, max(len(r) for r in rows))
@@ -160,3 +180,11 @@ class TemplateTokenizer:
 
     def mask(self, ids: np.ndarray) -> np.ndarray:
         return (ids != self.pad_id).astype(np.int64)
+
+
+def text_tokenizer(info: BundleInfo) -> ClipTokenizer | TemplateTokenizer:
+    """The tokenizer a bundle's text tower was trained with, set up as its description says."""
+    if info.tokenizer_kind == "template":
+        return TemplateTokenizer(info.tokenizer, info.context_length, pad_id=info.pad_id, clean=info.text_clean,
+                                 language_prefix=info.language_prefix)
+    return ClipTokenizer(info.tokenizer, info.context_length, clean=info.text_clean)

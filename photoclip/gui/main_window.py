@@ -535,6 +535,7 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.library, self.tasks, self.jobs, self.model_setup, self)
         dialog.reindexRequested.connect(self.start_indexing)
+        dialog.queryLanguageChanged.connect(lambda _code: self.refresh())  # the shown search, in the new language
         if dialog.exec():
             self.prune_thumbnails()
         self.reload_sidebar()

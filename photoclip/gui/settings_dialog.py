@@ -1,4 +1,4 @@
-"""The settings dialog: folders, model, device, tagging vocabulary and thumbnail cache.
+"""The settings dialog: folders, model and query language, device, tagging vocabulary, thumbnail cache.
 
 Library settings are the core's `Settings` dataclass, saved with ``library.save_settings`` when the
 user presses OK. Folder, model and tag changes take effect at once (each is its own catalog write,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.gui.job_runner import JobRunner
 from photoclip.gui.model_setup import ModelSetupController
+from photoclip.gui.query_language import QueryLanguageBox
 from photoclip.gui.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def _load_devices() -> dict[str, Any]:
 
 class SettingsDialog(QDialog):
     reindexRequested = Signal()
+    queryLanguageChanged = Signal(str)  # saved: searches from now on use it
 
     def __init__(self, library: Library, tasks: TaskRunner, jobs: JobRunner,
                  model_setup: ModelSetupController, parent: QWidget | None = None) -> None:
@@ -205,6 +207,10 @@ class SettingsDialog(QDialog):
         col.addWidget(self.model_note)
         col.addLayout(row)
         col.addWidget(reembed)
+        self.language_box = QueryLanguageBox(self.library, self.tasks, self.settings.query_language, page)
+        self.query_language = self.language_box.combo
+        self.query_language_note = self.language_box.note
+        col.addWidget(self.language_box)
         return page
 
     def reload_models(self) -> None:
@@ -213,6 +219,7 @@ class SettingsDialog(QDialog):
             self.model_note.setText("This library uses a built-in model.")
             return
         self.tasks.run(lambda: (store.list(), store.active()), self._fill_models)
+        self.language_box.reload_note()  # another active model may or may not take a language
 
     def _fill_models(self, data: tuple[list[Any], Any]) -> None:
         infos, active = data
@@ -450,11 +457,13 @@ class SettingsDialog(QDialog):
         return dataclasses.replace(
             self.settings, device=str(self.device.currentData()), threads=self.threads.value(),
             auto_tag=self.auto_tag.isChecked(), max_tags_per_photo=self.max_tags.value(),
-            thumbnail_cache_mb=self.cache_mb.value(), search_min_score=round(self.min_score.value(), 2))
+            thumbnail_cache_mb=self.cache_mb.value(), search_min_score=round(self.min_score.value(), 2),
+            query_language=self.language_box.code())
 
     def accept(self) -> None:
         settings, library = self.collected(), self.library
         thresholds, prompts, enabled = dict(self._thresholds), dict(self._prompts), dict(self._enabled)
+        language_changed = settings.query_language != library.settings.query_language
 
         def save() -> bool:
             library.save_settings(settings)
@@ -467,6 +476,12 @@ class SettingsDialog(QDialog):
             # Turning a tag off takes effect at once; anything else needs the photos re-tagged.
             return bool(thresholds or prompts or any(enabled.values()))
 
-        self.tasks.run(save, lambda changed: changed and self._retag(),
+        def saved(retag: bool) -> None:
+            if language_changed:
+                self.queryLanguageChanged.emit(settings.query_language)
+            if retag:
+                self._retag()
+
+        self.tasks.run(save, saved,
                        lambda exc: QMessageBox.warning(self.parentWidget(), "Settings not saved", str(exc)))
         super().accept()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photoclip import imaging
-from photoclip.errors import DecodeError, NotFoundError
+from photoclip.errors import DecodeError, NotFoundError, PhotoClipError
 from photoclip.ingest.pipeline import capture_row
 from photoclip.ingest.scanner import content_hash, recorded_skipped
 from photoclip.library.core import LibraryCore
@@ -103,11 +103,47 @@ class Reading(LibraryCore):
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
                min_score: float | None = None, show_all: bool = False, place: str | None = None,
-               like: tuple[int, ...] = (), unlike: tuple[int, ...] = ()) -> SearchResult:
+               like: tuple[int, ...] = (), unlike: tuple[int, ...] = (),
+               language: str | None = None) -> SearchResult:
         """Photos ranked by meaning and by words (text inside photos, places, names) together; ``like``
-        and ``unlike`` are example photos ("more like this", "not this")."""
+        and ``unlike`` are example photos ("more like this", "not this"). ``language`` (a FLORES-200
+        code) overrides the query-language setting for this search; models without one ignore both."""
         return self.hybrid.search(query, filters=self._shown(filters), top=top, min_score=min_score,
-                                  show_all=show_all, place=place, like=like, unlike=unlike)
+                                  show_all=show_all, place=place, like=like, unlike=unlike,
+                                  language=self.query_language(language))
+
+    def query_language(self, explicit: str | None = None) -> str | None:
+        """The query language a search uses: ``explicit``, else the setting; None when it is
+        "automatic" (the model then takes it from the query's script, else English)."""
+        from photoclip.engine.language import chosen_language
+
+        return chosen_language(explicit, self.settings.query_language)
+
+    @staticmethod
+    def query_languages() -> list[tuple[str, str]]:
+        """Common query languages to choose from: (FLORES-200 code, readable name)."""
+        from photoclip.engine.language import COMMON_LANGUAGES
+
+        return list(COMMON_LANGUAGES)
+
+    def model_takes_language(self) -> bool | None:
+        """Whether the model answering searches takes a query language (None: no model installed).
+        Asks the loaded model, else reads the installed model's description: no model file is opened."""
+        with self._lock:
+            loaded = self._previous_engine or self._engine
+        if loaded is not None:
+            return bool(getattr(loaded, "takes_language", False))
+        if self._engine_factory is not None:
+            return bool(getattr(self.engine, "takes_language", False))
+        if self.models is None:
+            return None
+        name = self.search_model_name()
+        if name is None:
+            return None
+        try:
+            return bool(self.models.get(name).language_prefix)
+        except PhotoClipError:
+            return None
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,
                 min_score: float | None = None, show_all: bool = False) -> SearchResult:

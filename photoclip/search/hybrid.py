@@ -160,6 +160,7 @@ class HybridSearcher:
         self.keywords = keywords if keywords is not None else KeywordIndex(catalog)
         self.semantic_depth = semantic_depth
         self._examples: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+        self._language: str | None = None  # the query language of the search under way
 
     def similar(self, target: int | str, **kwargs: object) -> SearchResult:
         if self.searcher is None:
@@ -168,8 +169,9 @@ class HybridSearcher:
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50, min_score: float | None = None,
                show_all: bool = False, place: str | None = None, like: Sequence[int] = (),
-               unlike: Sequence[int] = ()) -> SearchResult:
-        """Ranked photos for ``query``; ``place`` narrows to photos taken there (as ``place:"..."`` would)."""
+               unlike: Sequence[int] = (), language: str | None = None) -> SearchResult:
+        """Ranked photos for ``query``; ``place`` narrows to photos taken there (as ``place:"..."`` would);
+        ``language`` is the query's language for models that take one."""
         start = time.perf_counter()
         if top < 1:
             raise QueryError("the number of results must be at least 1")
@@ -187,6 +189,7 @@ class HybridSearcher:
         within = where_clause(self.catalog, filters) if filters is not None and filters.active else None
         banned = self._excluded(parsed)
         self._examples = (tuple(like), tuple(unlike))
+        self._language = language
         if parsed.semantic is None or self.searcher is None:
             hits = self._words_only(parsed, within, banned, top)
             result = SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
@@ -235,7 +238,8 @@ class HybridSearcher:
         depth = max(self.semantic_depth, 4 * top)
         like, unlike = self._examples
         semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True, like=like,
-                                        unlike=unlike, rows=False)  # rows are read for the fused top only
+                                        unlike=unlike, rows=False,  # rows are read for the fused top only
+                                        language=self._language)
         candidates: dict[int, _Candidate] = {}
         for rank, hit in enumerate(semantic.hits, start=1):
             if hit.id not in banned:
@@ -269,7 +273,8 @@ class HybridSearcher:
         assert self.searcher is not None
         ids = np.asarray(sorted(candidates), dtype=np.int64)
         like, unlike = self._examples
-        cosines, scores = self.searcher.score_photos(semantic, ids, like=like, unlike=unlike)
+        cosines, scores = self.searcher.score_photos(semantic, ids, like=like, unlike=unlike,
+                                                     language=self._language)
         for pid, cosine, score in zip(ids.tolist(), cosines.tolist(), scores.tolist(), strict=True):
             c = candidates[int(pid)]
             c.cosine, c.score = float(cosine), float(score)

@@ -100,7 +100,7 @@ class Searcher:
                                  build_graph=build_graph)
         self.min_score = DEFAULT_MIN_SCORE  # the default strictness (the library sets it from Settings)
         self._calibrator: Calibrator | None = None
-        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._text_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # (language, text)
         self._cache_lock = threading.Lock()
 
     def close(self) -> None:
@@ -108,19 +108,24 @@ class Searcher:
 
     # -- query vectors ---------------------------------------------------------------------------
 
-    def _text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def _text_vectors(self, texts: list[str], language: str | None = None) -> dict[str, np.ndarray]:
+        """Vectors of query texts; ``language`` is the user's query language (None: the model decides).
+        The calibration's reference captions are always embedded with None: they are English."""
         with self._cache_lock:  # the GUI may search from more than one worker thread
-            return self._cached_text_vectors(texts)
+            return self._cached_text_vectors(texts, language)
 
-    def _cached_text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+    def _cached_text_vectors(self, texts: list[str], language: str | None) -> dict[str, np.ndarray]:
+        lang = language or ""
+        missing = [t for t in dict.fromkeys(texts) if (lang, t) not in self._text_cache]
         if missing:
-            for text, vec in zip(missing, self.embedder.embed_texts(missing), strict=True):
-                self._text_cache[text] = np.asarray(vec, dtype=np.float32)
+            vectors = (self.embedder.embed_texts(missing, language=language) if language
+                       else self.embedder.embed_texts(missing))
+            for text, vec in zip(missing, vectors, strict=True):
+                self._text_cache[(lang, text)] = np.asarray(vec, dtype=np.float32)
         out = {}
         for t in texts:
-            self._text_cache.move_to_end(t)
-            out[t] = self._text_cache[t]
+            self._text_cache.move_to_end((lang, t))
+            out[t] = self._text_cache[(lang, t)]
         while len(self._text_cache) > TEXT_CACHE_SIZE:
             self._text_cache.popitem(last=False)
         return out
@@ -149,8 +154,8 @@ class Searcher:
     def _term_vector(self, term: Term, texts: dict[str, np.ndarray]) -> np.ndarray:
         return texts[term.text] if term.text is not None else self._image_vector(term.image)  # type: ignore[arg-type]
 
-    def _combine(self, query: Query) -> np.ndarray:
-        texts = self._text_vectors([t.text for t in query.terms if t.text is not None])
+    def _combine(self, query: Query, language: str | None = None) -> np.ndarray:
+        texts = self._text_vectors([t.text for t in query.terms if t.text is not None], language)
         total = np.zeros(self.embedder.dim, dtype=np.float64)
         for term in query.terms:
             total += term.weight * self._term_vector(term, texts)
@@ -159,13 +164,13 @@ class Searcher:
             raise QueryError(f"the terms of {query.raw!r} cancel each other out")
         return (total / norm).astype(np.float32)
 
-    def query_vector(self, query: str) -> np.ndarray:
+    def query_vector(self, query: str, language: str | None = None) -> np.ndarray:
         """The unit vector a query string stands for (weighted sum of its terms, normalised)."""
-        return self._combine(parse_query(query))
+        return self._combine(parse_query(query), language)
 
-    def _parts(self, query: Query) -> tuple[_Part | None, list[_Part]]:
+    def _parts(self, query: Query, language: str | None = None) -> tuple[_Part | None, list[_Part]]:
         """The positive terms summed into one vector, and each subtracted term on its own."""
-        texts = self._text_vectors([t.text for t in query.terms if t.text is not None])
+        texts = self._text_vectors([t.text for t in query.terms if t.text is not None], language)
         positives = [t for t in query.terms if t.weight > 0]
         positive = None
         if positives:
@@ -208,12 +213,12 @@ class Searcher:
         out[known] = found
         return out
 
-    def unknown_terms(self, query: Query) -> tuple[str, ...]:
+    def unknown_terms(self, query: Query, language: str | None = None) -> tuple[str, ...]:
         """Text terms the model cannot tell from made-up words."""
         texts = [t.text for t in query.terms if t.text is not None and t.weight > 0]
         if not texts:
             return ()
-        vectors = self._text_vectors(texts)
+        vectors = self._text_vectors(texts, language)
         knows = self.calibrator.knows(np.stack([vectors[t] for t in texts]))
         return tuple(t for t, k in zip(texts, knows.tolist(), strict=True) if not k)
 
@@ -233,9 +238,9 @@ class Searcher:
         return out[0], out[1]
 
     def score_photos(self, query: str, ids: np.ndarray, *, like: Sequence[int] = (),
-                     unlike: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+                     unlike: Sequence[int] = (), language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(cosines, scores) of these photos for a query, scored exactly as search scores them."""
-        positive, negatives = self._parts(parse_query(query))
+        positive, negatives = self._parts(parse_query(query), language)
         likes, unlikes = self._examples(like, unlike)
         negatives = negatives + unlikes
         self.index.sync()
@@ -257,16 +262,17 @@ class Searcher:
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
                min_score: float | None = None, show_all: bool = False, like: Sequence[int] = (),
-               unlike: Sequence[int] = (), rows: bool = True) -> SearchResult:
+               unlike: Sequence[int] = (), rows: bool = True, language: str | None = None) -> SearchResult:
         """Ranked photos; ``like`` and ``unlike`` are example photo ids ("more like this", "not this").
-        With ``rows`` False the hits are RankedHit: no catalog rows are read."""
+        With ``rows`` False the hits are RankedHit: no catalog rows are read. ``language``: the query's
+        language for models that take one (None: from its script, else English)."""
         start = time.perf_counter()
         parsed = parse_query(query)
-        positive, negatives = self._parts(parsed)
+        positive, negatives = self._parts(parsed, language)
         likes, unlikes = self._examples(like, unlike)
         result = self._run(positive, negatives + unlikes, filters, top, min_score, show_all, (), start, likes,
                            rows)
-        result.unknown = self.unknown_terms(parsed)
+        result.unknown = self.unknown_terms(parsed, language)
         return result
 
     def similar(self, target: int | str | os.PathLike[str], *, filters: Filters | None = None, top: int = 50,

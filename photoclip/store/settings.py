@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -43,6 +44,9 @@ class Settings:
     search_min_score: float = 0.3  # strictness: results scoring below this are hidden (0.5: clearly related)
     text_precision: str = "fp32"  # "int8": a quantized text tower, faster queries on many CPUs
     hide_duplicates: bool = False  # search and albums show only the keeper of each group of copies
+    # The language of search queries for models that take one (NLLB: a FLORES-200 code such as
+    # "deu_Latn"); "auto": from the query's script, else English. Other models ignore it.
+    query_language: str = "auto"
     extra: dict = field(default_factory=dict)
     # What loading or validating had to correct, for the user to see; never saved.
     warnings: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
@@ -92,6 +96,16 @@ def _choice(options: tuple[str, ...]) -> Callable[[object, object], tuple[object
     return check
 
 
+_FLORES = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+
+
+def _language(value: object, default: object) -> tuple[object, str | None]:
+    if value == "auto" or (isinstance(value, str) and _FLORES.match(value)):
+        return value, None
+    return default, (f"{value!r} is not 'auto' or a FLORES-200 language code such as deu_Latn; "
+                     f"using the default {default}")
+
+
 _CHECKS: dict[str, Callable[[object, object], tuple[object, str | None]]] = {
     "device": _choice(DEVICES),
     "threads": _integer(0, MAX_THREADS),
@@ -107,6 +121,7 @@ _CHECKS: dict[str, Callable[[object, object], tuple[object, str | None]]] = {
     "hide_duplicates": _flag,
     "text_precision": _choice(("fp32", "int8")),
     "search_min_score": _number(0.0, 1.0),
+    "query_language": _language,
 }
 
 

@@ -69,3 +69,27 @@ def test_models_without_a_language_token_get_none(nllb_like: Path) -> None:
     tok = TemplateTokenizer(nllb_like, 16, pad_id=0, language_prefix=False)
     language_ids = range(3, 3 + len(CODES))  # the trainer numbers special tokens first, in order
     assert tok.ids("東京の犬")[0] not in language_ids
+
+
+@pytest.mark.parametrize(("explicit", "setting", "env", "text", "expected"), [
+    ("ell_Grek", "deu_Latn", "rus_Cyrl", "東京の犬", "ell_Grek"),  # an explicit flag wins over everything
+    (None, "deu_Latn", "rus_Cyrl", "東京の犬", "deu_Latn"),  # then the setting
+    (None, "auto", "rus_Cyrl", "東京の犬", "rus_Cyrl"),  # then the environment
+    (None, "auto", None, "東京の犬", "jpn_Jpan"),  # then the script
+    (None, "auto", None, "a dog on the beach", "eng_Latn"),  # then English
+    (None, None, None, "собака", "rus_Cyrl"),
+])
+def test_who_decides_the_language(nllb_like: Path, monkeypatch: pytest.MonkeyPatch, explicit: str | None,
+                                  setting: str | None, env: str | None, text: str, expected: str) -> None:
+    from tokenizers import Tokenizer
+
+    from photoclip.engine.language import chosen_language
+
+    if env is None:
+        monkeypatch.delenv(LANGUAGE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(LANGUAGE_ENV, env)
+    tok = TemplateTokenizer(nllb_like, 16, pad_id=0, language_prefix=True)
+    ids = tok.ids(text, chosen_language(explicit, setting))
+    assert ids[0] == Tokenizer.from_file(str(nllb_like)).token_to_id(expected)
+    assert ids[-1] == tok.end_id and tok.end_id not in ids[1:-1]

@@ -173,3 +173,38 @@ def test_welcome_offers_the_pictures_folder_in_one_click(qtbot, make_window, lib
     assert "Pictures" in dialog.pictures_button.text()
     qtbot.mouseClick(dialog.pictures_button, Qt.MouseButton.LeftButton)
     assert dialog.folders == [str(pictures)]
+
+
+def test_query_language_is_chosen_in_settings_and_applied_to_the_shown_search(qtbot, make_window, indexed,
+                                                                               monkeypatch) -> None:
+    from tests.fakes import FakeEmbedder
+
+    monkeypatch.setattr(FakeEmbedder, "takes_language", True)  # the library's model is multilingual
+    window = make_window(indexed)
+    window.search_bar.set_text("a dog")
+    qtbot.waitUntil(lambda: window.answer is not None and window.answer.searched, timeout=5000)
+    engine = indexed.engine
+    assert ("a dog", None) in engine.languages  # automatic until chosen
+    dialog = SettingsDialog(indexed, window.tasks, window.jobs, window.model_setup, window)
+    dialog.queryLanguageChanged.connect(lambda _code: window.refresh())  # as the window wires it
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "reads the language" in dialog.query_language_note.text(), timeout=5000)
+    assert dialog.query_language.currentData() == "auto"
+    assert dialog.query_language.findData("deu_Latn") > 0
+    assert "German" in dialog.query_language.itemText(dialog.query_language.findData("deu_Latn"))
+    dialog.query_language.setCurrentIndex(dialog.query_language.findData("deu_Latn"))
+    with qtbot.waitSignal(dialog.queryLanguageChanged, timeout=5000) as changed:
+        dialog.accept()
+    assert changed.args == ["deu_Latn"]
+    assert json.loads((indexed.directory / "settings.json").read_text())["query_language"] == "deu_Latn"
+    # The search on screen is asked again, in the chosen language, without restarting anything.
+    qtbot.waitUntil(lambda: ("a dog", "deu_Latn") in engine.languages, timeout=5000)
+
+
+def test_query_language_note_says_when_the_model_ignores_it(qtbot, make_window, indexed) -> None:
+    window = make_window(indexed)
+    dialog = SettingsDialog(indexed, window.tasks, window.jobs, window.model_setup, window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "makes no difference" in dialog.query_language_note.text(), timeout=5000)
+    dialog.reject()
+    assert indexed.settings.query_language == "auto"
