@@ -4,16 +4,12 @@ SQLite is the source of truth. Every vector written gets the model's next sequen
 vector deleted bumps it, so the index remembers the sequence it reflects and catches up by reading
 only rows with a higher one (and dropping ids no longer stored).
 
-Why two structures: one numpy matmul over a cached matrix is exact and, for small libraries, about
-as fast as a graph query while costing no build time and no second copy of the vectors. On an idle
-2-core AVX2 machine exact p95 is ~0.7 ms at 10k, ~17 ms at 100k, ~150 ms at 1M. The graph (M=32) on
-a CLIP-like set (bench/bench_index.py) reached text-query recall@10 1.0 at ef 256 at 100k; at 1M,
-ef_construction 400 (not 200) is what lets ef 256 reach 0.994 (p95 ~3-4 ms on a quiet machine) where
-the ef_construction 200 graph needed ef 448 for 0.984. Image queries reach 1.0 at ef 64.
-Exact at 20k costs ~1.5 ms, about one graph query: hence ``DEFAULT_HNSW_THRESHOLD``. The
-matrix also serves filtered queries whose passing subset is small (scanning 20k rows costs about
-what a graph query does, while a graph filtered down to a few percent has to wander far), the
-relevance sample, and every query while a graph is being built in a background thread.
+Why two structures: one numpy matmul over a cached matrix is exact and, for small libraries, about as
+fast as a graph query while costing no build time and no second copy of the vectors; past
+``DEFAULT_HNSW_THRESHOLD`` photos the graph answers (bench/bench_index.py measures where the two
+meet and which ``ef`` keeps recall at 1). The matrix also serves filtered queries whose passing
+subset is small (a graph filtered down to a few percent has to wander far), the relevance sample,
+and every query while a graph is being built in a background thread.
 
 The graph is persisted next to the catalog as ``index-<model>.hnsw`` with ``index-<model>.json``
 (sequence, count, parameters, CRC-32 of the graph file). Saves are atomic (temp file, fsync, rename).
@@ -22,16 +18,13 @@ A missing, stale, truncated or corrupt file is caught up or rebuilt from the sto
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
-import re
 import threading
 import uuid
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,7 +32,9 @@ import hnswlib
 import numpy as np
 
 from photoclip.errors import CatalogError
-from photoclip.index import hugepages, vector_cache
+from photoclip.index import hugepages, nearest, vector_cache
+from photoclip.index.files import atomic_path, file_crc32, meta_fault, safe_name
+from photoclip.index.matrix import Excluded, Matrix
 from photoclip.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -99,167 +94,6 @@ class IndexStats:
     build_error: str | None = None  # why the last background build failed, if it did
 
 
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _meta_fault(meta: dict) -> str | None:
-    """What is wrong with the numbers of an index metadata file, if anything: the file is a cache that
-    anyone (or a bad disk) may have edited, and a wrong count must mean a rebuild, not a failed search."""
-    for key in ("seq", "count", "deleted", "max_elements", "size", "crc32"):
-        if not _is_count(meta.get(key)):
-            return f"{key} is {meta.get(key)!r}, not a count"
-    if meta["max_elements"] < meta["count"] + meta["deleted"] or meta["max_elements"] < 1:
-        return f"max_elements {meta['max_elements']} is below the {meta['count'] + meta['deleted']} vectors it holds"
-    return None
-
-
-def _safe_name(model_name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_name) or "model"
-
-
-def file_crc32(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            crc = zlib.crc32(chunk, crc)
-    return crc
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform; the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; on success fsync it and rename it over ``final``."""
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-class _Matrix:
-    """Rows of vectors keyed by photo id, grown by doubling; deleted rows are masked, not moved."""
-
-    def __init__(self, dim: int) -> None:
-        self.dim = dim
-        self.data = np.zeros((0, dim), dtype=np.float32)
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.seqs = np.zeros(0, dtype=np.int64)
-        self.valid = np.zeros(0, dtype=bool)
-        self.n = 0
-        self.row_of: dict[int, int] = {}
-        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
-
-    @classmethod
-    def from_cache(cls, dim: int, cached: vector_cache.CachedVectors) -> _Matrix:
-        """A matrix over a mapped vector file: rows are read from the page cache, never decoded."""
-        matrix = cls(dim)
-        n = len(cached.ids)
-        matrix.data, matrix.ids, matrix.seqs = cached.vectors, cached.ids, cached.seqs
-        matrix.valid = np.ones(n, dtype=bool)
-        matrix.n = n
-        matrix.row_of = dict(zip(cached.ids.tolist(), range(n), strict=True))
-        return matrix
-
-    @property
-    def count(self) -> int:
-        return len(self.row_of)
-
-    def upsert(self, ids: np.ndarray, seqs: np.ndarray, vectors: np.ndarray) -> None:
-        new = [i for i, pid in enumerate(ids.tolist()) if pid not in self.row_of]
-        need = self.n + len(new)
-        if need > len(self.data):
-            cap = max(need, 2 * len(self.data), 1024)
-            for name in ("data", "ids", "seqs", "valid"):
-                old = getattr(self, name)
-                grown = np.zeros((cap, *old.shape[1:]), dtype=old.dtype)
-                grown[: self.n] = old[: self.n]
-                setattr(self, name, grown)
-        for pid, seq, vec in zip(ids.tolist(), seqs.tolist(), vectors, strict=True):
-            row = self.row_of.get(pid)
-            if row is None:
-                row = self.n
-                self.n += 1
-                self.row_of[pid] = row
-                self.ids[row] = pid
-            self.data[row] = vec
-            self.seqs[row] = seq
-            self.valid[row] = True
-        self._sorted = None
-
-    def delete(self, ids: np.ndarray) -> None:
-        for pid in ids.tolist():
-            row = self.row_of.pop(pid, None)
-            if row is not None:
-                self.valid[row] = False
-        self._sorted = None
-
-    def live_rows(self) -> np.ndarray:
-        return np.flatnonzero(self.valid[: self.n])
-
-    def rows_for(self, ids: np.ndarray) -> np.ndarray:
-        """Rows of the given ids that are stored (unknown ids are dropped)."""
-        if self._sorted is None:
-            rows = self.live_rows()
-            order = np.argsort(self.ids[rows], kind="stable")
-            self._sorted = (self.ids[rows][order], rows[order])
-        sorted_ids, sorted_rows = self._sorted
-        if len(sorted_ids) == 0 or len(ids) == 0:
-            return np.zeros(0, dtype=np.int64)
-        pos = np.searchsorted(sorted_ids, ids)
-        pos = np.minimum(pos, len(sorted_ids) - 1)
-        hit = sorted_ids[pos] == ids
-        return sorted_rows[pos[hit]]
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest scores, best first."""
-    if k <= 0 or len(scores) == 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return part[np.argsort(-scores[part], kind="stable")]
-
-
-class _Excluded:
-    """Ids a query must skip, as the index holds them: rows for exact scans, sorted ids for dropping
-    them from a graph walk's answer, and a by-id byte mask for a filtered walk (built when needed)."""
-
-    def __init__(self, source: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> None:
-        self.source, self.rows, self.ids = source, rows, ids
-        self._mask: bytes | None = None
-
-    def contains(self, labels: np.ndarray) -> np.ndarray:
-        if len(self.ids) == 0:
-            return np.zeros(len(labels), dtype=bool)
-        pos = np.minimum(np.searchsorted(self.ids, labels), len(self.ids) - 1)
-        return self.ids[pos] == labels
-
-    @property
-    def mask(self) -> bytes:
-        if self._mask is None:
-            flags = np.zeros(int(self.ids.max()) + 1 if len(self.ids) else 0, dtype=np.uint8)
-            flags[self.ids] = 1
-            self._mask = flags.tobytes()  # indexing bytes is the cheapest test a Python callback can make
-        return self._mask
-
-
 class VectorIndex:
     """Nearest-neighbour search over one model's stored vectors, kept in step with the catalog."""
 
@@ -284,14 +118,14 @@ class VectorIndex:
         # not live to use.
         self.build_graph = build_graph
         self.vector_cache_min = vector_cache_min
-        base = f"index-{_safe_name(model_name)}"
+        base = f"index-{safe_name(model_name)}"
         self.graph_path = self.directory / f"{base}.hnsw"
         self.meta_path = self.directory / f"{base}.json"
         self.vectors_path = self.directory / f"{base}.vectors"
         self._vectors_seq = -1  # the sequence the vector file reflects (-1: none usable)
         self._lock = threading.RLock()
         self._save_lock = threading.Lock()
-        self._matrix: _Matrix | None = None
+        self._matrix: Matrix | None = None
         self._seq = -1
         self._graph: hnswlib.Index | None = None
         self._graph_seq = -1  # the sequence the graph reflects
@@ -302,7 +136,7 @@ class VectorIndex:
         self._closed = False
         # What search() derived from the last read-only ``excluded`` array (see _excluded).
         self._excluded_key: tuple[np.ndarray, int] | None = None
-        self._excluded_view: _Excluded | None = None
+        self._excluded_view: Excluded | None = None
         self.version = 0  # bumped on every change, so callers can refresh derived caches
 
     # -- keeping in step with the catalog -----------------------------------------------------
@@ -329,11 +163,11 @@ class VectorIndex:
             model = self._model_row()
             if model is None:
                 if self._matrix is None:
-                    self._matrix = _Matrix(0)
+                    self._matrix = Matrix(0)
                 return
             model_id, dim, seq = model
             if self._matrix is None or self._matrix.dim != dim:
-                self._matrix = _Matrix(dim)
+                self._matrix = Matrix(dim)
                 self._seq = -1
                 self._load_vectors(model_id, dim, seq)
                 if self.build_graph:
@@ -400,7 +234,7 @@ class VectorIndex:
         if not vector_cache.agrees(self.catalog.read(), model_id, cached):
             log.warning("the vector cache %s disagrees with the catalog; rebuilding it", self.vectors_path)
             return
-        self._matrix = _Matrix.from_cache(dim, cached)
+        self._matrix = Matrix.from_cache(dim, cached)
         self._seq = self._vectors_seq = cached.seq
         self.version += 1
 
@@ -474,7 +308,7 @@ class VectorIndex:
         if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
             log.info("index %s was made with other settings; rebuilding", self.graph_path)
             return None
-        fault = _meta_fault(meta)
+        fault = meta_fault(meta)
         if fault:
             log.warning("index metadata %s is damaged (%s); rebuilding", self.meta_path, fault)
             return None
@@ -500,7 +334,7 @@ class VectorIndex:
 
     def _write_graph(self, graph: hnswlib.Index, seq: int, deleted: int) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with _atomic_path(self.graph_path) as tmp:
+        with atomic_path(self.graph_path) as tmp:
             graph.save_index(str(tmp))
             size, crc = tmp.stat().st_size, file_crc32(tmp)
         meta = {"format": FORMAT_VERSION, "model": self.model_name, "catalog": self._catalog_identity(),
@@ -508,7 +342,7 @@ class VectorIndex:
                 "count": graph.element_count - deleted, "deleted": deleted,
                 "max_elements": graph.max_elements, "size": size, "crc32": crc,
                 **{k: v for k, v in asdict(self.params).items() if k in ("M", "ef_construction")}}
-        with _atomic_path(self.meta_path) as tmp:
+        with atomic_path(self.meta_path) as tmp:
             tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
     def _catalog_identity(self) -> str:
@@ -604,7 +438,7 @@ class VectorIndex:
             self._changes_since_save = unsaved
             self._swap_in(graph, matrix, snap_ids, snap_seq)
 
-    def _swap_in(self, graph: hnswlib.Index, matrix: _Matrix, known_ids: np.ndarray, snap_seq: int) -> None:
+    def _swap_in(self, graph: hnswlib.Index, matrix: Matrix, known_ids: np.ndarray, snap_seq: int) -> None:
         """With the lock held: add what changed since the snapshot the graph was made from, drop the
         ids that left since, and put the graph in service."""
         live = matrix.live_rows()
@@ -740,100 +574,17 @@ class VectorIndex:
                     allowed = np.setdiff1d(allowed, excluded)
                 rows = matrix.rows_for(np.unique(allowed))
                 if self._graph is None or len(rows) <= self.subset_exact_limit or k * self.exact_k_share >= len(rows):
-                    return self._exact(matrix, q, k, rows)
-                return self._graph_search(matrix, q, k, rows, None, kind)
-            if self._graph is None or k * self.exact_k_share >= matrix.count:
-                return self._exact(matrix, q, k, None, excluded)
-            return self._graph_search(matrix, q, k, None, excluded, kind)
-
-    def _exact(self, matrix: _Matrix, q: np.ndarray, k: int, rows: np.ndarray | None,
-               excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        if rows is None:
-            scores = matrix.data[: matrix.n] @ q
-            drop = ~matrix.valid[: matrix.n]
-            if excluded is not None:
-                drop = drop.copy()
-                drop[self._excluded(matrix, excluded).rows] = True
-            scores[drop] = -np.inf
-            best = _top_k(scores, min(k, matrix.count))
-            best = best[np.isfinite(scores[best])]
-            return matrix.ids[best].copy(), scores[best]
-        scores = matrix.data[rows] @ q
-        best = _top_k(scores, k)
-        return matrix.ids[rows[best]].copy(), scores[best]
-
-    def _graph_search(self, matrix: _Matrix, q: np.ndarray, k: int, rows: np.ndarray | None,
-                      excluded: np.ndarray | None, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        graph = self._graph
-        assert graph is not None
-        ef = self.params.ef_image if kind == "image" else self.params.text_ef(matrix.count)
-        if rows is not None:
-            wanted = min(k, len(rows))
-            passing = matrix.ids[rows]
-            flags = np.zeros(int(passing.max()) + 1, dtype=np.uint8)
-            flags[passing] = 1
-            mask = flags.tobytes()  # indexing bytes is the cheapest test a Python callback can make
-            size = len(mask)
-
-            def passes(label: int) -> bool:
-                return label < size and mask[label] == 1
-        else:
+                    return nearest.exact(matrix, q, k, rows=rows)
+                return nearest.graph(self._graph, matrix, q, k, self._ef(kind, matrix), rows=rows)
             held = self._excluded(matrix, excluded) if excluded is not None else None
-            n_excl = 0 if held is None else len(held.ids)
-            wanted = min(k, matrix.count - n_excl)
-            if wanted > 0 and held is not None and n_excl:
-                return self._graph_search_excluding(matrix, graph, q, k, wanted, held, ef)
-            passes = None
-        if wanted <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        graph.set_ef(max(ef, wanted))
-        try:
-            labels, dists = graph.knn_query(q, k=wanted, num_threads=1, filter=passes)
-            ids, cos = labels[0].astype(np.int64), 1.0 - dists[0]
-        except RuntimeError:  # the graph found fewer than asked: answer exactly instead
-            ids, cos = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if len(ids) < wanted:
-            if rows is None:
-                return self._exact(matrix, q, k, None, excluded)
-            return self._exact(matrix, q, k, rows)
-        return ids[:k], cos[:k].astype(np.float32)
+            if self._graph is None or k * self.exact_k_share >= matrix.count:
+                return nearest.exact(matrix, q, k, held=held)
+            return nearest.graph(self._graph, matrix, q, k, self._ef(kind, matrix), held=held)
 
-    def _graph_search_excluding(self, matrix: _Matrix, graph: hnswlib.Index, q: np.ndarray, k: int,
-                                wanted: int, held: _Excluded, ef: int) -> tuple[np.ndarray, np.ndarray]:
-        """A graph query that must skip ``held`` ids (photos on an unplugged drive, missing ones...).
+    def _ef(self, kind: str, matrix: Matrix) -> int:
+        return self.params.ef_image if kind == "image" else self.params.text_ef(matrix.count)
 
-        First one walk asking for enough extra results to cover the excluded share, the excluded then
-        dropped: no per-candidate Python callback, which cost 20+ ms a query at 100k photos with 80%
-        excluded. When the excluded photos crowd the top (the query matches what is on the unplugged
-        drive), a filtered walk follows, and an exact scan if even that comes up short.
-        """
-        n_excl = len(held.ids)
-        live_share = (matrix.count - n_excl) / matrix.count
-        # Enough that the live ones among them fall short of ``wanted`` in well under 1% of random
-        # exclusions (three binomial standard deviations).
-        ask = min(wanted + n_excl, graph.element_count, math.ceil((wanted + 3 * math.sqrt(wanted) + 2) / live_share))
-        try:
-            graph.set_ef(max(ef, ask))
-            labels, dists = graph.knn_query(q, k=ask, num_threads=1)
-            ids, cos = labels[0].astype(np.int64), 1.0 - dists[0]
-            keep = ~held.contains(ids)
-            if int(keep.sum()) >= wanted:
-                return ids[keep][:k], cos[keep][:k].astype(np.float32)
-            mask, size = held.mask, len(held.mask)
-
-            def passes(label: int) -> bool:
-                return label >= size or mask[label] == 0
-
-            graph.set_ef(max(ef, wanted))
-            labels, dists = graph.knn_query(q, k=wanted, num_threads=1, filter=passes)
-            ids, cos = labels[0].astype(np.int64), 1.0 - dists[0]
-        except RuntimeError:  # the graph found fewer than asked
-            ids, cos = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if len(ids) < wanted:
-            return self._exact(matrix, q, k, None, held.source)
-        return ids[:k], cos[:k].astype(np.float32)
-
-    def _excluded(self, matrix: _Matrix, excluded: np.ndarray) -> _Excluded:
+    def _excluded(self, matrix: Matrix, excluded: np.ndarray) -> Excluded:
         """The excluded ids this index holds, their rows and a by-id mask; kept while the same
         read-only array comes back and the index did not change (the library's hidden photos)."""
         key = self._excluded_key
@@ -841,7 +592,7 @@ class VectorIndex:
         if key is not None and key[0] is excluded and key[1] == self.version and self._excluded_view is not None:
             return self._excluded_view
         rows = matrix.rows_for(excluded)
-        view = _Excluded(excluded, rows, np.sort(matrix.ids[rows]))
+        view = Excluded(excluded, rows, np.sort(matrix.ids[rows]))
         if not excluded.flags.writeable:  # a writable array could change under the same identity
             self._excluded_key, self._excluded_view = (excluded, self.version), view
         return view
