@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.organize import albumexport, albums, tagging
+from photoclip.organize import albumexport, albums, tagging, vocabulary
 from photoclip.organize.albumexport import ExportError, export_album, safe_filename
 from photoclip.organize.xmp import NS, read_keywords, sidecar_xml
 from photoclip.store.catalog import Catalog
@@ -132,7 +132,7 @@ def test_missing_original_is_skipped_with_a_reason(catalog: Catalog, originals: 
 
 def test_xmp_sidecars_carry_tags_and_album(catalog: Catalog, originals: Path, tmp_path: Path) -> None:
     ids = make_album(catalog, originals, {"a.jpg": b"1", "b.jpg": b"2"}, album="Kids & <Dogs>")
-    tagging.ensure_vocabulary(catalog, tagging.Vocabulary((), ("a photo.",)))
+    vocabulary.ensure_vocabulary(catalog, vocabulary.Vocabulary((), ("a photo.",)))
     tagging.accept_tag(catalog, ids[0], 'dog "Rex" & co')
     tagging.accept_tag(catalog, ids[0], "bell\x07 ring")
     tagging.reject_tag(catalog, ids[0], "cat")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from photoclip.engine import ClipEngine, prompt_cache
-from photoclip.organize import tagging
+from photoclip.organize import tag_model, vocabulary
 from photoclip.store.catalog import Catalog
 from tests.engine.test_toy_clip import FIXTURE
 
@@ -39,7 +39,7 @@ def toy() -> ClipEngine:
 
 
 def _prompts() -> list[str]:
-    vocab = tagging.load_vocabulary()
+    vocab = vocabulary.load_vocabulary()
     return [p for _, prompts in vocab.tags[:12] for p in prompts] + list(vocab.background)
 
 
@@ -47,7 +47,7 @@ def _library_vectors(path: Path, engine: Counting) -> np.ndarray:
     """The tag prompt vectors a new library gets, as tagging asks for them."""
     catalog = Catalog(path / "catalog.sqlite3")
     try:
-        return tagging.text_vectors(catalog, engine, _prompts())  # type: ignore[arg-type]
+        return tag_model.text_vectors(catalog, engine, _prompts())  # type: ignore[arg-type]
     finally:
         catalog.close()
 

@@ -10,7 +10,7 @@ import pytest
 
 from photoclip.errors import NotFoundError
 from photoclip.jobs import Cancelled, CancelToken, Progress
-from photoclip.organize import tagging
+from photoclip.organize import tag_model, tagging, vocabulary
 from photoclip.search import calibration
 from photoclip.store.catalog import Catalog
 from tests.fakes import DIM, FakeEmbedder, add_photo, unit
@@ -50,7 +50,7 @@ def vocab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "resources"
     folder.mkdir()
     (folder / "tags.json").write_text(json.dumps(VOCAB), encoding="utf-8")
-    monkeypatch.setattr(tagging, "resources_dir", lambda: folder)
+    monkeypatch.setattr(vocabulary, "resources_dir", lambda: folder)
     return folder
 
 
@@ -101,7 +101,7 @@ def expected_score(embedder: FakeEmbedder, photo: np.ndarray, prompts: list[str]
 
 
 def test_shipped_vocabulary_is_valid_and_large() -> None:
-    vocab = tagging.load_vocabulary(Path(__file__).resolve().parent.parent / "resources" / "tags.json")
+    vocab = vocabulary.load_vocabulary(Path(__file__).resolve().parent.parent / "resources" / "tags.json")
     assert len(vocab.tags) >= 200
     lowered = [name.casefold() for name, _ in vocab.tags]
     assert len(set(lowered)) == len(lowered)
@@ -115,7 +115,7 @@ def test_seeding_happens_once_and_keeps_user_removals(catalog: Catalog) -> None:
     assert [t.name for t in infos] == ["beach", "dog", "snow", "sunset"]
     assert all(t.builtin and t.enabled and t.threshold == 0.8 for t in infos)
     tagging.remove_tag(catalog, "dog")
-    assert tagging.ensure_vocabulary(catalog) == 0
+    assert vocabulary.ensure_vocabulary(catalog) == 0
     assert "dog" not in {t.name for t in tagging.list_tags(catalog)}
 
 
@@ -217,9 +217,9 @@ def test_add_remove_disable_and_counts(catalog: Catalog, folder_id: int, embedde
     a = add_photo(catalog, folder_id, "/p/a.jpg", mix(0.2, sunset=1.0))
     b = add_photo(catalog, folder_id, "/p/b.jpg", mix(0.2, sunset=1.0, people=0.3))
     tagging.add_tag(catalog, "evening", prompts=["sunset sky"], threshold=0.5)
-    with pytest.raises(tagging.VocabularyError):
+    with pytest.raises(vocabulary.VocabularyError):
         tagging.add_tag(catalog, "EVENING")
-    with pytest.raises(tagging.VocabularyError):
+    with pytest.raises(vocabulary.VocabularyError):
         tagging.add_tag(catalog, "late", threshold=1.5)
     tagging.tag_photos(catalog, embedder, [a, b])
     assert tagging.tag_counts(catalog) == {"sunset": 2, "evening": 2}
@@ -272,10 +272,10 @@ def test_retag_all_reports_progress_and_stops_on_cancel(catalog: Catalog, folder
 def test_invalid_vocabulary_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "tags.json"
     bad.write_text('{"tags": [{"name": "x"}]}', encoding="utf-8")
-    with pytest.raises(tagging.VocabularyError, match="not valid"):
-        tagging.load_vocabulary(bad)
-    with pytest.raises(tagging.VocabularyError, match="cannot be read"):
-        tagging.load_vocabulary(tmp_path / "absent.json")
+    with pytest.raises(vocabulary.VocabularyError, match="not valid"):
+        vocabulary.load_vocabulary(bad)
+    with pytest.raises(vocabulary.VocabularyError, match="cannot be read"):
+        vocabulary.load_vocabulary(tmp_path / "absent.json")
 
 
 def test_a_tag_the_model_cannot_tell_from_nonsense_is_unavailable_and_never_applied(
@@ -301,7 +301,7 @@ def test_rivals_the_closer_tag_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     wolfish = add_photo(catalog, folder_id, "/p/wolf.jpg", mix(0.2, dog=1.0, people=0.6))
     tagging.retag_all(catalog, fake)
     # Both photos pass both thresholds; each gets only the rival it is closer to.
-    scores = tagging.score_vectors(tagging._tag_model(catalog, fake), np.stack([mix(0.2, dog=1.0)]))
+    scores = tag_model.score_vectors(tag_model.build(catalog, fake), np.stack([mix(0.2, dog=1.0)]))
     assert (scores > 0.8).sum() >= 2
     assert names(catalog, doggy) == {"dog"}
     assert names(catalog, wolfish) == {"wolf"}
@@ -327,8 +327,8 @@ def test_decisions_move_the_tags_threshold_and_a_preview_counts_the_change(
     assert info.learned and scores[0] < info.threshold <= scores[1] + 1e-4
     tagging.retag_all(catalog, embedder)
     assert "snow" in names(catalog, ids[2], include_rejected=False)
-    assert tagging.learn_threshold([], [], 0.8) == 0.8
-    assert tagging.learn_threshold([0.9], [0.95], 0.8) == 0.8  # contradictory: one error either way
+    assert tag_model.learn_threshold([], [], 0.8) == 0.8
+    assert tag_model.learn_threshold([0.9], [0.95], 0.8) == 0.8  # contradictory: one error either way
 
 
 def test_photo_tags_say_where_each_tag_came_from(catalog: Catalog, folder_id: int, embedder: FakeEmbedder) -> None:

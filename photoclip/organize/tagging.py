@@ -21,49 +21,34 @@ applies it to that photo again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from photoclip.engine import prompt_cache
 from photoclip.engine.protocol import Embedder
-from photoclip.errors import NotFoundError, PhotoClipError, QueryError
+from photoclip.errors import NotFoundError
 from photoclip.jobs import CancelToken, ProgressSink, ProgressTracker, null_sink
-from photoclip.paths import resources_dir
-from photoclip.search.calibration import Calibrator, constants_for, reference_prompts
-from photoclip.store.catalog import SQL_CHUNK, Catalog, chunked, vector_to_blob
+from photoclip.organize.tag_model import (
+    TagModel,
+    build,
+    decide,
+    rival_winners,
+)
+from photoclip.organize.vocabulary import (
+    VocabularyError,
+    clean_name,
+    clean_prompts,
+    ensure_vocabulary,
+    load_vocabulary,
+)
+from photoclip.store.catalog import SQL_CHUNK, Catalog
 
-VOCABULARY_FILE = "tags.json"
-SEEDED_KEY = "tags.seeded_version"
 FINGERPRINT_KEY = "tags.applied."  # + model name: the vocabulary the stored auto tags were made with
-LEARN_MIN, LEARN_MAX = 0.05, 0.99  # a threshold learnt from decisions stays inside these
-TEMPLATE = "a photo of {}."
-MAX_NAME = 100
 BATCH = SQL_CHUNK  # photos written per transaction, as many as one IN (...) list holds
-
-
-class VocabularyError(PhotoClipError):
-    """The tag vocabulary file cannot be read, or a tag definition is invalid."""
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The shipped defaults: tags with their prompts, the background, and the decision settings."""
-
-    tags: tuple[tuple[str, tuple[str, ...]], ...]
-    background: tuple[str, ...]
-    default_threshold: float = 0.8
-    top_k: int = 5
-    logit_scale: float = 100.0
-    version: int = 1
-    rivals: tuple[tuple[str, ...], ...] = ()  # groups of tags that compete: the closest one wins
 
 
 @dataclass(frozen=True)
@@ -105,72 +90,9 @@ class ReviewItem:
     threshold: float
 
 
-# -- vocabulary -------------------------------------------------------------------------------
-
-
-def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
-    """Read a vocabulary file (default: the shipped ``tags.json``)."""
-    file = Path(path) if path is not None else resources_dir() / VOCABULARY_FILE
-    try:
-        stat = file.stat()
-    except OSError as exc:
-        raise VocabularyError(f"the tag vocabulary {file} cannot be read: {exc.strerror or exc}") from exc
-    return _load_vocabulary(str(file), stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=4)
-def _load_vocabulary(file: str, _mtime_ns: int) -> Vocabulary:
-    try:
-        data = json.loads(Path(file).read_text(encoding="utf-8"))
-        tags = tuple((_clean_name(t["name"]), tuple(_clean_prompts(t.get("prompts"), t["name"])))
-                     for t in data["tags"])
-        background = tuple(str(b) for b in data["background"])
-        if not background:
-            raise ValueError("the background prompt list is empty")
-        rivals = tuple(tuple(_clean_name(n) for n in group) for group in data.get("rivals") or ())
-        return Vocabulary(tags, background, float(data.get("default_threshold", 0.8)),
-                          int(data.get("top_k", 5)), float(data.get("logit_scale", 100.0)),
-                          int(data.get("version", 1)), rivals)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise VocabularyError(f"the tag vocabulary {file} is not valid: {exc}") from exc
-
-
-def _clean_name(name: object) -> str:
-    text = " ".join(str(name).split())
-    if not text:
-        raise VocabularyError("a tag name cannot be empty")
-    if len(text) > MAX_NAME:
-        raise VocabularyError(f"the tag name '{text[:40]}...' is longer than {MAX_NAME} characters")
-    return text
-
-
-def _clean_prompts(prompts: Iterable[str] | None, name: str) -> list[str]:
-    cleaned = [" ".join(str(p).split()) for p in (prompts or ())]
-    cleaned = list(dict.fromkeys(p for p in cleaned if p))
-    return cleaned or [TEMPLATE.format(" ".join(str(name).split()))]
-
-
-def ensure_vocabulary(catalog: Catalog, vocabulary: Vocabulary | None = None) -> int:
-    """Seed the ``tags`` table from the shipped vocabulary once per library; returns tags added."""
-    if catalog.get_meta(SEEDED_KEY) is not None:
-        return 0
-    vocab = vocabulary or load_vocabulary()
-    now = time.time()
-    with catalog.write() as c:
-        if c.execute("SELECT 1 FROM meta WHERE key=?", (SEEDED_KEY,)).fetchone():
-            return 0  # another writer seeded meanwhile
-        before = c.total_changes
-        c.executemany("INSERT OR IGNORE INTO tags(name, prompts, threshold, builtin, enabled, created_at) "
-                      "VALUES(?, ?, NULL, 1, 1, ?)",
-                      [(name, json.dumps(list(prompts)), now) for name, prompts in vocab.tags])
-        added = c.total_changes - before
-        c.execute("INSERT INTO meta(key, value) VALUES(?, ?)", (SEEDED_KEY, str(vocab.version)))
-    return added
-
-
 def _tag_row(conn: sqlite3.Connection, name: str) -> tuple[int, str, float | None, int, int]:
     row = conn.execute("SELECT id, name, threshold, builtin, enabled FROM tags WHERE name=?",
-                       (_clean_name(name),)).fetchone()
+                       (clean_name(name),)).fetchone()
     if row is None:
         raise NotFoundError(f"there is no tag named '{name}'")
     return row
@@ -184,7 +106,7 @@ def list_tags(catalog: Catalog, embedder: Embedder | None = None) -> list[TagInf
     available: dict[int, bool] = {}
     learned: dict[int, float] = {}
     if embedder is not None:
-        model = _tag_model(catalog, embedder, enabled_only=False)
+        model = build(catalog, embedder, enabled_only=False)
         available = dict(zip(model.tag_ids.tolist(), model.available.tolist(), strict=True))
         learned = {int(t): float(v) for t, v, m in zip(model.tag_ids, model.thresholds, model.learned, strict=True)
                    if m}
@@ -218,8 +140,8 @@ def add_tag(catalog: Catalog, name: str, prompts: Sequence[str] | None = None,
             threshold: float | None = None) -> TagInfo:
     """Add a user tag; with no prompts it gets "a photo of NAME."."""
     ensure_vocabulary(catalog)
-    clean = _clean_name(name)
-    prompt_list = _clean_prompts(prompts, clean)
+    clean = clean_name(name)
+    prompt_list = clean_prompts(prompts, clean)
     thr = _check_threshold(threshold)
     with catalog.write() as c:
         if c.execute("SELECT 1 FROM tags WHERE name=?", (clean,)).fetchone():
@@ -230,7 +152,7 @@ def add_tag(catalog: Catalog, name: str, prompts: Sequence[str] | None = None,
 
 
 def _info(catalog: Catalog, name: str) -> TagInfo:
-    wanted = _clean_name(name).casefold()
+    wanted = clean_name(name).casefold()
     for info in list_tags(catalog):
         if info.name.casefold() == wanted:
             return info
@@ -256,7 +178,7 @@ def set_threshold(catalog: Catalog, name: str, threshold: float | None) -> None:
 def set_prompts(catalog: Catalog, name: str, prompts: Sequence[str]) -> None:
     """Replace a tag's prompt ensemble; run ``retag_all`` to apply it."""
     ensure_vocabulary(catalog)
-    prompt_list = _clean_prompts(prompts, name)
+    prompt_list = clean_prompts(prompts, name)
     with catalog.write() as c:
         c.execute("UPDATE tags SET prompts=? WHERE id=?", (json.dumps(prompt_list), _tag_row(c, name)[0]))
 
@@ -276,12 +198,12 @@ def set_enabled(catalog: Catalog, name: str, enabled: bool) -> None:
 
 def tag_id_for_decision(conn: sqlite3.Connection, name: str) -> int:
     """A tag to record a manual decision on; an unknown name becomes a user tag."""
-    clean = _clean_name(name)
+    clean = clean_name(name)
     row = conn.execute("SELECT id FROM tags WHERE name=?", (clean,)).fetchone()
     if row:
         return row[0]
     cur = conn.execute("INSERT INTO tags(name, prompts, threshold, builtin, enabled, created_at) "
-                       "VALUES(?, ?, NULL, 0, 1, ?)", (clean, json.dumps(_clean_prompts(None, clean)),
+                       "VALUES(?, ?, NULL, 0, 1, ?)", (clean, json.dumps(clean_prompts(None, clean)),
                                                      time.time()))
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -343,137 +265,7 @@ def review_queue(catalog: Catalog, tag: str | None = None, limit: int = 50) -> l
     return [ReviewItem(*row) for row in catalog.read().execute(sql, params)]
 
 
-# -- scoring ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _TagModel:
-    """Everything needed to decide tags on vectors: one row per tag, the rivals and the calibration."""
-
-    tag_ids: np.ndarray  # (T,) int64
-    matrix: np.ndarray  # (T, dim) normalised mean prompt vectors
-    thresholds: np.ndarray  # (T,) effective thresholds
-    learned: np.ndarray  # (T,) bool: the threshold was learnt from decisions
-    available: np.ndarray  # (T,) bool: the model tells the tag from nonsense
-    rival_of: np.ndarray  # (T,) int: rival group index, -1 for none
-    calibrator: Calibrator
-    top_k: int
-    fingerprint: str
-
-
-def text_vectors(catalog: Catalog, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """Vectors of texts, embedded only when not yet cached for this model."""
-    unique = list(dict.fromkeys(texts))
-    model_id = catalog.model_id(embedder.model_name, embedder.dim)
-    cached: dict[str, np.ndarray] = {}
-    conn = catalog.read()
-    for chunk in chunked(unique):
-        marks = ",".join("?" * len(chunk))
-        for text, blob in conn.execute(
-                f"SELECT text, vector FROM text_vectors WHERE model_id=? AND text IN ({marks})",
-                [model_id, *chunk]):
-            vec = np.frombuffer(blob, dtype="<f4")
-            if len(vec) == embedder.dim:
-                cached[text] = vec
-    missing = [t for t in unique if t not in cached]
-    if missing:
-        # another library on this computer may have embedded them with the same text tower
-        key = prompt_cache.model_key(embedder)
-        shared = prompt_cache.lookup(key, missing, embedder.dim) if key else {}
-        to_embed = [t for t in missing if t not in shared]
-        fresh: dict[str, np.ndarray] = {}
-        if to_embed:
-            try:
-                vectors = np.asarray(embedder.embed_texts(to_embed), dtype=np.float32)
-            except QueryError as exc:
-                raise VocabularyError(f"a tag prompt cannot be embedded: {exc}") from exc
-            fresh = dict(zip(to_embed, vectors, strict=True))
-            if key:
-                prompt_cache.store(key, fresh)
-        got = {**shared, **fresh}
-        with catalog.write() as c:
-            c.executemany("INSERT OR REPLACE INTO text_vectors(model_id, text, vector) VALUES(?, ?, ?)",
-                          [(model_id, t, vector_to_blob(got[t])) for t in missing])
-        cached.update(got)
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    return np.stack([cached[t] for t in texts]).astype(np.float32)
-
-
-def _normalise(m: np.ndarray) -> np.ndarray:
-    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
-
-
-def calibrator_for(catalog: Catalog, embedder: Embedder) -> Calibrator:
-    """The search calibration of this model, its caption vectors cached in the catalog."""
-    return Calibrator.build(lambda texts: text_vectors(catalog, embedder, texts), constants_for(embedder))
-
-
-def _tag_model(catalog: Catalog, embedder: Embedder, vocab: Vocabulary | None = None,
-               top_k: int | None = None, *, enabled_only: bool = True) -> _TagModel:
-    ensure_vocabulary(catalog)
-    vocab = vocab or load_vocabulary()
-    top_k = vocab.top_k if top_k is None else top_k
-    where = "WHERE enabled=1 " if enabled_only else ""
-    rows = catalog.read().execute(
-        f"SELECT id, name, prompts, threshold FROM tags {where}ORDER BY id").fetchall()
-    prompt_lists = [json.loads(r[2]) or [TEMPLATE.format(r[1])] for r in rows]
-    flat = [p for prompts in prompt_lists for p in prompts]
-    vectors = text_vectors(catalog, embedder, flat)
-    matrix = np.zeros((len(rows), embedder.dim), dtype=np.float32)
-    at = 0
-    for i, prompts in enumerate(prompt_lists):
-        matrix[i] = _normalise(_normalise(vectors[at:at + len(prompts)]).mean(axis=0))
-        at += len(prompts)
-    calibrator = calibrator_for(catalog, embedder)
-    available = calibrator.knows(matrix) if len(rows) else np.zeros(0, dtype=bool)
-    tag_ids = np.array([r[0] for r in rows], dtype=np.int64)
-    learnt = _learned_thresholds(catalog, embedder, calibrator, dict(zip(tag_ids.tolist(), matrix, strict=True)),
-                                 vocab.default_threshold)
-    thresholds = np.array([r[3] if r[3] is not None else learnt.get(r[0], vocab.default_threshold) for r in rows],
-                          dtype=np.float32)
-    learned = np.array([r[3] is None and r[0] in learnt for r in rows], dtype=bool)
-    group_of = {name.casefold(): g for g, group in enumerate(vocab.rivals) for name in group}
-    rival_of = np.array([group_of.get(r[1].casefold(), -1) for r in rows], dtype=np.int64)
-    decided_by = [(r[1].casefold(), p, float(t), bool(a))
-                  for r, p, t, a in zip(rows, prompt_lists, thresholds.tolist(), available.tolist(), strict=True)]
-    c = calibrator.constants
-    fingerprint = hashlib.sha256(json.dumps(
-        [embedder.model_name, reference_prompts(), [c.offset, c.scale], top_k, decided_by,
-         [list(g) for g in vocab.rivals]]).encode()).hexdigest()
-    return _TagModel(tag_ids, matrix, thresholds, learned, available, rival_of, calibrator, top_k, fingerprint)
-
-
-def score_vectors(model: _TagModel, vectors: np.ndarray) -> np.ndarray:
-    """(N, T) calibrated confidences: each tag scored as a search for its text would score the photo."""
-    if len(model.tag_ids) == 0:
-        return np.zeros((len(vectors), 0), dtype=np.float32)
-    return model.calibrator.score_texts(vectors, model.matrix).astype(np.float32)
-
-
-def _rival_winners(model: _TagModel, vectors: np.ndarray) -> np.ndarray:
-    """(N, T) True where no available rival of the tag comes closer to the photo."""
-    wins = np.ones((len(vectors), len(model.tag_ids)), dtype=bool)
-    grouped = model.rival_of >= 0
-    if not grouped.any() or len(vectors) == 0:
-        return wins
-    cos = _normalise(np.asarray(vectors, dtype=np.float32)) @ model.matrix.T
-    cos = np.where(model.available[None, :], cos, -np.inf)
-    for g in np.unique(model.rival_of[grouped]):
-        cols = np.flatnonzero(model.rival_of == g)
-        best = cols[np.argmax(cos[:, cols], axis=1)]
-        wins[:, cols] = cols[None, :] == best[:, None]
-    return wins
-
-
-def decide(model: _TagModel, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, passing): the confidences and where a tag would be applied (before the per-photo limit)."""
-    scores = score_vectors(model, vectors)
-    passing = (scores >= model.thresholds[None, :]) & model.available[None, :] & _rival_winners(model, vectors)
-    return scores, passing
-
-
-def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors: np.ndarray) -> int:
+def _apply(conn: sqlite3.Connection, model: TagModel, ids: np.ndarray, vectors: np.ndarray) -> int:
     """Replace the auto tags of these photos inside the caller's transaction; returns tags written."""
     if len(ids) == 0:
         return 0
@@ -506,45 +298,6 @@ def _apply(conn: sqlite3.Connection, model: _TagModel, ids: np.ndarray, vectors:
     return len(rows)
 
 
-# -- learning from decisions ------------------------------------------------------------------
-
-
-def learn_threshold(accepted: Sequence[float], rejected: Sequence[float], default: float) -> float:
-    """The threshold that gets most of a person's decisions right: accepted confidences at or above
-    it, rejected ones below; among equally good ones, the nearest to the default."""
-    if not accepted and not rejected:
-        return default
-    points = sorted({default, LEARN_MIN, LEARN_MAX, *(a - 1e-6 for a in accepted),
-                     *(min(LEARN_MAX, r + 1e-3) for r in rejected)})
-    best, best_key = default, (len(accepted) + len(rejected) + 1, 1.0)
-    for t in points:
-        t = min(LEARN_MAX, max(LEARN_MIN, t))
-        errors = sum(a < t for a in accepted) + sum(r >= t for r in rejected)
-        key = (errors, abs(t - default))
-        if key < best_key:
-            best, best_key = t, key
-    return float(best)
-
-
-def _learned_thresholds(catalog: Catalog, embedder: Embedder, calibrator: Calibrator,
-                        tag_vectors: dict[int, np.ndarray], default: float) -> dict[int, float]:
-    """Per tag with decisions in this library: the threshold learnt from them (see learn_threshold)."""
-    rows = catalog.read().execute(
-        "SELECT pt.tag_id, pt.rejected, e.vector FROM photo_tags pt "
-        "JOIN embeddings e ON e.photo_id=pt.photo_id JOIN models m ON m.id=e.model_id AND m.name=? "
-        "WHERE pt.source='manual'", (embedder.model_name,)).fetchall()
-    by_tag: dict[int, tuple[list[float], list[float]]] = {}
-    for tag_id, rejected, blob in rows:
-        if tag_id not in tag_vectors:
-            continue
-        vec = np.frombuffer(blob, dtype="<f4")
-        if len(vec) != len(tag_vectors[tag_id]):
-            continue
-        score = float(calibrator.score_texts(vec[None, :], tag_vectors[tag_id][None, :])[0, 0])
-        by_tag.setdefault(tag_id, ([], []))[1 if rejected else 0].append(score)
-    return {t: learn_threshold(acc, rej, default) for t, (acc, rej) in by_tag.items()}
-
-
 def threshold_change(catalog: Catalog, embedder: Embedder, name: str, threshold: float | None
                      ) -> tuple[int, int]:
     """How many photos a new threshold for a tag would (add, remove), before applying it.
@@ -554,7 +307,7 @@ def threshold_change(catalog: Catalog, embedder: Embedder, name: str, threshold:
     ensure_vocabulary(catalog)
     thr = _check_threshold(threshold)
     tag_id = _tag_row(catalog.read(), name)[0]
-    model = _tag_model(catalog, embedder, enabled_only=False)
+    model = build(catalog, embedder, enabled_only=False)
     col = int(np.flatnonzero(model.tag_ids == tag_id)[0])
     ids, vectors = catalog.vectors(embedder.model_name, live_only=True)
     if len(ids) == 0:
@@ -566,7 +319,7 @@ def threshold_change(catalog: Catalog, embedder: Embedder, name: str, threshold:
     free = np.array([int(i) not in manual for i in ids], dtype=bool)
     now = passing[:, col] & free
     after = (scores[:, col] >= new_threshold) & bool(model.available[col]) & \
-        _rival_winners(model, vectors)[:, col] & free
+        rival_winners(model, vectors)[:, col] & free
     return int((after & ~now).sum()), int((now & ~after).sum())
 
 
@@ -580,7 +333,7 @@ def tag_photos(catalog: Catalog, embedder: Embedder, photo_ids: Iterable[int], *
     wanted = sorted({int(i) for i in photo_ids})
     if not wanted:
         return 0
-    model = _tag_model(catalog, embedder, top_k=top_k)
+    model = build(catalog, embedder, top_k=top_k)
     ids, matrix = _vectors_for(catalog, embedder.model_name, wanted, vectors or {})
     written = 0
     for start in range(0, len(ids), BATCH):
@@ -609,7 +362,7 @@ def retag_all(catalog: Catalog, embedder: Embedder, *, progress: ProgressSink = 
     Run after the vocabulary, prompts or thresholds change. Commits per batch: on cancel, the
     batches done are kept and ``needs_retag`` stays true.
     """
-    model = _tag_model(catalog, embedder, top_k=top_k)
+    model = build(catalog, embedder, top_k=top_k)
     with catalog.write() as c:
         c.execute("DELETE FROM photo_tags WHERE source='auto' AND rejected=0 AND tag_id IN "
                   "(SELECT id FROM tags WHERE enabled=0)")
@@ -632,4 +385,4 @@ def needs_retag(catalog: Catalog, embedder: Embedder, top_k: int | None = None) 
     """True when the vocabulary, prompts, thresholds or tags-per-photo limit changed since the last
     full re-tagging."""
     applied = catalog.get_meta(FINGERPRINT_KEY + embedder.model_name)
-    return applied != _tag_model(catalog, embedder, top_k=top_k).fingerprint
+    return applied != build(catalog, embedder, top_k=top_k).fingerprint

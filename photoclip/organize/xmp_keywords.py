@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from photoclip.organize import tagging
+from photoclip.organize import tagging, vocabulary
 from photoclip.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -20,13 +20,13 @@ def accept(catalog: Catalog, items: Sequence[tuple[int, str]]) -> None:
     """Record (photo id, keyword) pairs as accepted tags, in one transaction (a tagged library has many)."""
     if not items:
         return
-    tagging.ensure_vocabulary(catalog)
+    vocabulary.ensure_vocabulary(catalog)
     now = time.time()
     with catalog.write() as c:
         for photo_id, word in items:
             try:
                 tag_id = tagging.tag_id_for_decision(c, word)
-            except tagging.VocabularyError as exc:  # a keyword the tag rules refuse (too long): that one only
+            except vocabulary.VocabularyError as exc:  # a keyword the tag rules refuse (too long): that one only
                 log.warning("keyword %r of photo %d not kept as a tag: %s", word, photo_id, exc)
                 continue
             c.execute("INSERT INTO photo_tags(photo_id, tag_id, score, source, rejected, updated_at) "
