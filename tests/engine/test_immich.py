@@ -17,15 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.torch
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
-try:
-    from tests.engine.replicas import import_open_clip
+from tests.engine import export_stack
 
-    import_open_clip()
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    pytest.skip(f"open_clip is not usable: {exc}", allow_module_level=True)
+pytestmark = pytest.mark.torch
+export_stack.require("onnxruntime")
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTIONS = [

@@ -22,6 +22,7 @@ from photoclip.engine.bundle import read_bundle
 from photoclip.engine.language import LANGUAGE_ENV, script_language
 from photoclip.engine.tokenizer import TemplateTokenizer, clean_text, text_tokenizer
 from photoclip.errors import QueryError
+from tests.engine import export_stack
 from tests.engine.replica_tokenizers import (
     NLLB_CODES,
     NLLB_CONTEXT,
@@ -33,14 +34,7 @@ from tests.engine.replica_tokenizers import (
 from tests.engine.test_tokenizer import _strings
 
 pytestmark = pytest.mark.torch
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
-try:
-    from tests.engine.replicas import import_open_clip
-
-    import_open_clip()
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    pytest.skip(f"open_clip is not usable: {exc}", allow_module_level=True)
+export_stack.require("transformers")
 
 
 def _texts(n: int, seed: int) -> list[str]:

@@ -20,18 +20,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.engine import export_stack
 from tests.engine.test_tokenizer import WORDS
 
 pytestmark = pytest.mark.torch
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
-pytest.importorskip("onnxruntime")
-try:
-    from tests.engine.replicas import import_open_clip
-
-    import_open_clip()
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    pytest.skip(f"open_clip is not usable: {exc}", allow_module_level=True)
+export_stack.require("transformers", "onnxruntime")
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTIONS = [
