@@ -49,9 +49,13 @@ def test_scrubber_jumps_through_the_years(qtbot, make_window, library, tmp_path)
 
 
 def test_the_top_rows_date_is_pinned_over_the_grid_in_date_order(qtbot, make_window, indexed) -> None:
-    from photoclip.gui.thumbnail_grid import day_label
+    from PySide6.QtCore import QLocale
 
-    assert day_label("2023-07-08T11:58:05") == "Sat 8 July 2023"
+    from photoclip.gui.grid_paint import day_header, month_header
+
+    british = QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
+    assert day_header("2023-07-08T11:58:05", british) == "Saturday, 8 July 2023"
+    assert month_header("2023-07", british) == "July 2023" and day_header("") == "No date"
     window = make_window(indexed)
     qtbot.waitUntil(lambda: window.answer is not None and len(window.answer) == 3, timeout=5000)
     assert window.grid.show_dates
