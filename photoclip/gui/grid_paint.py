@@ -120,6 +120,14 @@ def day_header(key: str, locale: QLocale | None = None) -> str:
     return (locale or QLocale()).toString(date, QLocale.FormatType.LongFormat)
 
 
+def short_day_header(key: str, locale: QLocale | None = None) -> str:
+    """"Sat 14 Jun" (day and month names in the user's language), for a day that shares a line."""
+    date = _date(key)
+    if date is None:
+        return key or UNDATED
+    return (locale or QLocale()).toString(date, "ddd d MMM")
+
+
 def month_header(key: str, locale: QLocale | None = None) -> str:
     """"June 2025" (the month's name in the user's language) for a ``2025-06...`` key; "No date" for ""."""
     date = _date(key[:7] + "-01") if len(key) >= 7 else None
@@ -141,33 +149,36 @@ class HeaderStyle:
         self.month_h = QFontMetrics(self.month_font).height() + 18
         self.day_h = QFontMetrics(self.day_font).height() + 12
 
-    def heights(self, keys: list[str]) -> list[int]:
-        """The band above each day: its date, with the month's name too where a month begins."""
-        out, last = [], None
+    def heights(self, keys: list[str]) -> tuple[list[int], list[bool]]:
+        """The band above each day (its date, and the month's name where a month begins), and
+        whether each day begins a month (it then starts a line of its own)."""
+        heights, breaks, last = [], [], None
         for key in keys:
             month = key[:7]
-            out.append((self.month_h if month != last else 0) + (self.day_h if key else 0))
+            heights.append((self.month_h if month != last else 0) + (self.day_h if key else 0))
+            breaks.append(month != last)
             last = month
-        return out
+        return heights, breaks
 
 
-def paint_header(painter: QPainter, style: HeaderStyle, palette: QPalette, rect: QRect, month: str | None,
-                 day: str | None) -> None:
-    """One day's band across the grid's width: the month's name over the date where a month begins."""
-    left = rect.x() + CELL_MARGIN + 3
-    width = rect.width() - 2 * CELL_MARGIN
-    y = rect.y()
-    if month is not None:
-        painter.setFont(style.month_font)
-        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        painter.drawText(QRect(left, y + 14, width, style.month_h - 14),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, month)
-        y += style.month_h
-    if day is not None:
-        painter.setFont(style.day_font)
-        painter.setPen(palette.color(QPalette.ColorRole.Text))
-        painter.drawText(QRect(left, y + 8, width, style.day_h - 8),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, day)
+def paint_month(painter: QPainter, style: HeaderStyle, palette: QPalette, rect: QRect, text: str) -> None:
+    """A month's name across the grid, over the first day of that month."""
+    painter.setFont(style.month_font)
+    painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+    painter.drawText(rect.adjusted(CELL_MARGIN + 3, 14, -CELL_MARGIN, 0),
+                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
+
+
+def paint_day(painter: QPainter, style: HeaderStyle, palette: QPalette, rect: QRect, long: str, short: str) -> None:
+    """A day's date over its photos: the long form where it fits, else the short one, else cut."""
+    painter.setFont(style.day_font)
+    painter.setPen(palette.color(QPalette.ColorRole.Text))
+    box = rect.adjusted(CELL_MARGIN + 3, 8, -CELL_MARGIN, 0)
+    metrics = QFontMetrics(style.day_font)
+    text = long if metrics.horizontalAdvance(long) <= box.width() else short
+    if metrics.horizontalAdvance(text) > box.width():
+        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, box.width())
+    painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
 
 
 def paint_date_pill(painter: QPainter, view: ThumbnailGridWidget, text: str) -> QRect:

@@ -32,7 +32,9 @@ from photoclip.gui.grid_paint import (
     month_header,
     paint_cell,
     paint_date_pill,
-    paint_header,
+    paint_day,
+    paint_month,
+    short_day_header,
 )
 from photoclip.gui.queries import DaySections, GridItem
 from photoclip.gui.thumbnails import ThumbnailLoader
@@ -65,7 +67,7 @@ class ThumbnailGridWidget(QListView):
         self._layout = SectionLayout([0], [0], 0, 1, 1, 1)
         self._layout_key: tuple | None = None
         self._layout_days: DaySections | None = None  # kept so its id() stays unique while cached
-        self._heights: tuple[DaySections | None, list[int]] = (None, [])
+        self._heights: tuple[DaySections | None, tuple[list[int], list[bool]]] = (None, ([], []))
         self._labels: dict[str, str] = {}
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.ListMode)
@@ -165,12 +167,15 @@ class ThumbnailGridWidget(QListView):
         total = days.total if days is not None else len(model.rows)
         key = (id(days), total, cols, grid.width(), grid.height())
         if key != self._layout_key:
-            starts, heights = ([0], [0]) if days is None else (days.starts, self._header_heights(days))
-            self._layout = SectionLayout(starts, heights, total, cols, grid.width(), grid.height())
+            if days is None:
+                self._layout = SectionLayout([0], [0], total, cols, grid.width(), grid.height())
+            else:
+                heights, breaks = self._header_heights(days)
+                self._layout = SectionLayout(days.starts, heights, total, cols, grid.width(), grid.height(), breaks)
             self._layout_key, self._layout_days = key, days
         return self._layout
 
-    def _header_heights(self, days: DaySections) -> list[int]:
+    def _header_heights(self, days: DaySections) -> tuple[list[int], list[bool]]:
         if self._heights[0] is not days:
             self._heights = (days, self.header_style.heights(days.keys))
         return self._heights[1]
@@ -326,17 +331,15 @@ class ThumbnailGridWidget(QListView):
         layout, offset = self.grid_layout(), self.verticalOffset()
         gw, gh, cols = layout.cell_w, layout.cell_h, layout.cols
         area = event.rect()
-        width = self.viewport().width()
         selection = self.selectionModel()
         current = self.currentIndex().row() if self.hasFocus() else -1
         palette = self.palette()
         painter = QPainter(self.viewport())
         try:
             for i, first, last in layout.visible(area.top() + offset, area.bottom() + offset):
-                band = layout.headers[i]
-                if band and QRect(0, layout.tops[i] - offset, width, band).intersects(area):
-                    self._paint_header(painter, i, QRect(0, layout.tops[i] - offset, width, band))
-                start, top = layout.starts[i], layout.cell_tops[i] - offset
+                if layout.headers[i]:
+                    self._paint_headers(painter, layout, i, offset, area)
+                start, top = layout.starts[i] - layout.col0[i], layout.cell_tops[i] - offset
                 for row in range(first, min(last, len(rows) - 1) + 1):
                     k = row - start
                     rect = QRect((k % cols) * gw, top + (k // cols) * gh, gw, gh)
@@ -349,38 +352,54 @@ class ThumbnailGridWidget(QListView):
         finally:
             painter.end()
 
-    def _label(self, key: str, month: bool) -> str:
-        name = ("m" if month else "d") + key
+    def _label(self, key: str, kind: str) -> str:
+        """The month ("m"), long day ("d") or short day ("s") header of a day, made once."""
+        name = kind + key
         text = self._labels.get(name)
         if text is None:
-            text = self._labels[name] = month_header(key) if month else day_header(key)
+            make = {"m": month_header, "d": day_header, "s": short_day_header}[kind]
+            text = self._labels[name] = make(key)
         return text
 
-    def _starts_month(self, keys: list[str], i: int) -> bool:
-        return i == 0 or keys[i][:7] != keys[i - 1][:7]
-
-    def _paint_header(self, painter: QPainter, i: int, rect: QRect) -> None:
+    def _header_rects(self, layout: SectionLayout, i: int, offset: int) -> tuple[QRect | None, QRect | None]:
+        """Where day ``i``'s month name (if it begins a month) and its date go, in viewport coordinates."""
         days = self.photo_model().days
         if days is None or i >= len(days.keys):
-            return
-        key = days.keys[i]
-        month = self._label(key, True) if self._starts_month(days.keys, i) else None
-        paint_header(painter, self.header_style, self.palette(), rect, month, self._label(key, False) if key else None)
+            return None, None
+        key, style = days.keys[i], self.header_style
+        width = self.viewport().width()
+        starts_month = i == 0 or key[:7] != days.keys[i - 1][:7]
+        month = QRect(0, layout.tops[i] - offset, width, style.month_h) if starts_month else None
+        if not key:
+            return month, None
+        x = layout.col0[i] * layout.cell_w
+        shares = layout.band(i)[1] > i  # a day after it on the same line: stop where that one starts
+        right = (layout.col0[i] + layout.count(i)) * layout.cell_w if shares else width
+        return month, QRect(x, layout.cell_tops[i] - offset - style.day_h, right - x, style.day_h)
+
+    def _paint_headers(self, painter: QPainter, layout: SectionLayout, i: int, offset: int, area: QRect) -> None:
+        key = self.photo_model().days.keys[i]  # type: ignore[union-attr]
+        month, day = self._header_rects(layout, i, offset)
+        palette = self.palette()
+        if month is not None and month.intersects(area):
+            paint_month(painter, self.header_style, palette, month, self._label(key, "m"))
+        if day is not None and day.intersects(area):
+            first, last = layout.band(i)
+            long = self._label(key, "s" if first != last else "d")  # days sharing a line: all short
+            paint_day(painter, self.header_style, palette, day, long, self._label(key, "s"))
 
     def date_headers(self) -> list[tuple[str, QRect]]:
-        """Every header's text and band (viewport coordinates) in order: months and days."""
+        """Every header's text and place (viewport coordinates) in order: months and days."""
         days = self.photo_model().days
         if days is None:
             return []
-        layout, offset, width = self.grid_layout(), self.verticalOffset(), self.viewport().width()
-        style, out = self.header_style, []
+        layout, offset, out = self.grid_layout(), self.verticalOffset(), []
         for i, key in enumerate(days.keys[:len(layout)]):
-            y = layout.tops[i] - offset
-            if self._starts_month(days.keys, i):
-                out.append((self._label(key, True), QRect(0, y, width, style.month_h)))
-                y += style.month_h
-            if key:
-                out.append((self._label(key, False), QRect(0, y, width, style.day_h)))
+            month, day = self._header_rects(layout, i, offset)
+            if month is not None:
+                out.append((self._label(key, "m"), month))
+            if day is not None:
+                out.append((self._label(key, "d"), day))
         return out
 
     def _repaint_date(self, value: int) -> None:
@@ -399,9 +418,10 @@ class ThumbnailGridWidget(QListView):
         if i >= len(days.keys) or not days.keys[i] or offset < layout.cell_tops[i]:
             return  # the header itself is in view (or these photos have no date)
         pill_bottom = 8 + self.fontMetrics().height() + 8
-        if i + 1 < len(layout) and layout.tops[i + 1] - offset < pill_bottom + 6:
-            return  # the next day's header is arriving where the pill would sit
-        paint_date_pill(painter, self, self._label(days.keys[i], False))
+        nxt = layout.band(i)[1] + 1
+        if nxt < len(layout) and layout.tops[nxt] - offset < pill_bottom + 6:
+            return  # the next header is arriving where the pill would sit
+        paint_date_pill(painter, self, self._label(days.keys[i], "d"))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Space opens the current photo, as Enter and a double click do; "." and 0-5 mark the selection."""

@@ -173,3 +173,37 @@ def test_layout_maps_rows_and_points_both_ways() -> None:
     assert layout.top_of(7) == 300 and layout.top_of(10) == 410
     assert layout.visible(100, 250) == [(0, 0, 4), (1, 5, 5)]
     assert layout.visible(360, 420) == [(2, 6, 11)]
+
+
+def test_small_days_of_a_month_share_a_line_under_their_own_dates(qtbot, make_window, three_days) -> None:
+    window = open_window(qtbot, make_window, three_days)
+    window.resize(1700, 820)
+    grid, model = window.grid, window.model
+    qtbot.waitUntil(lambda: grid.columns() >= 4)
+    b3, c1 = grid.visualRect(model.index(4)), grid.visualRect(model.index(5))
+    assert (c1.top(), c1.left()) == (b3.top(), b3.right() + 1), "10 June sits beside 14 June"
+    june10 = day_band(window, "Tuesday, 10 June 2025")
+    assert june10.left() == c1.left() and june10.bottom() + 1 == c1.top()
+    july = grid.visualRect(model.index(1))
+    assert july.bottom() < day_band(window, "June 2025").top(), "a new month starts a line of its own"
+    grid.setFocus()
+    grid.select_row(4)
+    qtbot.keyClick(grid, Qt.Key.Key_Right)
+    assert stem(grid.current_item()) == "c1"
+    qtbot.keyClick(grid, Qt.Key.Key_Up)
+    assert stem(grid.current_item()) == "a2", "Up from the fourth column: the nearest photo of the line above"
+
+
+def test_layout_packs_days_that_fit_beside_each_other() -> None:
+    from photoclip.gui.grid_layout import SectionLayout
+
+    # Days of 2, 1, 3 and 2 photos in 4 columns; a new month before the third: it starts a line.
+    layout = SectionLayout([0, 2, 3, 6], [50, 20, 50, 20], 8, 4, 100, 80, [True, False, True, False])
+    assert layout.col0 == [0, 2, 0, 0]
+    assert layout.tops == [0, 0, 130, 260] and layout.cell_tops == [50, 50, 180, 280]
+    assert layout.height == 360
+    assert [layout.cell(r) for r in (1, 2, 5, 7)] == [(1, 50), (2, 50), (2, 180), (1, 280)]
+    assert layout.row_at(2, 60) == 2 and layout.row_at(3, 60) == -1 and layout.row_at(2, 10) == -1
+    assert layout.near(3, 60) == 2 and layout.near(2, 10) == 2, "a day's date stands for its first photo"
+    assert layout.below(2) == 5 and layout.above(5) == 2 and layout.above(4) == 1 and layout.below(5) == 7
+    assert layout.first_row_at(140) == 3 and layout.visible(0, 100) == [(0, 0, 1), (1, 2, 2)]
