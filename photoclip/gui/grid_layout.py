@@ -1,12 +1,13 @@
 """Where the grid puts each photo and each date header: plain arithmetic over the day sections.
 
-In date order the grid starts a new line of cells under a header for every day (and a larger
-one for every month). The headers are not rows of the model: they live only here, as the height
-each section's band takes above its first line of cells. A layout is built once per list of days,
-width and zoom, in one pass over the days (not the photos); every question the view asks then
-(where is row r, which row is at this point, what is below) is a bisection over the sections, so
-scrolling 100,000 photos never walks them. Without days (relevance order) there is one section
-with no header: the plain grid.
+In date order every day has a header over its photos. A month begins on a line of its own under
+its name; within a month, a day that fits in what is left of the line before it shares that line
+(each day keeps its own date above its photos), and a longer day starts a line of its own. The
+headers are not rows of the model: they live only here, as the height of each day's band above
+its first line of cells. A layout is built once per list of days, width and zoom, in one pass
+over the days (not the photos); every question the view asks then (where is row r, which row is
+at this point, what is below) is a bisection over the days, so scrolling 100,000 photos never
+walks them. Without days (relevance order) there is one section with no header: the plain grid.
 """
 
 from __future__ import annotations

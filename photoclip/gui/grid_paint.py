@@ -1,4 +1,4 @@
-"""How the grid draws: one photo's cell, and the date headers between days in date order.
+"""How the grid draws one photo's cell (the date headers are in grid_headers.py).
 
 Called from the view's single `paintEvent` (see thumbnail_grid.py for why the view paints the
 visible cells itself), and from the delegate when Qt asks for one cell (a drag image).
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, QLocale, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photoclip.gui.grid_model import Index
-from photoclip.gui.timeline import UNDATED
 
 if TYPE_CHECKING:
     from photoclip.gui.thumbnail_grid import ThumbnailGridWidget
@@ -100,97 +99,3 @@ class ThumbnailDelegate(QStyledItemDelegate):
         if row < len(rows):
             paint_cell(painter, self._view, option.palette, option.rect, rows.paths[row], rows.hashes[row],
                        selected=bool(option.state & QStyle.StateFlag.State_Selected), focused=False)
-
-
-# -- date headers ---------------------------------------------------------------------------------
-
-
-def _date(key: str) -> QDate | None:
-    if len(key) < 10:
-        return None
-    date = QDate.fromString(key[:10], "yyyy-MM-dd")
-    return date if date.isValid() else None
-
-
-def day_header(key: str, locale: QLocale | None = None) -> str:
-    """"Saturday, 14 June 2025" (in the user's language and order) for ``2025-06-14``; "No date" for ""."""
-    date = _date(key)
-    if date is None:
-        return key or UNDATED
-    return (locale or QLocale()).toString(date, QLocale.FormatType.LongFormat)
-
-
-def short_day_header(key: str, locale: QLocale | None = None) -> str:
-    """"Sat 14 Jun" (day and month names in the user's language), for a day that shares a line."""
-    date = _date(key)
-    if date is None:
-        return key or UNDATED
-    return (locale or QLocale()).toString(date, "ddd d MMM")
-
-
-def month_header(key: str, locale: QLocale | None = None) -> str:
-    """"June 2025" (the month's name in the user's language) for a ``2025-06...`` key; "No date" for ""."""
-    date = _date(key[:7] + "-01") if len(key) >= 7 else None
-    if date is None:
-        return UNDATED
-    locale = locale or QLocale()
-    return f"{locale.standaloneMonthName(date.month(), QLocale.FormatType.LongFormat)} {date.year()}"
-
-
-class HeaderStyle:
-    """Fonts and band heights of the headers, from the view's font (so zoom and DPI follow it)."""
-
-    def __init__(self, font: QFont) -> None:
-        self.month_font = QFont(font)
-        self.month_font.setPointSizeF(font.pointSizeF() * 1.45)
-        self.month_font.setBold(True)
-        self.day_font = QFont(font)
-        self.day_font.setWeight(QFont.Weight.DemiBold)
-        self.month_h = QFontMetrics(self.month_font).height() + 18
-        self.day_h = QFontMetrics(self.day_font).height() + 12
-
-    def heights(self, keys: list[str]) -> tuple[list[int], list[bool]]:
-        """The band above each day (its date, and the month's name where a month begins), and
-        whether each day begins a month (it then starts a line of its own)."""
-        heights, breaks, last = [], [], None
-        for key in keys:
-            month = key[:7]
-            heights.append((self.month_h if month != last else 0) + (self.day_h if key else 0))
-            breaks.append(month != last)
-            last = month
-        return heights, breaks
-
-
-def paint_month(painter: QPainter, style: HeaderStyle, palette: QPalette, rect: QRect, text: str) -> None:
-    """A month's name across the grid, over the first day of that month."""
-    painter.setFont(style.month_font)
-    painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-    painter.drawText(rect.adjusted(CELL_MARGIN + 3, 14, -CELL_MARGIN, 0),
-                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
-
-
-def paint_day(painter: QPainter, style: HeaderStyle, palette: QPalette, rect: QRect, long: str, short: str) -> None:
-    """A day's date over its photos: the long form where it fits, else the short one, else cut."""
-    painter.setFont(style.day_font)
-    painter.setPen(palette.color(QPalette.ColorRole.Text))
-    box = rect.adjusted(CELL_MARGIN + 3, 8, -CELL_MARGIN, 0)
-    metrics = QFontMetrics(style.day_font)
-    text = long if metrics.horizontalAdvance(long) <= box.width() else short
-    if metrics.horizontalAdvance(text) > box.width():
-        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, box.width())
-    painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
-
-
-def paint_date_pill(painter: QPainter, view: ThumbnailGridWidget, text: str) -> QRect:
-    """The date of the top photos, pinned at the top left while their header is scrolled away."""
-    metrics = view.fontMetrics()
-    box = QRect(10, 8, metrics.horizontalAdvance(text) + 20, metrics.height() + 8)
-    painter.setFont(view.font())
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(0, 0, 0, 150))
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-    painter.drawRoundedRect(box, box.height() / 2, box.height() / 2)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-    painter.setPen(QColor(255, 255, 255))
-    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-    return box

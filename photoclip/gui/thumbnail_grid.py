@@ -21,21 +21,10 @@ from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QDrag, QFontMetrics, QKeyEvent, QPainter, QPaintEvent, QPixmap, QRegion, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
+from photoclip.gui.grid_headers import DateHeaders
 from photoclip.gui.grid_layout import SectionLayout
 from photoclip.gui.grid_model import PhotoListModel, file_name
-from photoclip.gui.grid_paint import (
-    CELL_ASPECT,
-    CELL_MARGIN,
-    HeaderStyle,
-    ThumbnailDelegate,
-    day_header,
-    month_header,
-    paint_cell,
-    paint_date_pill,
-    paint_day,
-    paint_month,
-    short_day_header,
-)
+from photoclip.gui.grid_paint import CELL_ASPECT, CELL_MARGIN, ThumbnailDelegate, paint_cell
 from photoclip.gui.queries import DaySections, GridItem
 from photoclip.gui.thumbnails import ThumbnailLoader
 
@@ -63,12 +52,10 @@ class ThumbnailGridWidget(QListView):
         self.mark_font.setBold(True)
         self.mark_height = QFontMetrics(self.mark_font).height()
         self._elided: dict[tuple[str, int], str] = {}
-        self.header_style = HeaderStyle(self.font())
+        self.headers = DateHeaders(model, self.font())
         self._layout = SectionLayout([0], [0], 0, 1, 1, 1)
         self._layout_key: tuple | None = None
         self._layout_days: DaySections | None = None  # kept so its id() stays unique while cached
-        self._heights: tuple[DaySections | None, tuple[list[int], list[bool]]] = (None, ([], []))
-        self._labels: dict[str, str] = {}
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.ListMode)
         self.setFlow(QListView.Flow.LeftToRight)
@@ -170,15 +157,10 @@ class ThumbnailGridWidget(QListView):
             if days is None:
                 self._layout = SectionLayout([0], [0], total, cols, grid.width(), grid.height())
             else:
-                heights, breaks = self._header_heights(days)
+                heights, breaks = self.headers.heights(days)
                 self._layout = SectionLayout(days.starts, heights, total, cols, grid.width(), grid.height(), breaks)
             self._layout_key, self._layout_days = key, days
         return self._layout
-
-    def _header_heights(self, days: DaySections) -> tuple[list[int], list[bool]]:
-        if self._heights[0] is not days:
-            self._heights = (days, self.header_style.heights(days.keys))
-        return self._heights[1]
 
     def _on_sections(self) -> None:
         self.updateGeometries()
@@ -331,6 +313,7 @@ class ThumbnailGridWidget(QListView):
         layout, offset = self.grid_layout(), self.verticalOffset()
         gw, gh, cols = layout.cell_w, layout.cell_h, layout.cols
         area = event.rect()
+        width = self.viewport().width()
         selection = self.selectionModel()
         current = self.currentIndex().row() if self.hasFocus() else -1
         palette = self.palette()
@@ -338,7 +321,7 @@ class ThumbnailGridWidget(QListView):
         try:
             for i, first, last in layout.visible(area.top() + offset, area.bottom() + offset):
                 if layout.headers[i]:
-                    self._paint_headers(painter, layout, i, offset, area)
+                    self.headers.paint(painter, palette, layout, i, offset, width, area)
                 start, top = layout.starts[i] - layout.col0[i], layout.cell_tops[i] - offset
                 for row in range(first, min(last, len(rows) - 1) + 1):
                     k = row - start
@@ -348,59 +331,13 @@ class ThumbnailGridWidget(QListView):
                                    selected=selection.isRowSelected(row), focused=row == current,
                                    mark=marks.get(ids[row]) if marks else None)
             if self.show_dates:
-                self._paint_pinned_date(painter, layout, offset)
+                self.headers.paint_pinned(painter, self, layout, offset)
         finally:
             painter.end()
 
-    def _label(self, key: str, kind: str) -> str:
-        """The month ("m"), long day ("d") or short day ("s") header of a day, made once."""
-        name = kind + key
-        text = self._labels.get(name)
-        if text is None:
-            make = {"m": month_header, "d": day_header, "s": short_day_header}[kind]
-            text = self._labels[name] = make(key)
-        return text
-
-    def _header_rects(self, layout: SectionLayout, i: int, offset: int) -> tuple[QRect | None, QRect | None]:
-        """Where day ``i``'s month name (if it begins a month) and its date go, in viewport coordinates."""
-        days = self.photo_model().days
-        if days is None or i >= len(days.keys):
-            return None, None
-        key, style = days.keys[i], self.header_style
-        width = self.viewport().width()
-        starts_month = i == 0 or key[:7] != days.keys[i - 1][:7]
-        month = QRect(0, layout.tops[i] - offset, width, style.month_h) if starts_month else None
-        if not key:
-            return month, None
-        x = layout.col0[i] * layout.cell_w
-        shares = layout.band(i)[1] > i  # a day after it on the same line: stop where that one starts
-        right = (layout.col0[i] + layout.count(i)) * layout.cell_w if shares else width
-        return month, QRect(x, layout.cell_tops[i] - offset - style.day_h, right - x, style.day_h)
-
-    def _paint_headers(self, painter: QPainter, layout: SectionLayout, i: int, offset: int, area: QRect) -> None:
-        key = self.photo_model().days.keys[i]  # type: ignore[union-attr]
-        month, day = self._header_rects(layout, i, offset)
-        palette = self.palette()
-        if month is not None and month.intersects(area):
-            paint_month(painter, self.header_style, palette, month, self._label(key, "m"))
-        if day is not None and day.intersects(area):
-            first, last = layout.band(i)
-            long = self._label(key, "s" if first != last else "d")  # days sharing a line: all short
-            paint_day(painter, self.header_style, palette, day, long, self._label(key, "s"))
-
     def date_headers(self) -> list[tuple[str, QRect]]:
         """Every header's text and place (viewport coordinates) in order: months and days."""
-        days = self.photo_model().days
-        if days is None:
-            return []
-        layout, offset, out = self.grid_layout(), self.verticalOffset(), []
-        for i, key in enumerate(days.keys[:len(layout)]):
-            month, day = self._header_rects(layout, i, offset)
-            if month is not None:
-                out.append((self._label(key, "m"), month))
-            if day is not None:
-                out.append((self._label(key, "d"), day))
-        return out
+        return self.headers.all(self.grid_layout(), self.verticalOffset(), self.viewport().width())
 
     def _repaint_date(self, value: int) -> None:
         """Scrolling blits the viewport, pinned date and all: repaint the band the old one moved into."""
@@ -408,20 +345,6 @@ class ThumbnailGridWidget(QListView):
         if self.show_dates:
             band = 16 + self.fontMetrics().height() + 8 + moved
             self.viewport().update(QRect(0, 0, min(self.viewport().width(), 420), band))
-
-    def _paint_pinned_date(self, painter: QPainter, layout: SectionLayout, offset: int) -> None:
-        """The top photos' day, pinned at the top left once their header has scrolled away."""
-        days = self.photo_model().days
-        if days is None or not days.keys:
-            return
-        i = layout.section_at(offset)
-        if i >= len(days.keys) or not days.keys[i] or offset < layout.cell_tops[i]:
-            return  # the header itself is in view (or these photos have no date)
-        pill_bottom = 8 + self.fontMetrics().height() + 8
-        nxt = layout.band(i)[1] + 1
-        if nxt < len(layout) and layout.tops[nxt] - offset < pill_bottom + 6:
-            return  # the next header is arriving where the pill would sit
-        paint_date_pill(painter, self, self._label(days.keys[i], "d"))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Space opens the current photo, as Enter and a double click do; "." and 0-5 mark the selection."""
