@@ -207,3 +207,18 @@ def test_layout_packs_days_that_fit_beside_each_other() -> None:
     assert layout.near(3, 60) == 2 and layout.near(2, 10) == 2, "a day's date stands for its first photo"
     assert layout.below(2) == 5 and layout.above(5) == 2 and layout.above(4) == 1 and layout.below(5) == 7
     assert layout.first_row_at(140) == 3 and layout.visible(0, 100) == [(0, 0, 1), (1, 2, 2)]
+
+
+def test_shift_click_and_shift_arrows_select_the_photos_between_in_reading_order(qtbot, make_window,
+                                                                                 three_days) -> None:
+    window = open_window(qtbot, make_window, three_days)
+    grid, model = window.grid, window.model
+    assert day_band(window, "June 2025").top() > grid.visualRect(model.index(1)).bottom()
+    viewport = grid.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=grid.visualRect(model.index(1)).center())
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     grid.visualRect(model.index(3)).center())
+    assert [stem(i) for i in grid.selected_items()] == ["a2", "b1", "b2"], "a range, across the headers"
+    assert window.selection.label.text() == "3 selected"
+    qtbot.keyClick(grid, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert [stem(i) for i in grid.selected_items()] == ["a2", "b1", "b2", "b3", "c1"]
