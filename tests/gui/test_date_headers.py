@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QLocale, QPoint, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QDrag, QPalette
 
 from photoclip.gui import queries
+from photoclip.gui.grid_model import photo_ids_from
 from tests.gui.conftest import make_photos
 
 # Six reddish photos on three days across two months (newest first: a1 a2 | b1 b2 b3 | c1).
@@ -106,7 +107,8 @@ def test_arrows_move_from_photo_to_photo_across_headers(qtbot, make_window, thre
     assert press(Qt.Key.Key_End) == "c1" and press(Qt.Key.Key_Home) == "a1"
 
 
-def test_select_all_selects_only_photos_and_headers_stay_unselected(qtbot, make_window, three_days) -> None:
+def test_select_all_selects_only_photos_and_headers_stay_unselected(qtbot, make_window, three_days,
+                                                                    monkeypatch) -> None:
     window = open_window(qtbot, make_window, three_days)
     grid = window.grid
     grid.setFocus()
@@ -125,6 +127,10 @@ def test_select_all_selects_only_photos_and_headers_stay_unselected(qtbot, make_
     assert colour(QPoint(cell.left() + 4, cell.center().y())) == highlight, "a selected photo is highlighted"
     for label, rect in grid.date_headers():
         assert colour(QPoint(rect.right() - 8, rect.center().y())) != highlight, f"{label} is not selected"
+    dragged: list[list[int]] = []
+    monkeypatch.setattr(QDrag, "exec", lambda drag, *_a: dragged.append(photo_ids_from(drag.mimeData())))
+    grid.startDrag(Qt.DropAction.CopyAction)
+    assert dragged == [[i.id for i in window.model.items()]], "a drag carries the six photos"
     qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=day_band(window, "June 2025").center())
     assert grid.selected_items() == [], "a click on a header selects no photo"
 
