@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QTimer, QUrl, Signal
 
-from photoclip.gui.queries import GridItem, GridRows
+from photoclip.gui.queries import DaySections, GridItem, GridRows
 from photoclip.gui.thumbnails import ThumbnailLoader
 from photoclip.store.pathtext import display
 
@@ -41,16 +41,18 @@ class GridPlan:
     """What the grid should show next, worked out off the GUI thread by `plan_grid`.
 
     ``edits`` is (removed runs, inserted runs, first and last changed row) to get from ``base``
-    to ``rows``, or None when the model must reset.
+    to ``rows``, or None when the model must reset. ``days`` are the grid's date headers (None:
+    not in date order, no headers).
     """
 
     rows: GridRows
     rows_by_hash: dict[str, int | list[int]]  # a list only for the rare photo kept twice
     base: GridRows | None = None
     edits: tuple[list[tuple[int, int]], list[tuple[int, int]], tuple[int, int] | None] | None = None
+    days: DaySections | None = None
 
 
-def plan_grid(rows: GridRows, base: GridRows | None = None) -> GridPlan:
+def plan_grid(rows: GridRows, base: GridRows | None = None, days: DaySections | None = None) -> GridPlan:
     """Plan the move from ``base`` (what the grid shows) to ``rows``; plain Python, any thread.
 
     In-place edits are planned when the photos kept keep their relative order (a refreshed browse
@@ -61,7 +63,7 @@ def plan_grid(rows: GridRows, base: GridRows | None = None) -> GridPlan:
         seen = rows_by_hash.setdefault(digest, row)
         if seen != row:
             rows_by_hash[digest] = [*seen, row] if isinstance(seen, list) else [seen, row]
-    plan = GridPlan(rows, rows_by_hash, base)
+    plan = GridPlan(rows, rows_by_hash, base, days=days)
     if base is None:
         return plan
     new_ids, old_ids = set(rows.ids), set(base.ids)
@@ -107,7 +109,13 @@ def photo_ids_from(mime: QMimeData) -> list[int]:
 
 
 class PhotoListModel(QStringListModel):
-    """Rows of photos (row bookkeeping in C++, `GridRows` in Python); thumbnails come from the loader."""
+    """Rows of photos (row bookkeeping in C++, `GridRows` in Python); thumbnails come from the loader.
+
+    Rows are photos only: the date headers the view draws between days are not rows, so a row
+    number means the same photo to the selection, the viewer and every action.
+    """
+
+    sectionsChanged = Signal()  # ``days`` were replaced (after the rows they describe)
 
     def __init__(self, loader: ThumbnailLoader, parent: object = None) -> None:
         super().__init__(parent)
@@ -115,6 +123,7 @@ class PhotoListModel(QStringListModel):
         self.thumb_side = 160  # device pixels the view draws a thumbnail at; set by the view
         self.marks: dict[int, Any] = {}  # photo id -> Mark, for marked photos only
         self.rows = GridRows()
+        self.days: DaySections | None = None  # the days of ``rows`` in date order, else None
         self._rows_by_hash: dict[str, int | list[int]] = {}
         self._rows_by_id: dict[int, int] | None = None
         self._changed_rows: set[int] = set()
@@ -144,9 +153,11 @@ class PhotoListModel(QStringListModel):
         self._rows_by_id = None
         if plan.edits is None or plan.base is not self.rows:
             self.rows = plan.rows
+            self.days = plan.days  # before the reset: the view lays out rows and days together
             self._rows_by_hash = plan.rows_by_hash
             self.setStringList([""] * len(plan.rows))  # the names live in Python; Qt only counts rows
             self.loader.forget_queue()
+            self.sectionsChanged.emit()
             return False
         removals, inserts, changed = plan.edits
         current = self.rows.copy()
@@ -162,7 +173,9 @@ class PhotoListModel(QStringListModel):
             self.rows = current
             self.insertRows(first, last - first + 1)
         self.rows = plan.rows
+        self.days = plan.days
         self._rows_by_hash = plan.rows_by_hash
+        self.sectionsChanged.emit()
         if changed is not None:
             self.dataChanged.emit(self.index(changed[0]), self.index(changed[1]))
         return True

@@ -337,6 +337,7 @@ class MainWindow(QMainWindow):
         self._follow_scroll()
 
     def jump_to_row(self, row: int) -> None:
+        """To a month's first photo, its header at the top (the grid scrolls a first line with its header)."""
         if 0 <= row < self.model.rowCount():
             self.grid.scrollTo(self.model.index(row, 0), self.grid.ScrollHint.PositionAtTop)
 
@@ -346,8 +347,7 @@ class MainWindow(QMainWindow):
             self._scrub_timer.start()
 
     def _place_scrubber(self) -> None:
-        top = self.grid.verticalScrollBar().value() // max(1, self.grid.gridSize().height())
-        self.scrubber.set_position(top * self.grid.columns())
+        self.scrubber.set_position(self.grid.top_row())
 
     # -- the viewer -------------------------------------------------------------------------
 

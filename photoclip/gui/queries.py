@@ -121,6 +121,27 @@ class Request:
     unlike: tuple[int, ...] = ()  # "not this" examples
 
 
+@dataclass(frozen=True)
+class DaySections:
+    """Runs of photos taken on the same day, in row order: where the grid puts its date headers.
+
+    ``keys`` are ``YYYY-MM-DD`` ("" for photos without a date) and ``starts`` the first row of
+    each run; ``total`` is the number of rows they were found in.
+    """
+
+    keys: list[str]
+    starts: list[int]
+    total: int
+
+    def months(self) -> list[tuple[str, int]]:
+        """(``YYYY-MM`` or "", first row) of each month: what the scrubber shows."""
+        out: list[tuple[str, int]] = []
+        for key, start in zip(self.keys, self.starts, strict=True):
+            if not out or out[-1][0] != key[:7]:
+                out.append((key[:7], start))
+        return out
+
+
 @dataclass
 class Answer:
     request: Request
@@ -131,6 +152,7 @@ class Answer:
     unknown: tuple[str, ...] = ()  # query words the model cannot tell from made-up ones
     marks: dict[int, Any] = field(default_factory=dict)  # favourites and stars of marked photos
     sections: list[tuple[str, int]] = field(default_factory=list)  # months, when in date order
+    days: DaySections | None = None  # days, when in date order
 
     @property
     def by_date(self) -> bool:
@@ -148,7 +170,8 @@ def run(library: Library, request: Request) -> Answer:
     """Answer one request; raises the core's typed errors (QueryError, NoModelError...)."""
     answer = _run(library, request)
     if answer.by_date:
-        answer.sections = month_sections(answer.rows.taken)
+        answer.days = day_sections(answer.rows.taken)
+        answer.sections = answer.days.months()
     try:
         answer.marks = library.marks()
     except Exception:  # a catalog from before marks: nothing to paint
@@ -180,6 +203,21 @@ def month_sections(taken: Any) -> list[tuple[str, int]]:
             sections.append((key, row))
             last = key
     return sections
+
+
+def day_sections(taken: Any) -> DaySections:
+    """The runs of photos taken on the same day (one pass over the dates, on a worker)."""
+    keys: list[str] = []
+    starts: list[int] = []
+    last: str | None = None
+    row = -1
+    for row, when in enumerate(taken):
+        key = when[:10] if when else ""
+        if key != last:
+            keys.append(key)
+            starts.append(row)
+            last = key
+    return DaySections(keys, starts, row + 1)
 
 
 def _search_filters(state: FilterState) -> Filters | None:

@@ -81,7 +81,7 @@ class ResultsController(QObject):
         def work() -> tuple[queries.Answer, GridPlan, float]:
             started = time.perf_counter()
             answer = queries.run(library, request)
-            plan = plan_grid(answer.rows, base)
+            plan = plan_grid(answer.rows, base, answer.days)
             return answer, plan, (time.perf_counter() - started) * 1000
 
         self.w.tasks.run(work, lambda result: self._answered(ticket, result[0], result[1], None, result[2]),

@@ -6,124 +6,31 @@ thumbnail threads, which can take a switch interval each time. Qt's own item pai
 several such calls per visible cell, so a repaint during indexing took tens of milliseconds. This
 view paints the visible cells itself in one Python call (`paintEvent`), from the Python rows of
 the model, with thumbnails already at their on-screen pixel size (no scaling while painting).
-The layout is Qt's list mode with wrapping and uniform sizes, which places 10,000 cells without
-calling back into Python per cell. Colours come from the palette, so light and dark themes work.
+
+In date order the grid shows a header over each day and month, the way photo apps group a
+timeline. The headers are not rows of the model (so a row is always a photo, for the selection,
+Ctrl+A, the viewer, drags and every action): the view places cells itself with a `SectionLayout`
+and answers Qt's geometry questions from it (`visualRect`, `indexAt`, `moveCursor`,
+`setSelection`, `scrollTo`, the scroll range). Colours come from the palette, so light and dark
+themes work.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QDrag, QFontMetrics, QKeyEvent, QPainter, QPaintEvent, QPixmap, QRegion, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QListView,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QWidget,
-)
-
-from photoclip.gui.grid_model import Index, PhotoListModel, file_name
-from photoclip.gui.queries import GridItem
+from photoclip.gui.grid_headers import DateHeaders
+from photoclip.gui.grid_layout import SectionLayout
+from photoclip.gui.grid_model import PhotoListModel, file_name
+from photoclip.gui.grid_paint import CELL_ASPECT, CELL_MARGIN, ThumbnailDelegate, paint_cell
+from photoclip.gui.queries import DaySections, GridItem
 from photoclip.gui.thumbnails import ThumbnailLoader
 
-SHADOW, HEART, STAR = QColor(0, 0, 0, 200), QColor(255, 92, 112), QColor(255, 214, 64)
 MARK_KEYS = (".", "0", "1", "2", "3", "4", "5")
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December")
-
-
-def day_label(taken: str) -> str:
-    """"Saturday 8 July 2023" style, from an ISO date: what Google Photos and Immich pin on the grid."""
-    from datetime import date
-
-    try:
-        day = date.fromisoformat(taken[:10])
-    except ValueError:
-        return taken[:10]
-    return f"{day.strftime('%a')} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
-CELL_ASPECT = 0.75  # cell height / width for the picture
-CELL_MARGIN = 7  # pixels around the picture inside a cell (3 outside the highlight, 4 inside)
-
-
-def paint_cell(painter: QPainter, view: ThumbnailGridWidget, palette: QPalette, rect: QRect, path: str,
-               content_hash: str, *, selected: bool, focused: bool, mark: Any = None) -> None:
-    """Draw one cell: highlight, the thumbnail centred in its box (or a placeholder), the name."""
-    model = view.photo_model()
-    inner = rect.adjusted(3, 3, -3, -3)
-    if selected:
-        painter.fillRect(inner, palette.color(QPalette.ColorRole.Highlight))
-    text_h = view.text_height
-    box = inner.adjusted(4, 4, -4, -4 - text_h)
-    pm, exact = model.loader.lookup(content_hash, path, model.thumb_side)
-    picture = box
-    if pm is not None and not pm.isNull():
-        picture = _draw_thumbnail(painter, box, pm, exact, bottom=text_h > 0)
-    else:
-        painter.fillRect(box, palette.color(QPalette.ColorRole.AlternateBase))
-        if model.loader.failed(content_hash):
-            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "cannot read")
-    if mark is not None:
-        _paint_mark(painter, view, picture, mark)
-    if text_h:
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        painter.setPen(palette.color(role))
-        text_rect = QRect(inner.x() + 4, inner.bottom() - text_h, inner.width() - 8, text_h)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, view.elided_name(path, text_rect.width()))
-    if focused:
-        painter.setPen(palette.color(QPalette.ColorRole.Highlight))
-        painter.drawRect(inner.adjusted(0, 0, -1, -1))
-
-
-def _paint_mark(painter: QPainter, view: ThumbnailGridWidget, box: QRect, mark: Any) -> None:
-    """A heart (favourite) at the bottom left, stars at the bottom right, legible on any photo."""
-    painter.setFont(view.mark_font)
-    h = view.mark_height
-    strip = QRect(box.x() + 4, box.bottom() - h - 3, box.width() - 8, h)
-    for text, align in (("\u2665" if mark.favourite else "", Qt.AlignmentFlag.AlignLeft),
-                        ("\u2605" * mark.rating, Qt.AlignmentFlag.AlignRight)):
-        if text:
-            painter.setPen(SHADOW)
-            painter.drawText(strip.translated(1, 1), align | Qt.AlignmentFlag.AlignVCenter, text)
-            painter.setPen(HEART if text.startswith("\u2665") else STAR)
-            painter.drawText(strip, align | Qt.AlignmentFlag.AlignVCenter, text)
-    painter.setFont(view.font())
-
-
-def _draw_thumbnail(painter: QPainter, box: QRect, pm: QPixmap, exact: bool, *, bottom: bool = False) -> QRect:
-    """Centred in its box (with a caption under it, sat on the caption); returns where it went."""
-    size = pm.deviceIndependentSize().toSize()
-    fits = size.width() <= box.width() and size.height() <= box.height()
-    if not (exact and fits):  # another zoom level until redone, or a portrait photo in a landscape cell
-        size = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
-    x = box.x() + (box.width() - size.width()) // 2
-    y = box.bottom() + 1 - size.height() if bottom else box.y() + (box.height() - size.height()) // 2
-    if exact and fits:  # made for this size: a plain 1:1 copy, the cheapest thing a painter does
-        painter.drawPixmap(QPoint(x, y), pm)
-    else:
-        painter.drawPixmap(QRect(x, y, size.width(), size.height()), pm)
-    return QRect(x, y, size.width(), size.height())
-
-
-class ThumbnailDelegate(QStyledItemDelegate):
-    """Gives every cell the grid size, and paints single cells where Qt asks (drag images)."""
-
-    def __init__(self, view: ThumbnailGridWidget) -> None:
-        super().__init__(view)
-        self._view = view
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return self._view.gridSize()
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        rows = self._view.photo_model().rows
-        row = index.row()
-        if row < len(rows):
-            paint_cell(painter, self._view, option.palette, option.rect, rows.paths[row], rows.hashes[row],
-                       selected=bool(option.state & QStyle.StateFlag.State_Selected), focused=False)
+Action = QAbstractItemView.CursorAction
+Hint = QAbstractItemView.ScrollHint
 
 
 class ThumbnailGridWidget(QListView):
@@ -145,6 +52,10 @@ class ThumbnailGridWidget(QListView):
         self.mark_font.setBold(True)
         self.mark_height = QFontMetrics(self.mark_font).height()
         self._elided: dict[tuple[str, int], str] = {}
+        self.headers = DateHeaders(model, self.font())
+        self._layout = SectionLayout([0], [0], 0, 1, 1, 1)
+        self._layout_key: tuple | None = None
+        self._layout_days: DaySections | None = None  # kept so its id() stays unique while cached
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.ListMode)
         self.setFlow(QListView.Flow.LeftToRight)
@@ -167,6 +78,7 @@ class ThumbnailGridWidget(QListView):
         self._scroll_at = 0
         self.verticalScrollBar().valueChanged.connect(self._repaint_date)
         self.activated.connect(lambda idx: self.activatedPhoto.emit(model.item(idx.row())))
+        model.sectionsChanged.connect(self._on_sections)
 
     def photo_model(self) -> PhotoListModel:
         model = self.model()
@@ -195,6 +107,7 @@ class ThumbnailGridWidget(QListView):
             return
         self.setIconSize(QSize(size, size))
         self.setGridSize(grid)
+        self.updateGeometries()
         dpr = self.devicePixelRatioF()
         self.loader.device_pixel_ratio = dpr
         self.photo_model().thumb_side = round(size * dpr)
@@ -206,6 +119,7 @@ class ThumbnailGridWidget(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_grid()
+        self.updateGeometries()
 
     def thumb_size(self) -> int:
         """The size thumbnails are drawn at: the zoom's size, stretched to fill the width."""
@@ -226,49 +140,204 @@ class ThumbnailGridWidget(QListView):
             self._elided[key] = text
         return text
 
-    # -- painting ---------------------------------------------------------------------------
+    # -- layout: where cells and headers go (see grid_layout.py) ------------------------------
 
     def columns(self) -> int:
         return max(1, (self.viewport().width() - 1) // max(1, self.gridSize().width()))
 
-    def _origin(self) -> QPoint:
-        """Where Qt's layout puts the first cell now (scrolling included); the rest follow the grid."""
+    def grid_layout(self) -> SectionLayout:
+        """The layout for the model's rows and days at this width and zoom, made once for each."""
         model = self.photo_model()
-        return self.visualRect(model.index(0)).topLeft() if model.rowCount() else QPoint(0, 0)
+        days = model.days
+        grid, cols = self.gridSize(), self.columns()
+        # While the model edits its rows the days still describe the final rows: keep their layout.
+        total = days.total if days is not None else len(model.rows)
+        key = (id(days), total, cols, grid.width(), grid.height())
+        if key != self._layout_key:
+            if days is None:
+                self._layout = SectionLayout([0], [0], total, cols, grid.width(), grid.height())
+            else:
+                heights, breaks = self.headers.heights(days)
+                self._layout = SectionLayout(days.starts, heights, total, cols, grid.width(), grid.height(), breaks)
+            self._layout_key, self._layout_days = key, days
+        return self._layout
+
+    def _on_sections(self) -> None:
+        self.updateGeometries()
+        self.viewport().update()
+
+    def updateGeometries(self) -> None:
+        """The scroll range comes from our layout (Qt's own list layout has no headers)."""
+        QAbstractItemView.updateGeometries(self)
+        layout = self.grid_layout()
+        height = self.viewport().height()
+        bar = self.verticalScrollBar()
+        bar.setSingleStep(layout.cell_h)
+        bar.setPageStep(height)
+        bar.setRange(0, max(0, layout.height - height))
+        self.horizontalScrollBar().setRange(0, 0)
+
+    def visualRect(self, index: QModelIndex) -> QRect:
+        row = index.row()
+        if not index.isValid() or row >= self.photo_model().rowCount():
+            return QRect()
+        return self.cell_rect(row)
 
     def cell_rect(self, row: int) -> QRect:
-        """Where ``row`` is drawn, in viewport coordinates (the same place Qt's layout puts it)."""
-        grid, cols, origin = self.gridSize(), self.columns(), self._origin()
-        return QRect(origin.x() + (row % cols) * grid.width(), origin.y() + (row // cols) * grid.height(),
-                     grid.width(), grid.height())
+        """Where ``row`` is drawn, in viewport coordinates."""
+        layout = self.grid_layout()
+        col, y = layout.cell(row)
+        return QRect(col * layout.cell_w, y - self.verticalOffset(), layout.cell_w, layout.cell_h)
+
+    def indexAt(self, point: QPoint) -> QModelIndex:
+        row = self._row_at(point)
+        return self.photo_model().index(row, 0) if row >= 0 else QModelIndex()
+
+    def _row_at(self, point: QPoint) -> int:
+        layout = self.grid_layout()
+        if point.x() < 0:
+            return -1
+        row = layout.row_at(point.x() // layout.cell_w, point.y() + self.verticalOffset())
+        return row if row < self.photo_model().rowCount() else -1
+
+    def top_row(self) -> int:
+        """The first photo at the top of the viewport (what the scrubber and the pinned date follow)."""
+        return self.grid_layout().first_row_at(self.verticalOffset())
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        """Arrows move from photo to photo: Down from a day's last line goes to the next day's first."""
+        model = self.photo_model()
+        n = model.rowCount()
+        current = self.currentIndex()
+        if not n:
+            return QModelIndex()
+        if not current.isValid():
+            return model.index(0, 0)
+        layout, row = self.grid_layout(), current.row()
+        if action in (Action.MoveRight, Action.MoveNext):
+            row += 1
+        elif action in (Action.MoveLeft, Action.MovePrevious):
+            row -= 1
+        elif action == Action.MoveDown:
+            row = layout.below(row)
+        elif action == Action.MoveUp:
+            row = layout.above(row)
+        elif action == Action.MoveHome:
+            row = 0
+        elif action == Action.MoveEnd:
+            row = n - 1
+        elif action in (Action.MovePageDown, Action.MovePageUp):
+            col, y = layout.cell(row)
+            page = self.viewport().height() * (1 if action == Action.MovePageDown else -1)
+            row = layout.near(col, y + page)
+        return model.index(min(max(row, 0), n - 1), 0)
+
+    def setSelection(self, rect: QRect, command: object) -> None:
+        """Select the photos from where the rectangle starts to where it ends, in reading order.
+
+        Qt passes the anchor as the first corner and the pointer (or the new current photo) as
+        the second, for Shift+click, Shift+arrows and dragging alike; a range, not a rectangle, is
+        what a timeline selects. A plain click on a header or an empty place selects nothing.
+        """
+        model = self.photo_model()
+        start, end = rect.topLeft(), rect.bottomRight()
+        if start == end:
+            first = last = self._row_at(start)
+        else:
+            layout, offset = self.grid_layout(), self.verticalOffset()
+            a = layout.near(start.x() // layout.cell_w, start.y() + offset)
+            b = layout.near(end.x() // layout.cell_w, end.y() + offset)
+            first, last = min(a, b), min(max(a, b), model.rowCount() - 1)
+        selection = QItemSelection()
+        if 0 <= first <= last:
+            selection.select(model.index(first, 0), model.index(last, 0))
+        self.selectionModel().select(selection, command)  # type: ignore[arg-type]
+
+    def visualRegionForSelection(self, selection: QItemSelection) -> QRegion:
+        layout, offset = self.grid_layout(), self.verticalOffset()
+        width, height = self.viewport().width(), self.viewport().height()
+        region = QRegion()
+        for part in selection:
+            top = layout.cell(part.top())[1] - offset
+            bottom = layout.cell(part.bottom())[1] + layout.cell_h - offset
+            if bottom > 0 and top < height:
+                region = region.united(QRect(0, max(0, top), width, min(height, bottom) - max(0, top)))
+        return region
+
+    def scrollTo(self, index: QModelIndex, hint: Hint = Hint.EnsureVisible) -> None:
+        """Scroll so the photo shows; a photo on its day's first line shows with the day's header."""
+        if not index.isValid() or index.row() >= self.photo_model().rowCount():
+            return
+        layout = self.grid_layout()
+        row = index.row()
+        top, cell_top = layout.top_of(row), layout.cell(row)[1]
+        bottom = cell_top + layout.cell_h
+        bar, height = self.verticalScrollBar(), self.viewport().height()
+        if bar.maximum() != max(0, layout.height - height):
+            self.updateGeometries()
+        value = bar.value()
+        if hint == Hint.PositionAtTop:
+            value = top
+        elif hint == Hint.PositionAtBottom:
+            value = bottom - height
+        elif hint == Hint.PositionAtCenter:
+            value = (cell_top + bottom - height) // 2
+        elif top < value:
+            value = top
+        elif bottom > value + height:
+            value = min(cell_top, bottom - height)
+        bar.setValue(value)
+
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        """Drag the selected photos as files (and ids, for albums); the picture is the photo grabbed."""
+        indexes = self.selectionModel().selectedIndexes()
+        if not indexes:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(self.model().mimeData(indexes))
+        grabbed = self.currentIndex() if self.currentIndex().isValid() else indexes[0]
+        picture = self.viewport().grab(self.visualRect(grabbed)) if self.visualRect(grabbed).isValid() else QPixmap()
+        if not picture.isNull():
+            drag.setPixmap(picture.scaledToWidth(min(picture.width(), 120), Qt.TransformationMode.SmoothTransformation))
+        drag.exec(Qt.DropAction.CopyAction)
+
+    # -- painting ---------------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Paint every visible cell in this one call (see the module docstring for why)."""
+        """Paint every visible header and cell in this one call (see the module docstring for why)."""
         model = self.photo_model()
         rows = model.rows
         if not len(rows):
             return
         paths, hashes, ids, marks = rows.paths, rows.hashes, rows.ids, model.marks
-        grid, cols, origin = self.gridSize(), self.columns(), self._origin()
-        gw, gh = grid.width(), grid.height()
+        layout, offset = self.grid_layout(), self.verticalOffset()
+        gw, gh, cols = layout.cell_w, layout.cell_h, layout.cols
         area = event.rect()
-        first = max(0, (area.top() - origin.y()) // gh) * cols
-        last = min(len(rows) - 1, ((area.bottom() - origin.y()) // gh + 1) * cols - 1)
+        width = self.viewport().width()
         selection = self.selectionModel()
         current = self.currentIndex().row() if self.hasFocus() else -1
         palette = self.palette()
         painter = QPainter(self.viewport())
         try:
-            for row in range(first, last + 1):
-                rect = QRect(origin.x() + (row % cols) * gw, origin.y() + (row // cols) * gh, gw, gh)
-                if rect.intersects(area):
-                    paint_cell(painter, self, palette, rect, paths[row], hashes[row],
-                               selected=selection.isRowSelected(row), focused=row == current,
-                               mark=marks.get(ids[row]) if marks else None)
+            for i, first, last in layout.visible(area.top() + offset, area.bottom() + offset):
+                if layout.headers[i]:
+                    self.headers.paint(painter, palette, layout, i, offset, width, area)
+                start, top = layout.starts[i] - layout.col0[i], layout.cell_tops[i] - offset
+                for row in range(first, min(last, len(rows) - 1) + 1):
+                    k = row - start
+                    rect = QRect((k % cols) * gw, top + (k // cols) * gh, gw, gh)
+                    if rect.intersects(area):
+                        paint_cell(painter, self, palette, rect, paths[row], hashes[row],
+                                   selected=selection.isRowSelected(row), focused=row == current,
+                                   mark=marks.get(ids[row]) if marks else None)
             if self.show_dates:
-                self._paint_date(painter, rows.taken, max(0, (-origin.y()) // gh * cols))
+                self.headers.paint_pinned(painter, self, layout, offset)
         finally:
             painter.end()
+
+    def date_headers(self) -> list[tuple[str, QRect]]:
+        """Every header's text and place (viewport coordinates) in order: months and days."""
+        return self.headers.all(self.grid_layout(), self.verticalOffset(), self.viewport().width())
 
     def _repaint_date(self, value: int) -> None:
         """Scrolling blits the viewport, pinned date and all: repaint the band the old one moved into."""
@@ -276,21 +345,6 @@ class ThumbnailGridWidget(QListView):
         if self.show_dates:
             band = 16 + self.fontMetrics().height() + 8 + moved
             self.viewport().update(QRect(0, 0, min(self.viewport().width(), 420), band))
-
-    def _paint_date(self, painter: QPainter, taken: list, first_row: int) -> None:
-        """The month and day of the top row, pinned at the top left while scrolling (in date order)."""
-        if first_row >= len(taken) or not taken[first_row]:
-            return
-        text = day_label(taken[first_row])
-        metrics = self.fontMetrics()
-        box = QRect(10, 8, metrics.horizontalAdvance(text) + 20, metrics.height() + 8)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(0, 0, 0, 150))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.drawRoundedRect(box, box.height() / 2, box.height() / 2)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        painter.setPen(QColor(255, 255, 255))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Space opens the current photo, as Enter and a double click do; "." and 0-5 mark the selection."""

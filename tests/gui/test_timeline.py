@@ -7,7 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 
-from photoclip.gui.queries import SORT_RELEVANCE, month_sections
+from photoclip.gui.grid_headers import month_header
+from photoclip.gui.queries import SORT_RELEVANCE, day_sections, month_sections
 from photoclip.gui.timeline import month_label
 from tests.gui.conftest import make_photos
 
@@ -16,6 +17,9 @@ def test_month_sections_and_labels() -> None:
     taken = ["2024-05-02T10:00:00", "2024-05-01T09:00:00", "2024-04-30T23:00:00", None, None]
     assert month_sections(taken) == [("2024-05", 0), ("2024-04", 2), ("", 3)]
     assert month_label("2024-04") == "Apr 2024" and month_label("") == "No date"
+    days = day_sections(taken)
+    assert (days.keys, days.starts, days.total) == (["2024-05-02", "2024-05-01", "2024-04-30", ""], [0, 1, 2, 3], 5)
+    assert days.months() == month_sections(taken)
 
 
 def test_scrubber_jumps_through_the_years(qtbot, make_window, library, tmp_path) -> None:
@@ -38,9 +42,11 @@ def test_scrubber_jumps_through_the_years(qtbot, make_window, library, tmp_path)
     target = next(row for key, row in scrubber.sections if key.startswith("2016"))
     y = scrubber._y_of(target) + 1
     qtbot.mouseClick(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, y))
-    top = window.grid.indexAt(QPoint(window.grid.gridSize().width() // 2, window.grid.gridSize().height() // 2))
-    assert window.model.item(top.row()).taken_at.startswith("2016") or \
-        window.grid.verticalScrollBar().value() == window.grid.verticalScrollBar().maximum()
+    bar = window.grid.verticalScrollBar()
+    assert window.model.item(window.grid.top_row()).taken_at.startswith("2016") or bar.value() == bar.maximum()
+    month = window.model.item(target).taken_at[:7]
+    header = next(rect for text, rect in window.grid.date_headers() if text == month_header(month))
+    assert header.top() == 0 or bar.value() == bar.maximum(), "the month's header shows at the top"
     assert Path(window.model.item(target).path).exists()
     window.search_bar.set_sort(SORT_RELEVANCE)
     window.search_bar.set_text("p01")
@@ -49,9 +55,13 @@ def test_scrubber_jumps_through_the_years(qtbot, make_window, library, tmp_path)
 
 
 def test_the_top_rows_date_is_pinned_over_the_grid_in_date_order(qtbot, make_window, indexed) -> None:
-    from photoclip.gui.thumbnail_grid import day_label
+    from PySide6.QtCore import QLocale
 
-    assert day_label("2023-07-08T11:58:05") == "Sat 8 July 2023"
+    from photoclip.gui.grid_headers import day_header, month_header
+
+    british = QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
+    assert day_header("2023-07-08T11:58:05", british) == "Saturday, 8 July 2023"
+    assert month_header("2023-07", british) == "July 2023" and day_header("") == "No date"
     window = make_window(indexed)
     qtbot.waitUntil(lambda: window.answer is not None and len(window.answer) == 3, timeout=5000)
     assert window.grid.show_dates
