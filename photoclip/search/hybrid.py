@@ -138,6 +138,16 @@ def _coverage(matches: tuple[Match, ...], wanted: set[tuple[str, ...]]) -> float
     return (len(whole) + 0.5 * len(started)) / len(wanted)
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """What one search asks beyond its words, handed down its calls (never kept on the shared searcher, which
+    the app's search workers use at once): example photos and the query language."""
+
+    like: tuple[int, ...] = ()
+    unlike: tuple[int, ...] = ()
+    language: str | None = None
+
+
 @dataclass
 class _Candidate:
     id: int
@@ -159,8 +169,6 @@ class HybridSearcher:
         self.searcher = searcher
         self.keywords = keywords if keywords is not None else KeywordIndex(catalog)
         self.semantic_depth = semantic_depth
-        self._examples: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
-        self._language: str | None = None  # the query language of the search under way
 
     def similar(self, target: int | str, **kwargs: object) -> SearchResult:
         if self.searcher is None:
@@ -188,16 +196,15 @@ class HybridSearcher:
         # scan of the library per query.
         within = where_clause(self.catalog, filters) if filters is not None and filters.active else None
         banned = self._excluded(parsed)
-        self._examples = (tuple(like), tuple(unlike))
-        self._language = language
+        ask = _Ask(tuple(like), tuple(unlike), language)
         if parsed.semantic is None or self.searcher is None:
             hits = self._words_only(parsed, within, banned, top)
             result = SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
         elif parsed.required:
-            hits = self._within_required(parsed, within, banned, top, min_score)
+            hits = self._within_required(parsed, within, banned, top, min_score, ask)
             result = SearchResult(hits, 0, (time.perf_counter() - start) * 1000.0)
         else:
-            result = self._fused(parsed, filters, within, banned, top, min_score, show_all, start)
+            result = self._fused(parsed, filters, within, banned, top, min_score, show_all, start, ask)
         result.dates = span
         return result
 
@@ -215,7 +222,7 @@ class HybridSearcher:
         return self._hits(candidates)
 
     def _within_required(self, parsed: HybridQuery, within: Condition | None, banned: set[int],
-                         top: int, min_score: float | None = None) -> list[SearchHit]:
+                         top: int, min_score: float | None, ask: _Ask) -> list[SearchHit]:
         """Photos that have the required words, ordered by meaning and by how well they match the words."""
         assert self.searcher is not None and parsed.semantic is not None
         both = self.keywords.search(parsed.words, parsed.required, limit=KEYWORD_DEPTH, within=within,
@@ -228,18 +235,17 @@ class HybridSearcher:
         wanted = {t.words for t in parsed.words}
         candidates = {h.id: _Candidate(h.id, keyword=h, matches=list(h.matches),
                                        coverage=_coverage(h.matches, wanted) if wanted else 0.0) for h in found}
-        self._semantic_for(parsed.semantic, candidates)
+        self._semantic_for(parsed.semantic, candidates, ask)
         ranked = self._rank(candidates.values())
         return self._hits([c for c in ranked if min_score is None or c.fused >= min_score][:top])
 
     def _fused(self, parsed: HybridQuery, filters: Filters | None, within: Condition | None, banned: set[int],
-               top: int, min_score: float | None, show_all: bool, start: float) -> SearchResult:
+               top: int, min_score: float | None, show_all: bool, start: float, ask: _Ask) -> SearchResult:
         assert self.searcher is not None and parsed.semantic is not None
         depth = max(self.semantic_depth, 4 * top)
-        like, unlike = self._examples
-        semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True, like=like,
-                                        unlike=unlike, rows=False,  # rows are read for the fused top only
-                                        language=self._language)
+        semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True, like=ask.like,
+                                        unlike=ask.unlike, rows=False,  # rows are read for the fused top only
+                                        language=ask.language)
         candidates: dict[int, _Candidate] = {}
         for rank, hit in enumerate(semantic.hits, start=1):
             if hit.id not in banned:
@@ -253,7 +259,7 @@ class HybridSearcher:
                 c.coverage = _coverage(hit.matches, wanted)
             missing = {i: c for i, c in candidates.items() if c.score is None}
             if missing:
-                self._semantic_for(parsed.semantic, missing)
+                self._semantic_for(parsed.semantic, missing, ask)
         ranked = self._rank(candidates.values())[:top]
         threshold = self.searcher.threshold(min_score, show_all)
         shown = [c for c in ranked if threshold is None or c.fused >= threshold]
@@ -268,13 +274,12 @@ class HybridSearcher:
             return set()
         return self.keywords.matching_ids(parsed.excluded)
 
-    def _semantic_for(self, semantic: str, candidates: dict[int, _Candidate]) -> None:
+    def _semantic_for(self, semantic: str, candidates: dict[int, _Candidate], ask: _Ask) -> None:
         """Cosines and calibrated scores for these photos, scored as the semantic search scores them."""
         assert self.searcher is not None
         ids = np.asarray(sorted(candidates), dtype=np.int64)
-        like, unlike = self._examples
-        cosines, scores = self.searcher.score_photos(semantic, ids, like=like, unlike=unlike,
-                                                     language=self._language)
+        cosines, scores = self.searcher.score_photos(semantic, ids, like=ask.like, unlike=ask.unlike,
+                                                     language=ask.language)
         for pid, cosine, score in zip(ids.tolist(), cosines.tolist(), scores.tolist(), strict=True):
             c = candidates[int(pid)]
             c.cosine, c.score = float(cosine), float(score)
