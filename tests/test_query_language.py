@@ -83,3 +83,13 @@ def test_a_changed_setting_applies_to_the_next_search_of_the_same_words(library:
 def test_languages_to_choose_from_have_names(library: Library) -> None:
     languages = dict(library.query_languages())
     assert languages["deu_Latn"] == "German" and languages["jpn_Jpan"] == "Japanese" and len(languages) >= 20
+
+
+def test_smart_albums_read_their_query_in_the_chosen_language(library: Library) -> None:
+    """An album rule is a saved search: refreshed later, its words are read in the language searches use."""
+    library.save_settings(Settings(auto_tag=False, ocr=False, places=False, query_language="deu_Latn"))
+    library.create_album("Strand", query="der Strand")
+    assert _language_of(library, "der Strand") == "deu_Latn"
+    library.save_settings(Settings(auto_tag=False, ocr=False, places=False, query_language="fra_Latn"))
+    library.refresh_albums()
+    assert _language_of(library, "der Strand") == "fra_Latn"

@@ -226,6 +226,9 @@ class LibraryCore:
 
                 self._searcher = Searcher(self.catalog, engine, self.directory, build_graph=self.build_graph)
             self._searcher.min_score = self.settings.search_min_score
+            from photoclip.engine.language import chosen_language
+
+            self._searcher.language = chosen_language(None, self.settings.query_language)
             return self._searcher
 
     def __enter__(self) -> Self:

@@ -99,6 +99,8 @@ class Searcher:
                                  subset_exact_limit=subset_exact_limit, params=params, background=background,
                                  build_graph=build_graph)
         self.min_score = DEFAULT_MIN_SCORE  # the default strictness (the library sets it from Settings)
+        # The query language when a caller gives none (smart album rules): the library sets it from Settings.
+        self.language: str | None = None
         self._calibrator: Calibrator | None = None
         self._text_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # (language, text)
         self._cache_lock = threading.Lock()
@@ -166,7 +168,7 @@ class Searcher:
 
     def query_vector(self, query: str, language: str | None = None) -> np.ndarray:
         """The unit vector a query string stands for (weighted sum of its terms, normalised)."""
-        return self._combine(parse_query(query), language)
+        return self._combine(parse_query(query), language if language is not None else self.language)
 
     def _parts(self, query: Query, language: str | None = None) -> tuple[_Part | None, list[_Part]]:
         """The positive terms summed into one vector, and each subtracted term on its own."""
@@ -240,6 +242,7 @@ class Searcher:
     def score_photos(self, query: str, ids: np.ndarray, *, like: Sequence[int] = (),
                      unlike: Sequence[int] = (), language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(cosines, scores) of these photos for a query, scored exactly as search scores them."""
+        language = language if language is not None else self.language
         positive, negatives = self._parts(parse_query(query), language)
         likes, unlikes = self._examples(like, unlike)
         negatives = negatives + unlikes
@@ -265,9 +268,11 @@ class Searcher:
                unlike: Sequence[int] = (), rows: bool = True, language: str | None = None) -> SearchResult:
         """Ranked photos; ``like`` and ``unlike`` are example photo ids ("more like this", "not this").
         With ``rows`` False the hits are RankedHit: no catalog rows are read. ``language``: the query's
-        language for models that take one (None: from its script, else English)."""
+        language for models that take one (None: the searcher's ``language``, else from its script, else
+        English)."""
         start = time.perf_counter()
         parsed = parse_query(query)
+        language = language if language is not None else self.language
         positive, negatives = self._parts(parsed, language)
         likes, unlikes = self._examples(like, unlike)
         result = self._run(positive, negatives + unlikes, filters, top, min_score, show_all, (), start, likes,
