@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -268,22 +269,24 @@ class DuplicatesView(QWidget):
 
 
 def install(window: MainWindow) -> DuplicatesView:
-    """Add the page to the window: the sidebar's Duplicates entry shows it, any other entry leaves it."""
+    """Add the page beside the sidebar: the sidebar's Duplicates entry shows it, any other entry leaves it."""
     view = DuplicatesView(window.library, window.tasks, window.jobs, window)
-    window.pages.addWidget(view)
-    photos_page = window.pages.widget(0)
+    # A page in waiting must not make the window's minimum size its own (a stack takes its pages' largest).
+    view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+    window.content.addWidget(view)
+    photos_page = window.content.widget(0)
     state = {"preview": True}
 
     def show_duplicates() -> None:
-        if window.pages.currentWidget() is not view:
+        if window.content.currentWidget() is not view:
             state["preview"] = window.preview.isVisible()
         window.preview.hide()
-        window.pages.setCurrentWidget(view)
+        window.content.setCurrentWidget(view)
         view.activate()
 
     def show_photos(*_args: object) -> None:
-        if window.pages.currentWidget() is view:
-            window.pages.setCurrentWidget(photos_page)
+        if window.content.currentWidget() is view:
+            window.content.setCurrentWidget(photos_page)
             window.preview.setVisible(state["preview"])
 
     window.sidebar.duplicatesChosen.connect(show_duplicates)

@@ -158,9 +158,9 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("MainSplitter")
         self.splitter.addWidget(self.sidebar)
-        self.pages = QStackedWidget(self)  # the photos, or a page such as Duplicates
-        self.pages.addWidget(center)
-        self.splitter.addWidget(self.pages)
+        self.content = QStackedWidget(self)  # beside the sidebar: the photos, or a page such as Duplicates
+        self.content.addWidget(center)
+        self.splitter.addWidget(self.content)
         self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([220, 760, 320])

@@ -39,7 +39,7 @@ def copies(tmp_path: Path, library: Library) -> dict[str, Path]:
 def open_page(qtbot, window):  # type: ignore[no-untyped-def]
     window.sidebar.duplicatesChosen.emit()
     view = window.duplicates
-    assert window.pages.currentWidget() is view
+    assert window.content.currentWidget() is view
     qtbot.waitUntil(lambda: len(view.groups) == 2 and not view._finding, timeout=15000)
     return view
 
@@ -116,8 +116,12 @@ def test_choosing_another_keeper_and_leaving_the_page(qtbot, make_window, librar
     view.compare.keepRequested.emit(png.id)
     qtbot.waitUntil(lambda: view.groups and view.groups[0].keep.id == png.id, timeout=5000)
     assert view.groups[0].keep.reason == "keep: chosen by you"
+    # The page sits beside the sidebar, as every page the sidebar chooses does: the way back stays in view.
+    window.show()
+    qtbot.waitExposed(window)
+    assert view.isVisible() and window.sidebar.isVisible() and window.search_bar.isVisible()
     window.sidebar.allChosen.emit()
-    assert window.pages.currentWidget() is not view
+    assert window.content.currentWidget() is not view and window.grid.isVisible()
 
 
 def test_hide_copies_setting_from_the_page(qtbot, make_window, library, copies) -> None:
