@@ -125,7 +125,12 @@ def main() -> int:
     else:  # no model bundle in this checkout: the test suite's colour-only embedder stands in
         print(f"{args.model} not found: using the test suite's FakeEmbedder", file=sys.stderr)
     pictures = home / "Pictures"
-    make_photos(pictures, args.photos)
+    made = make_photos(pictures, args.photos)
+    # Copies, as libraries collect them: the same file twice, and a smaller PNG sent by chat.
+    from PIL import Image
+
+    shutil.copyfile(made[0], pictures / "Phone camera" / f"{made[0].stem} (1){made[0].suffix}")
+    Image.open(made[0]).resize((450, 300)).save(pictures / "Phone camera" / "received.png")
 
     from PySide6.QtCore import QSettings
 
@@ -223,6 +228,14 @@ def main() -> int:
     painter.drawPixmap(QPoint(at.x(), max(0, min(at.y(), picture.height() - menu.height() - 4))), menu.grab())
     painter.end()
     picture.save(str(out / "context-menu.png"))
+
+    window.sidebar.duplicatesChosen.emit()
+    duplicates = window.duplicates
+    pump(app, 20, lambda: bool(duplicates.groups) and not duplicates._finding)
+    settle(2)
+    window.grab().save(str(out / "duplicates.png"))
+    window.show_all()
+    settle(1)
 
     window.grid.select_row(2)
     window.open_viewer()

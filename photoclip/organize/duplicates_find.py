@@ -3,8 +3,9 @@
 A pair is recorded in ``duplicate_pairs`` with its kind:
 
 - *identical*: equal catalog hashes (size, first and last 64 KiB), confirmed by hashing both files whole;
-- *same*: perceptual hashes close and CLIP vectors agreeing: within ``SURE_BITS`` the vectors need only not
-  contradict it (``VETO_COSINE``), up to ``SAME_BITS`` they must be at least ``SAME_COSINE`` alike; without
+- *same*: perceptual hashes close and CLIP vectors agreeing: within ``SURE_BITS`` the vectors must be fairly
+  alike (``VETO_COSINE``: different things on one plain backdrop hash alike), up to ``SAME_BITS`` they must be
+  at least ``SAME_COSINE`` alike; without
   vectors, the hashes must be within ``STRICT_BITS``;
 - *similar*: both dated by their camera within ``SIMILAR_SECONDS`` and CLIP vectors at least
   ``SIMILAR_COSINE`` alike.
@@ -40,7 +41,7 @@ SAME_BITS = 16  # a 5% crop moves up to ~14 bits; distinct photos sit over 20 ap
 SURE_BITS = 10  # resizes, re-encodes and exposure edits stay far below this
 STRICT_BITS = 6  # with no vector to confirm, only near-equal hashes count as the same picture
 SAME_COSINE = 0.85
-VETO_COSINE = 0.5
+VETO_COSINE = 0.75  # a crop or an exposure edit stays far above; unrelated pictures fall below
 SIMILAR_COSINE = 0.92
 SIMILAR_SECONDS = 60
 MAX_WINDOW = 50  # partners per photo in the time window: one dated import of thousands is not a burst
