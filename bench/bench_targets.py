@@ -177,8 +177,20 @@ def _child_first_index(photos: Path, models: Path, library: Path) -> dict:
             "embedded": run.embed.embedded if run.embed else 0, "tagged": run.tagged}
 
 
+def _child_prepare(work: str, models_src: str, count: int) -> dict:
+    models, library = _prepare(Path(work), Path(models_src), count)
+    return {"models": str(models), "library": str(library)}
+
+
+def _prepared(code: Path, work: Path, models_src: Path, photos: int) -> tuple[Path, Path]:
+    """The libraries are written by the oldest side's code: a newer side migrates its copy when it first opens
+    it (in the unmeasured first search), while an older one refuses a newer catalog."""
+    got = _run_child(code, "prepare", work=str(work), models_src=str(models_src), count=photos)
+    return Path(got["models"]), Path(got["library"])
+
+
 CHILDREN = {"warm_query": _child_warm_query, "floor": _child_floor, "parity": _child_parity,
-            "first_index": _child_first_index}
+            "first_index": _child_first_index, "prepare": _child_prepare}
 
 
 def _run_child(code: Path, name: str, env_extra: dict[str, str] | None = None, **kwargs: object) -> dict:
@@ -211,13 +223,14 @@ def _timed_command(code: Path, args: list[str], env_extra: dict[str, str]) -> tu
 
 def _prepare(work: Path, models_src: Path, photos: int) -> tuple[Path, Path]:
     """A models folder holding the bundle and a library of ``photos`` vectors with a saved graph."""
-    sys.path.insert(0, str(HERE.parent))
-    sys.path.insert(0, str(HERE))
-    from bench_query import fill  # type: ignore[import-not-found]
-
+    # photoclip first, from this side's checkout: bench_query puts its own checkout on sys.path
     from photoclip.engine import ModelStore
     from photoclip.index.vectorindex import VectorIndex
+    from photoclip.search.keywords import KeywordIndex
     from photoclip.store.catalog import Catalog
+
+    sys.path.insert(0, str(HERE))
+    from bench_query import fill  # type: ignore[import-not-found]
 
     models = work / "models"
     if not (models / MODEL).exists():
@@ -229,8 +242,6 @@ def _prepare(work: Path, models_src: Path, photos: int) -> tuple[Path, Path]:
         library.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(library / "catalog.sqlite3")
         fill(catalog, MODEL, photos, 512)
-        from photoclip.search.keywords import KeywordIndex
-
         KeywordIndex(catalog).refresh()
         index = VectorIndex(catalog, MODEL, library, background=False)
         index.sync()  # builds and saves the graph when the library is big enough for one
@@ -289,8 +300,10 @@ def _compare(args: argparse.Namespace) -> int:
 
     head = HERE.parent
     sides = {"before": args.base, "after": head} if args.base else {"after": head}
-    models, big = _prepare(args.work, args.models, args.photos)
-    _, small = _prepare(args.work, args.models, args.small)
+    oldest = args.base or head
+    work = args.work / f"made-by-{oldest.resolve().name}"
+    models, big = _prepared(oldest, work, args.models, args.photos)
+    _, small = _prepared(oldest, work, args.models, args.small)
     libs = {side: {n: _copy(src, args.work / f"{side}-{n}") for n, src in (("big", big), ("small", small))}
             for side in sides}
     env = {"PHOTOCLIP_MODELS": str(models)}
