@@ -243,9 +243,10 @@ class HybridSearcher:
                top: int, min_score: float | None, show_all: bool, start: float, ask: _Ask) -> SearchResult:
         assert self.searcher is not None and parsed.semantic is not None
         depth = max(self.semantic_depth, 4 * top)
+        # ``depth`` is already a few times ``top``: the meaning pass scores that many, not a wider pool again.
         semantic = self.searcher.search(parsed.semantic, filters=filters, top=depth, show_all=True, like=ask.like,
                                         unlike=ask.unlike, rows=False,  # rows are read for the fused top only
-                                        language=ask.language)
+                                        language=ask.language, pool=depth)
         candidates: dict[int, _Candidate] = {}
         for rank, hit in enumerate(semantic.hits, start=1):
             if hit.id not in banned:

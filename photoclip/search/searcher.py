@@ -265,18 +265,21 @@ class Searcher:
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
                min_score: float | None = None, show_all: bool = False, like: Sequence[int] = (),
-               unlike: Sequence[int] = (), rows: bool = True, language: str | None = None) -> SearchResult:
+               unlike: Sequence[int] = (), rows: bool = True, language: str | None = None,
+               pool: int | None = None) -> SearchResult:
         """Ranked photos; ``like`` and ``unlike`` are example photo ids ("more like this", "not this").
         With ``rows`` False the hits are RankedHit: no catalog rows are read. ``language``: the query's
         language for models that take one (None: the searcher's ``language``, else from its script, else
-        English)."""
+        English). ``pool``: how many of the nearest photos are scored to choose the ``top`` (by default a
+        few times ``top``: the calibrated score reorders them); a caller that already asks for a pool
+        (the hybrid search's meaning pass) gives it, so it is not widened twice."""
         start = time.perf_counter()
         parsed = parse_query(query)
         language = language if language is not None else self.language
         positive, negatives = self._parts(parsed, language)
         likes, unlikes = self._examples(like, unlike)
         result = self._run(positive, negatives + unlikes, filters, top, min_score, show_all, (), start, likes,
-                           rows)
+                           rows, pool)
         result.unknown = self.unknown_terms(parsed, language)
         return result
 
@@ -343,7 +346,7 @@ class Searcher:
 
     def _run(self, positive: _Part | None, negatives: list[_Part], filters: Filters | None, top: int,
              min_score: float | None, show_all: bool, skip: tuple[int, ...], start: float,
-             likes: Sequence[_Part] = (), rows: bool = True) -> SearchResult:
+             likes: Sequence[_Part] = (), rows: bool = True, pool: int | None = None) -> SearchResult:
         if top < 1:
             raise QueryError("the number of results must be at least 1")
         if min_score is not None and not 0.0 <= min_score <= 1.0:
@@ -352,7 +355,7 @@ class Searcher:
         skipped = np.asarray(skip, dtype=np.int64)
         dead = dead_ids(self.catalog)  # the same array while nothing changed: the index caches by it
         excluded = np.union1d(dead, skipped) if len(skipped) else dead
-        depth = max(RERANK_DEPTH * top, RERANK_MIN)
+        depth = max(RERANK_DEPTH * top, RERANK_MIN) if pool is None else max(pool, top)
         if positive is not None:
             probe, kind = positive.vector, "image" if positive.image else "text"
         else:  # only subtracted terms: start from the photos furthest from them
