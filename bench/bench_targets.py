@@ -312,6 +312,9 @@ def _compare(args: argparse.Namespace) -> int:
     def add(side: str, key: str, value: object) -> None:
         got[side].setdefault(key, []).append(value)
 
+    for code in sides.values():  # bytecode as pip compiles it when installing a wheel (on both sides alike)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(code / "photoclip")], check=True,
+                       env={**ORIGINAL_ENV, "PYTHONDONTWRITEBYTECODE": ""})
     for side, code in sides.items():  # a first search per side writes what later ones reuse (as a user's would)
         for lib in libs[side].values():
             _timed_command(code, ["--library", str(lib), "search", QUERY], env)

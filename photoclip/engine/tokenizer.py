@@ -23,19 +23,25 @@ if TYPE_CHECKING:
 START_TOKENS = ("<|startoftext|>", "<start_of_text>")
 END_TOKENS = ("<|endoftext|>", "<end_of_text>")
 
-try:  # ftfy repairs mojibake, ligatures and full-width letters as the reference does.
-    import ftfy as _ftfy
-except ImportError:  # pragma: no cover - depends on the installation
-    _ftfy = None
-
-
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
+# Text ftfy leaves as it is: printable ASCII and whitespace, no HTML entity (ftfy would unescape one).
+_PLAIN = frozenset(string.printable) - frozenset("&\x0b\x0c")
+
+
 def basic_clean(text: str) -> str:
-    """Fix mojibake, ligatures and full-width letters (ftfy), unescape HTML twice, strip."""
-    if _ftfy is not None:
-        text = _ftfy.fix_text(text)
+    """Fix mojibake, ligatures and full-width letters (ftfy), unescape HTML twice, strip.
+
+    ftfy is loaded only for text it could change: most queries are plain ASCII, and a one-shot search
+    should not pay for importing it."""
+    if not _PLAIN.issuperset(text):
+        try:  # ftfy repairs mojibake, ligatures and full-width letters as the reference does
+            import ftfy
+        except ImportError:  # pragma: no cover - depends on the installation
+            pass
+        else:
+            text = ftfy.fix_text(text)
     return html.unescape(html.unescape(text)).strip()
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photoclip.errors import NoModelError, NotFoundError, PhotoClipError
-from photoclip.ingest.pipeline import Indexer, redate_catalogued
-from photoclip.ingest.scanner import ScanReport, scan
 from photoclip.jobs import CancelToken, ProgressSink, Skipped, null_sink
 from photoclip.library.core import LibraryCore
 from photoclip.library.records import IndexRun
@@ -21,6 +19,7 @@ if TYPE_CHECKING:
     from photoclip.engine import Embedder
     from photoclip.enrich.ocr_gate import ClipTextGate
     from photoclip.enrich.stage import EnrichReport
+    from photoclip.ingest.scanner import ScanReport
 
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,8 @@ class Ingesting(LibraryCore):
     # -- scanning ----------------------------------------------------------------------------
 
     def scan(self, *, progress: ProgressSink = null_sink, cancel: CancelToken | None = None) -> ScanReport:
+        from photoclip.ingest.scanner import scan
+
         report = scan(self.catalog, progress=progress, cancel=cancel)
         if report.touched:
             self.notify("folders")
@@ -117,6 +118,9 @@ class Ingesting(LibraryCore):
         return gate[1]
 
     def _index(self, *, progress: ProgressSink, cancel: CancelToken | None, rescan: bool) -> IndexRun:
+        from photoclip.ingest.pipeline import Indexer, redate_catalogued
+        from photoclip.ingest.scanner import ScanReport
+
         report = self.scan(progress=progress, cancel=cancel) if rescan else ScanReport()
         if cancel is not None and cancel.cancelled:
             return IndexRun(report, None, self.model_name)

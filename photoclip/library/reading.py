@@ -7,10 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from photoclip import imaging
 from photoclip.errors import DecodeError, NotFoundError, PhotoClipError
-from photoclip.ingest.pipeline import capture_row
-from photoclip.ingest.scanner import content_hash, recorded_skipped
 from photoclip.library.core import LibraryCore
 from photoclip.library.records import BrowseItem, FileInfo, FolderInfo, Status
 from photoclip.store.catalog import Photo
@@ -28,6 +25,8 @@ class Reading(LibraryCore):
     # -- reading -----------------------------------------------------------------------------
 
     def status(self) -> Status:
+        from photoclip.ingest.scanner import recorded_skipped
+
         counts = self.catalog.counts()
         return Status(
             library=str(self.directory),
@@ -58,6 +57,10 @@ class Reading(LibraryCore):
 
     def file_info(self, path: str | os.PathLike[str]) -> FileInfo:
         """Read one file as the indexer would; a file that cannot be read gives an info with ``error``."""
+        from photoclip import imaging
+        from photoclip.ingest.pipeline import capture_row
+        from photoclip.ingest.scanner import content_hash
+
         p = Path(path).expanduser()
         try:
             st = p.stat()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from photoclip import imaging
-from photoclip.ingest.pipeline import IndexReport
-from photoclip.ingest.scanner import ScanReport
 from photoclip.store.catalog import Folder
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ingest and imaging packages load when used: a CLI search needs neither
     from photoclip.enrich.stage import EnrichReport
+    from photoclip.ingest.pipeline import IndexReport
+    from photoclip.ingest.scanner import ScanReport
 
 
 @dataclass(frozen=True)
@@ -100,5 +99,7 @@ class FileInfo:
     @property
     def taken_text(self) -> str:
         """The capture date with its offset and where it came from, as shown to a person."""
+        from photoclip import imaging
+
         return imaging.describe(self.taken_at, self.taken_offset, self.taken_at_source)
 

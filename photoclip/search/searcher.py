@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from photoclip import imaging
 from photoclip.engine import prompt_cache
 from photoclip.engine.protocol import Embedder
 from photoclip.errors import DecodeError, NotFoundError, QueryError
@@ -148,6 +147,8 @@ class Searcher:
 
     def _image_vector(self, path: Path) -> np.ndarray:
         try:
+            from photoclip import imaging  # only an image term needs the decoders
+
             image, _meta = imaging.load_image(path, min_side=self.embedder.image_size)
         except DecodeError as exc:
             raise QueryError(f"cannot read the image {path}: {exc}") from exc

@@ -173,3 +173,16 @@ def test_cleaning_matches_reference_rules() -> None:
     tok = ClipTokenizer(TOKENIZER, 77)
     assert tok.ids("A  Dog") == tok.ids("a dog")
     assert tok.ids("&amp;amp;") == tok.ids("&")
+
+
+def test_plain_ascii_is_cleaned_without_loading_ftfy() -> None:
+    """A one-shot CLI search of an everyday query does not pay for importing ftfy; other text still gets it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from photoclip.engine.tokenizer import clean_text; "
+            "a = clean_text('A dog  on the beach!'); plain = 'ftfy' in sys.modules; "
+            "b = clean_text('caf\\u00c3\\u00a9 &amp;amp; co'); print(plain, 'ftfy' in sys.modules, a, '|', b)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[:2] == ["False", "True"]
+    assert " ".join(out[2:]) == "a dog on the beach! | café & co"  # mojibake repaired, entities unescaped
