@@ -273,7 +273,8 @@ def main() -> int:
             pump(app, 3.0)
             gc.collect()
             rows.append({"phase": "memory", "rss_mb": round(rss_mb())})
-            print(f"memory     {rss_mb():6.0f} MB resident, idle with the library open (engine loaded)", flush=True)
+            print(f"memory     {rss_mb():6.0f} MB resident, idle with the library open (before its first search "
+                  "or index run)", flush=True)
         if not (args.no_freeze or args.untuned):
             from photoclip.gui.app import freeze_startup_objects
 
