@@ -45,24 +45,23 @@ from photoclip.gui.photo_actions import PhotoActions
 from photoclip.gui.preview_pane import PreviewPaneWidget
 from photoclip.gui.results import ResultsController
 from photoclip.gui.search_bar import SearchBarWidget
-from photoclip.gui.sidebar import SidebarData, SidebarWidget, load_sidebar, place_query
+from photoclip.gui.sidebar import SidebarWidget, place_query
 from photoclip.gui.theme import app_icon
 from photoclip.gui.thumbnail_grid import ThumbnailGridWidget
-from photoclip.gui.thumbnails import ThumbnailLoader, prune_cache
+from photoclip.gui.thumbnails import ThumbnailLoader
 from photoclip.gui.timeline import TimelineScrubber
 from photoclip.gui.undo import UndoHistory
 from photoclip.gui.viewer import PhotoViewerWidget, info_lines
 from photoclip.gui.window_menus import build_menus
-from photoclip.gui.workers import Latest, TaskRunner
+from photoclip.gui.window_refresh import LibraryRefresh
+from photoclip.gui.workers import TaskRunner
 
 if TYPE_CHECKING:
     from photoclip.ingest.livesync import LiveSync
-    from photoclip.library import Library, LibraryEvent
+    from photoclip.library import Library
 
 log = logging.getLogger(__name__)
 
-REFRESH_DELAY_MS = 400  # coalesce the flood of change events while indexing: at most ~2 refreshes/s
-REFRESH_COST_FACTOR = 5  # ...and wait at least 5x what the last refresh cost its worker
 
 
 def window_title(library_dir: Path) -> str:
@@ -93,22 +92,19 @@ class MainWindow(QMainWindow):
         self.undo = UndoHistory(self.tasks, self)
         self.photo_actions = PhotoActions(library, self.tasks, self.undo, self)
         self.album_actions = AlbumActions(library, self.tasks, self.undo, self)
-        self._sidebar_latest = Latest()
         self._want_live = live_sync
-        self._pending_kinds: set[str] = set()
-        self._preview_stale = False  # the previewed photo's tags changed
-        self.sidebar_loaded = False
         self._build()
         self.results = ResultsController(self)
         self.indexing = IndexingController(self)
         self.selection = SelectionController(self)
+        self.refresher = LibraryRefresh(self)
         build_menus(self)
         self._connect()
         self._restore_ui_state()
         self.refresh()
-        self.reload_sidebar()
-        self.reload_problems()
-        self.prune_thumbnails()
+        self.refresher.reload_sidebar()
+        self.refresher.reload_problems()
+        self.refresher.prune_thumbnails()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -237,16 +233,12 @@ class MainWindow(QMainWindow):
         self.preview.similarRequested.connect(self.show_similar)
         self.preview.addToAlbumRequested.connect(lambda _pid: self.add_selection_to_album())
         self.preview.errorOccurred.connect(lambda msg: self.statusBar().showMessage(msg, 15000))
-        self.events.changed.connect(self._on_library_event)
+        self.events.changed.connect(self.refresher.on_library_event)
         self.duplicates = duplicates_view.install(self)
         self.indexing.indexed.connect(self._after_indexing)
         self.problems_button.clicked.connect(lambda: self.problems.setVisible(not self.problems.isVisible()))
         self.model_setup.installed.connect(self._on_model_installed)
         self.model_setup.failed.connect(self._model_failed)
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self._apply_library_changes)
 
     # -- what the grid shows (see results.py) ------------------------------------------------
 
@@ -398,84 +390,20 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.show_similar(files[0])
 
-    # -- library changes --------------------------------------------------------------------
+    # -- library changes (see window_refresh.py) ---------------------------------------------
 
-    def _on_library_event(self, event: LibraryEvent) -> None:
-        if event.kind == "marks":
-            self._queue_changes({"marks"})
-            return
-        if event.kind == "tags" and (not event.ids or self.preview.photo_id in event.ids):
-            self._preview_stale = True
-        self._queue_changes({event.kind})
-
-    def _queue_changes(self, kinds: set[str], *, now: bool = False) -> None:
-        """Remember what changed; the timer applies it all at once (the first event starts it)."""
-        self._pending_kinds |= kinds
-        if now:
-            self._refresh_timer.start(0)
-        elif not self._refresh_timer.isActive():
-            # A huge library takes a while to re-read: keep refreshing to a fraction of the time.
-            self._refresh_timer.start(max(REFRESH_DELAY_MS, int(REFRESH_COST_FACTOR * self.results.cost_ms)))
-
-    def _apply_library_changes(self) -> None:
-        kinds, self._pending_kinds = self._pending_kinds, set()
-        self.reload_sidebar()
-        if kinds & {"photos", "folders"}:
-            self.reload_problems()  # the watcher finds unreadable files too, not only indexing
-        filters = self.results.filters
-        narrowed_by_tags = bool(filters.tags or filters.album)
-        marked = bool(filters.favourite or filters.min_rating)
-        if kinds & {"photos", "folders", "model"} or (kinds & {"tags", "albums"} and narrowed_by_tags) \
-                or ("marks" in kinds and marked):
-            self.results.refresh(from_events=True)
-        elif "marks" in kinds:
-            self._reload_marks()
-        if self._preview_stale and self.preview.photo_id is not None:
-            self.preview.reload_details()
-        self._preview_stale = False
-
-    def _reload_marks(self) -> None:
-        library = self.library
-
-        def apply(marks: dict) -> None:
-            self.model.marks = marks
-            self.grid.viewport().update()
-
-        self.tasks.run(library.marks, apply)
+    @property
+    def sidebar_loaded(self) -> bool:
+        return self.refresher.sidebar_loaded
 
     def reload_sidebar(self) -> None:
-        ticket = self._sidebar_latest.next()
-        library = self.library
-        self.tasks.run(lambda: load_sidebar(library),
-                       lambda data: self._sidebar_latest.is_current(ticket) and self._on_sidebar(data))
-
-    def _on_sidebar(self, data: SidebarData) -> None:
-        self.sidebar_loaded = True
-        self.sidebar.set_data(data)
-        self.filter_bar.set_choices([f.value for f in data.folders], [t.value for t in data.tags])
-        self.banner.set_model(data.model)
-        if self.stack.currentWidget() is self.empty:
-            self.results.show_empty()
-        self.sidebarLoaded.emit(data)
+        self.refresher.reload_sidebar()
 
     def reload_problems(self) -> None:
-        library = self.library
-        self.tasks.run(lambda: library.status().error_list, self._on_problems)
-
-    def _on_problems(self, problems: list[tuple[str, str]]) -> None:
-        self.problems.set_problems(problems)
-        self.update_problems_button()
+        self.refresher.reload_problems()
 
     def update_problems_button(self) -> None:
-        n = len(self.problems.problems())
-        self.problems_button.setText(f"{n:,} problem{'s' if n != 1 else ''}" if n else "No problems")
-
-    def prune_thumbnails(self) -> None:
-        """Trim the thumbnail cache to its size setting, on a worker (it walks the whole cache)."""
-        folder = self.loader.cache_dir
-        limit = self.library.settings.thumbnail_cache_mb * 1024 * 1024
-        self.tasks.run(lambda: prune_cache(folder, limit),
-                       lambda n: n and log.info("removed %d old thumbnails", n))
+        self.refresher.update_problems_button()
 
     # -- the model --------------------------------------------------------------------------
 
@@ -511,7 +439,7 @@ class MainWindow(QMainWindow):
 
     def _after_indexing(self) -> None:
         self.reload_problems()
-        self._queue_changes({"photos", "tags"}, now=True)
+        self.refresher.queue({"photos", "tags"}, now=True)
 
     # -- albums from the window's state -----------------------------------------------------
 
@@ -556,7 +484,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every background activity (watcher first); then the library can be closed safely."""
-        self._refresh_timer.stop()
+        self.refresher.stop()
         self.indexing.stop()
         self.viewer.slideshow.stop()
         self.tasks.wait()
