@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.engine import export_stack
+from tests.engine import export_stack, fixed_images
 
 pytestmark = pytest.mark.torch
 export_stack.require("onnxruntime")
@@ -31,15 +31,7 @@ CAPTIONS = [
 
 
 def _images(folder: Path) -> list[Path]:
-    rng = np.random.default_rng(7)
-    out = []
-    for i, (w, h) in enumerate([(64, 64), (120, 80), (50, 97)]):
-        pixels = (rng.random((h, w, 3)) * 255).astype(np.uint8)
-        pixels[: h // 2] //= 2  # some structure, so the crop position matters
-        path = folder / f"img{i}.png"
-        Image.fromarray(pixels).save(path)
-        out.append(path)
-    return out
+    return fixed_images.write(folder, [(64, 64), (120, 80), (50, 97)], seed=7, darken=2)  # the crop matters
 
 
 def _reference_pixels(path: Path, cfg: dict) -> np.ndarray:

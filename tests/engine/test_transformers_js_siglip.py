@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.engine import export_stack
+from tests.engine import export_stack, fixed_images
 from tests.engine.test_tokenizer import WORDS
 
 pytestmark = pytest.mark.torch
@@ -50,15 +50,7 @@ def replica(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _images(folder: Path) -> list[Path]:
-    rng = np.random.default_rng(5)
-    out = []
-    for i, (w, h) in enumerate([(64, 64), (120, 50), (41, 90)]):
-        pixels = (rng.random((h, w, 3)) * 255).astype(np.uint8)
-        pixels[: h // 2] //= 3  # some structure, so squashing versus cropping matters
-        path = folder / f"img{i}.png"
-        Image.fromarray(pixels).save(path)
-        out.append(path)
-    return out
+    return fixed_images.write(folder, [(64, 64), (120, 50), (41, 90)], seed=5, darken=3)  # squash, not crop
 
 
 def _reference(model, folder: Path, images: list[Path], captions: list[str]) -> np.ndarray:
