@@ -185,8 +185,9 @@ def _run(library: Library, request: Request) -> Answer:
                                  top=request.top)
         return Answer(request, _hits(result, request.sort), result.hidden, True)
     if not request.query.strip():
-        photos = library.browse(_search_filters(request.filters), newest_first=request.sort != SORT_OLDEST)
-        return Answer(request, GridRows.of(photos))
+        photos = library.browse_columns(_search_filters(request.filters), newest_first=request.sort != SORT_OLDEST)
+        return Answer(request, GridRows(photos.ids, photos.paths, photos.hashes, photos.taken,
+                                        [None] * len(photos)))
     examples = {"like": request.like, "unlike": request.unlike} if request.like or request.unlike else {}
     result = library.search(request.query, filters=_search_filters(request.filters), top=request.top, **examples)
     return Answer(request, _hits(result, request.sort), result.hidden, True, meaning=library.has_model,

@@ -13,7 +13,15 @@ from photoclip.library.core import SETTINGS_NAME, LibraryCore
 from photoclip.library.ingesting import Ingesting
 from photoclip.library.organizing import Organizing
 from photoclip.library.reading import Reading
-from photoclip.library.records import BrowseItem, FileInfo, FolderInfo, IndexRun, LibraryEvent, Status
+from photoclip.library.records import (
+    BrowseColumns,
+    BrowseItem,
+    FileInfo,
+    FolderInfo,
+    IndexRun,
+    LibraryEvent,
+    Status,
+)
 
 
 class Library(Ingesting, Reading, Organizing):
@@ -22,6 +30,7 @@ class Library(Ingesting, Reading, Organizing):
 
 __all__ = [
     "SETTINGS_NAME",
+    "BrowseColumns",
     "BrowseItem",
     "FileInfo",
     "FolderInfo",

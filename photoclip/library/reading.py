@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from photoclip.errors import DecodeError, NotFoundError, PhotoClipError
 from photoclip.library.core import LibraryCore
-from photoclip.library.records import BrowseItem, FileInfo, FolderInfo, Status
+from photoclip.library.records import BrowseColumns, BrowseItem, FileInfo, FolderInfo, Status
 from photoclip.store.catalog import Photo
 
 if TYPE_CHECKING:
@@ -103,6 +103,23 @@ class Reading(LibraryCore):
         if filters is not None and filters.album:  # an album shows only keepers when copies are hidden
             filters = self._shown(filters)
         return [BrowseItem(*r) for r in by_date(self.catalog, filters or Filters(), newest_first=newest_first)]
+
+    def browse_columns(self, filters: Filters | None = None, *, newest_first: bool = True) -> BrowseColumns:
+        """What `browse` returns, as columns, read one row at a time (the app's grid, refreshed while
+        indexing, keeps no object per photo)."""
+        from photoclip.search.filters import Filters, by_date
+
+        if filters is not None and filters.album:
+            filters = self._shown(filters)
+        out = BrowseColumns()
+        ids, paths, hashes, taken = out.ids.append, out.paths.append, out.hashes.append, out.taken.append
+        for photo_id, path, content_hash, taken_at in by_date(self.catalog, filters or Filters(),
+                                                               newest_first=newest_first):
+            ids(photo_id)
+            paths(path)
+            hashes(content_hash)
+            taken(taken_at)
+        return out
 
     def search(self, query: str, *, filters: Filters | None = None, top: int = 50,
                min_score: float | None = None, show_all: bool = False, place: str | None = None,

@@ -42,6 +42,21 @@ class BrowseItem:
     taken_at: str | None
 
 
+@dataclass
+class BrowseColumns:
+    """The browsing view's photos as parallel columns: a handful of lists for the garbage collector to look
+    at, where 100,000 row objects made on every refresh kept it busy (and the window waiting) while
+    indexing."""
+
+    ids: list[int] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    taken: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 @dataclass(frozen=True)
 class FolderInfo:
     folder: Folder

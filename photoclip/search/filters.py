@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -141,14 +142,16 @@ def where_clause(catalog: Catalog, filters: Filters) -> Condition:
 _TAKEN_ORDER = "COALESCE(p.taken_order, p.taken_at)"
 
 
-def by_date(catalog: Catalog, filters: Filters, *, newest_first: bool = True) -> list[tuple[int, str, str, str | None]]:
+def by_date(catalog: Catalog, filters: Filters, *,
+            newest_first: bool = True) -> Iterator[tuple[int, str, str, str | None]]:
     """(id, path, content hash, capture date) of every photo passing the filters, by capture moment
-    (undated ones last, ties by id): the browsing view's rows."""
+    (undated ones last, ties by id): the browsing view's rows, one at a time (a caller keeping columns
+    never holds 100,000 row objects at once)."""
     where, params = where_clause(catalog, filters)
     order = "DESC" if newest_first else "ASC"
-    return catalog.read().execute(
+    yield from catalog.read().execute(
         f"SELECT p.id, p.path, p.content_hash, p.taken_at FROM photos p WHERE {where} "
-        f"ORDER BY {_TAKEN_ORDER} IS NULL, {_TAKEN_ORDER} {order}, p.id {order}", params).fetchall()
+        f"ORDER BY {_TAKEN_ORDER} IS NULL, {_TAKEN_ORDER} {order}, p.id {order}", params)
 
 
 def dead_ids(catalog: Catalog) -> np.ndarray:
