@@ -256,14 +256,22 @@ def build_siglip_like(tokenizer_dir: Path, seed: int = 0) -> tuple[Any, dict[str
     model = open_clip.create_model(SIGLIP_NAME, pretrained=None, force_preprocess_cfg={
         "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "interpolation": "bicubic", "resize_mode": "squash"})
     model.eval()
+    spread_weights(model, logit_scale=4.7, logit_bias=-12.5)
+    return model, config
+
+
+def spread_weights(model: Any, *, logit_scale: float, logit_bias: float) -> None:
+    """Random matrices spread enough that tiny random towers tell inputs apart, and a sigmoid head's
+    constants set to known values (so a test can check they are read back)."""
+    import torch
+
     with torch.no_grad():
         for param in model.parameters():
             param.requires_grad_(False)
             if param.ndim >= 2:
                 param.normal_(0.0, 0.05)
-        model.logit_scale.fill_(4.7)
-        model.logit_bias.fill_(-12.5)
-    return model, config
+        model.logit_scale.fill_(logit_scale)
+        model.logit_bias.fill_(logit_bias)
 
 
 def export_siglip_like(model: Any, config: dict[str, Any], tokenizer_dir: Path, out: Path) -> Path:

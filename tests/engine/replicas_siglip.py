@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from tests.engine.replicas import SIGLIP_CONTEXT, sentencepiece_tokenizer
+from tests.engine.replicas import SIGLIP_CONTEXT, sentencepiece_tokenizer, spread_weights
 
 IMAGE_SIZE = 64
 
@@ -50,13 +50,7 @@ def build_siglip(tokenizer_dir: Path, seed: int = 0) -> Any:
         vision_config={**common, "image_size": IMAGE_SIZE, "patch_size": 16})
     torch.manual_seed(seed)
     model = SiglipModel(config).eval()
-    with torch.no_grad():
-        for param in model.parameters():
-            param.requires_grad_(False)
-            if param.ndim >= 2:
-                param.normal_(0.0, 0.05)
-        model.logit_scale.fill_(2.3)
-        model.logit_bias.fill_(-7.5)
+    spread_weights(model, logit_scale=2.3, logit_bias=-7.5)
     return model
 
 
