@@ -298,11 +298,10 @@ def main() -> int:
             window.start_indexing()
             pump(app, 30, lambda: window.jobs.busy)
 
-            def while_note_now() -> str:
-                return "; indexing throughout" if window.jobs.busy else "; indexing had ended"
-        else:
-            def while_note_now() -> str:
+        def while_note_now() -> str:
+            if not args.index_while:
                 return ""
+            return "; indexing throughout" if window.jobs.busy else "; indexing had ended"
         meter.start()
         t0 = time.monotonic()
         for query in QUERIES:

@@ -62,7 +62,7 @@ def _squashed(size: Any) -> bool:
 
 
 def _siglip_text(folder: Path, tokenizer: Path) -> dict[str, Any]:
-    from photoclip.engine.immich import _token_text, _tokenizer_facts
+    from photoclip.engine.immich import _tokenizer_facts, pad_id
 
     _is_clip, specials = _tokenizer_facts(tokenizer)
     settings: dict[str, Any] = {}
@@ -70,11 +70,9 @@ def _siglip_text(folder: Path, tokenizer: Path) -> dict[str, Any]:
         path = folder / name
         if path.is_file():
             settings.update({k: v for k, v in _read_json(path).items() if k == "pad_token"})
-    pad_token = _token_text(settings.get("pad_token")) or "</s>"  # SiglipTokenizer pads with its end token
-    if pad_token not in specials:
-        raise ModelError(f"{folder}: the pad token {pad_token!r} is not in {tokenizer.name}.")
-    return {"tokenizer_kind": "template", "text_clean": "canonicalize", "pad_id": specials[pad_token],
-            "pad_to_context": True}
+    # SiglipTokenizer pads with its end token
+    return {"tokenizer_kind": "template", "text_clean": "canonicalize",
+            "pad_id": pad_id(settings.get("pad_token"), "</s>", specials, folder, tokenizer), "pad_to_context": True}
 
 
 def combined_calibration(model: Path, *, pad_id: int, context: int, image_size: int,

@@ -44,6 +44,15 @@ def _token_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def pad_id(setting: Any, default: str, specials: dict[str, int], where: Path, tokenizer: Path) -> int:
+    """The id of the pad token a tokenizer config names (``setting``, a text or ``{"content": ...}``), else
+    of ``default``; a pad token the tokenizer does not have is an error, not a silent 0."""
+    pad_token = _token_text(setting) or default
+    if pad_token not in specials:
+        raise ModelError(f"{where}: the pad token {pad_token!r} is not in {tokenizer.name}.")
+    return specials[pad_token]
+
+
 def _tokenizer_facts(path: Path) -> tuple[bool, dict[str, int]]:
     """(is a CLIP BPE tokenizer, vocabulary of special tokens) from a tokenizer.json."""
     try:
@@ -101,12 +110,10 @@ def read_immich(folder: Path, variant: str = "auto") -> BundleInfo:
     context = int(text_cfg.get("context_length") or 77)  # Immich's exporter and loader default to 77 too
     clean = (text_cfg.get("tokenizer_kwargs") or {}).get("clean")
     if is_clip:
-        kind, text_clean, pad_id, pad_all = "clip", "canonicalize" if clean == "canonicalize" else "clip", 0, False
+        kind, text_clean, pad, pad_all = "clip", "canonicalize" if clean == "canonicalize" else "clip", 0, False
     else:
-        pad_token = _token_text(tok_cfg.get("pad_token")) or "<pad>"
-        if pad_token not in specials:
-            raise ModelError(f"{tok_cfg_path}: the pad token {pad_token!r} is not in {tokenizer.name}.")
-        kind, pad_id, pad_all = "template", specials[pad_token], True
+        kind, pad, pad_all = "template", pad_id(tok_cfg.get("pad_token"), "<pad>", specials, tok_cfg_path,
+                                                tokenizer), True
         text_clean = "canonicalize" if clean == "canonicalize" else "whitespace"
     tokenizer_name = str(text_cfg.get("hf_tokenizer_name") or "")
     nllb = "nllb" in tokenizer_name.lower() or folder.resolve().name.lower().startswith("nllb")
@@ -136,7 +143,7 @@ def read_immich(folder: Path, variant: str = "auto") -> BundleInfo:
         extra_files=extra,
         tokenizer_kind=kind,
         text_clean=text_clean,
-        pad_id=pad_id,
+        pad_id=pad,
         pad_to_context=pad_all,
         language_prefix=nllb,
         resize_mode=resize_mode,

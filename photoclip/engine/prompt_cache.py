@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,21 @@ def lookup(key: str, texts: Sequence[str], dim: int) -> dict[str, np.ndarray]:
         conn.close()
     except (sqlite3.Error, OSError) as exc:
         log.warning("the shared text vector cache cannot be read (%s); embedding the texts", exc)
+    return found
+
+
+def through_cache(embedder: Any, texts: Sequence[str],
+                  embed: Callable[[list[str]], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Vectors of ``texts`` from this computer's cache for the embedder's text tower; the others made by
+    ``embed`` and kept for next time. An embedder that is not a model bundle (a test fake) has no cache."""
+    key = model_key(embedder)
+    found = lookup(key, texts, embedder.dim) if key else {}
+    missing = [t for t in dict.fromkeys(texts) if t not in found]
+    if missing:
+        fresh = dict(embed(missing))
+        if key:
+            store(key, fresh)
+        found.update(fresh)
     return found
 
 

@@ -143,7 +143,6 @@ class TemplateTokenizer:
         self.pad_id = pad_id
         self.clean = clean
         self.language_prefix = language_prefix
-        self.language: str | None = None  # a default for ids(); None: language.query_language decides
         self.vocab_size = self._tok.get_vocab_size()
         self.end_id: int | None = None
         if language_prefix:
@@ -165,7 +164,7 @@ class TemplateTokenizer:
             return list(self._tok.encode(cleaned).ids)
         from photoclip.engine.language import query_language
 
-        code = query_language(cleaned, language or self.language)
+        code = query_language(cleaned, language)
         code_id = self._tok.token_to_id(code)
         if code_id is None:
             raise QueryError(f"The model does not know the language code '{code}' (use FLORES-200 codes "

@@ -196,14 +196,7 @@ def _run(library: Library, request: Request) -> Answer:
 
 def month_sections(taken: Any) -> list[tuple[str, int]]:
     """(``YYYY-MM`` or "", first row) for each run of photos taken in the same month, in row order."""
-    sections: list[tuple[str, int]] = []
-    last: str | None = None
-    for row, when in enumerate(taken):
-        key = when[:7] if when else ""
-        if key != last:
-            sections.append((key, row))
-            last = key
-    return sections
+    return day_sections(taken).months()
 
 
 def day_sections(taken: Any) -> DaySections:

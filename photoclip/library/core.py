@@ -226,10 +226,15 @@ class LibraryCore:
 
                 self._searcher = Searcher(self.catalog, engine, self.directory, build_graph=self.build_graph)
             self._searcher.min_score = self.settings.search_min_score
-            from photoclip.engine.language import chosen_language
-
-            self._searcher.language = chosen_language(None, self.settings.query_language)
+            self._searcher.language = self.query_language()  # for searches that give none (album rules too)
             return self._searcher
+
+    def query_language(self, explicit: str | None = None) -> str | None:
+        """The query language a search uses: ``explicit``, else the setting; None when it is
+        "automatic" (the model then takes it from the query's script, else English)."""
+        from photoclip.engine.language import chosen_language
+
+        return chosen_language(explicit, self.settings.query_language)
 
     def __enter__(self) -> Self:
         return self

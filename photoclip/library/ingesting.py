@@ -129,25 +129,22 @@ class Ingesting(LibraryCore):
         except NoModelError:
             engine = None  # still read every photo: metadata, dates and errors need no model
         run = IndexRun(report, None, engine.model_name if engine else None)
-        untagged: list[int] = []
-        fresh_vectors: dict[int, np.ndarray] = {}  # carried from the pipeline to tagging
+        untagged: dict[int, np.ndarray] = {}  # photos stored since the last tagging, with their new vectors
         found_copies = False
 
         def flush_tags() -> None:
             # Tagging in chunks keeps the cost of preparing the tag model off every small batch.
             if untagged:
-                run.tagged += self._tag(untagged, fresh_vectors)
+                run.tagged += self._tag(untagged)
                 self.notify("tags", tuple(untagged))
                 untagged.clear()
-                fresh_vectors.clear()
 
         def after_batch(ids: list[int], vectors: dict[int, np.ndarray]) -> None:
             nonlocal found_copies
             self.notify("photos", tuple(ids))
             found_copies = bool(self._check_duplicates(ids, engine.model_name if engine else None)) or found_copies
             if engine is not None and self.settings.auto_tag:
-                untagged.extend(ids)
-                fresh_vectors.update(vectors)
+                untagged.update(vectors)  # the vectors just stored, so tagging need not read them back
                 if len(untagged) >= TAG_CHUNK:
                     flush_tags()
 
@@ -178,10 +175,11 @@ class Ingesting(LibraryCore):
 
         xmp_keywords.accept(self.catalog, pairs)
 
-    def _tag(self, ids: list[int], vectors: dict[int, np.ndarray]) -> int:
+    def _tag(self, vectors: dict[int, np.ndarray]) -> int:
+        """Auto-tag the photos just stored, from their vectors (by photo id)."""
         from photoclip.organize import tagging
 
-        return tagging.tag_photos(self.catalog, self.engine, ids, top_k=self.settings.max_tags_per_photo,
+        return tagging.tag_photos(self.catalog, self.engine, vectors, top_k=self.settings.max_tags_per_photo,
                                   vectors=vectors)
 
 

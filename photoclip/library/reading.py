@@ -98,18 +98,16 @@ class Reading(LibraryCore):
 
     def browse(self, filters: Filters | None = None, *, newest_first: bool = True) -> list[BrowseItem]:
         """Every live photo passing the filters, by capture date (undated ones last); needs no model."""
-        from photoclip.search.filters import Filters, by_date
-
-        if filters is not None and filters.album:  # an album shows only keepers when copies are hidden
-            filters = self._shown(filters)
-        return [BrowseItem(*r) for r in by_date(self.catalog, filters or Filters(), newest_first=newest_first)]
+        columns = self.browse_columns(filters, newest_first=newest_first)
+        return [BrowseItem(*row) for row in zip(columns.ids, columns.paths, columns.hashes, columns.taken,
+                                                strict=True)]
 
     def browse_columns(self, filters: Filters | None = None, *, newest_first: bool = True) -> BrowseColumns:
         """What `browse` returns, as columns, read one row at a time (the app's grid, refreshed while
         indexing, keeps no object per photo)."""
         from photoclip.search.filters import Filters, by_date
 
-        if filters is not None and filters.album:
+        if filters is not None and filters.album:  # an album shows only keepers when copies are hidden
             filters = self._shown(filters)
         out = BrowseColumns()
         ids, paths, hashes, taken = out.ids.append, out.paths.append, out.hashes.append, out.taken.append
@@ -129,15 +127,7 @@ class Reading(LibraryCore):
         and ``unlike`` are example photos ("more like this", "not this"). ``language`` (a FLORES-200
         code) overrides the query-language setting for this search; models without one ignore both."""
         return self.hybrid.search(query, filters=self._shown(filters), top=top, min_score=min_score,
-                                  show_all=show_all, place=place, like=like, unlike=unlike,
-                                  language=self.query_language(language))
-
-    def query_language(self, explicit: str | None = None) -> str | None:
-        """The query language a search uses: ``explicit``, else the setting; None when it is
-        "automatic" (the model then takes it from the query's script, else English)."""
-        from photoclip.engine.language import chosen_language
-
-        return chosen_language(explicit, self.settings.query_language)
+                                  show_all=show_all, place=place, like=like, unlike=unlike, language=language)
 
     @staticmethod
     def query_languages() -> list[tuple[str, str]]:

@@ -53,20 +53,15 @@ def text_vectors(catalog: Catalog, embedder: Embedder, texts: Sequence[str]) -> 
                 cached[text] = vec
     missing = [t for t in unique if t not in cached]
     if missing:
-        # another library on this computer may have embedded them with the same text tower
-        key = prompt_cache.model_key(embedder)
-        shared = prompt_cache.lookup(key, missing, embedder.dim) if key else {}
-        to_embed = [t for t in missing if t not in shared]
-        fresh: dict[str, np.ndarray] = {}
-        if to_embed:
+        def embed(to_embed: list[str]) -> dict[str, np.ndarray]:
             try:
                 vectors = np.asarray(embedder.embed_texts(to_embed), dtype=np.float32)
             except QueryError as exc:
                 raise VocabularyError(f"a tag prompt cannot be embedded: {exc}") from exc
-            fresh = dict(zip(to_embed, vectors, strict=True))
-            if key:
-                prompt_cache.store(key, fresh)
-        got = {**shared, **fresh}
+            return dict(zip(to_embed, vectors, strict=True))
+
+        # another library on this computer may have embedded them with the same text tower
+        got = prompt_cache.through_cache(embedder, missing, embed)
         with catalog.write() as c:
             c.executemany("INSERT OR REPLACE INTO text_vectors(model_id, text, vector) VALUES(?, ?, ?)",
                           [(model_id, t, vector_to_blob(got[t])) for t in missing])

@@ -109,6 +109,10 @@ class Searcher:
 
     # -- query vectors ---------------------------------------------------------------------------
 
+    def _language(self, language: str | None) -> str | None:
+        """A query's language: the caller's, else the searcher's default (the library's setting)."""
+        return language if language is not None else self.language
+
     def _text_vectors(self, texts: list[str], language: str | None = None) -> dict[str, np.ndarray]:
         """Vectors of query texts; ``language`` is the user's query language (None: the model decides).
         The calibration's reference captions are always embedded with None: they are English."""
@@ -119,9 +123,7 @@ class Searcher:
         lang = language or ""
         missing = [t for t in dict.fromkeys(texts) if (lang, t) not in self._text_cache]
         if missing:
-            vectors = (self.embedder.embed_texts(missing, language=language) if language
-                       else self.embedder.embed_texts(missing))
-            for text, vec in zip(missing, vectors, strict=True):
+            for text, vec in zip(missing, self.embedder.embed_texts(missing, language=language), strict=True):
                 self._text_cache[(lang, text)] = np.asarray(vec, dtype=np.float32)
         out = {}
         for t in texts:
@@ -134,16 +136,7 @@ class Searcher:
     def _shared_text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Vectors of fixed texts (the calibration captions) from the cache every library on this computer
         shares, so a new process (a CLI search) does not run the text tower over them again."""
-        key = prompt_cache.model_key(self.embedder)
-        if key is None:
-            return self._text_vectors(texts)
-        found = prompt_cache.lookup(key, texts, self.embedder.dim)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            fresh = self._text_vectors(missing)
-            prompt_cache.store(key, fresh)
-            found.update(fresh)
-        return found
+        return prompt_cache.through_cache(self.embedder, texts, self._text_vectors)
 
     def _image_vector(self, path: Path) -> np.ndarray:
         try:
@@ -169,7 +162,7 @@ class Searcher:
 
     def query_vector(self, query: str, language: str | None = None) -> np.ndarray:
         """The unit vector a query string stands for (weighted sum of its terms, normalised)."""
-        return self._combine(parse_query(query), language if language is not None else self.language)
+        return self._combine(parse_query(query), self._language(language))
 
     def _parts(self, query: Query, language: str | None = None) -> tuple[_Part | None, list[_Part]]:
         """The positive terms summed into one vector, and each subtracted term on its own."""
@@ -243,7 +236,7 @@ class Searcher:
     def score_photos(self, query: str, ids: np.ndarray, *, like: Sequence[int] = (),
                      unlike: Sequence[int] = (), language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(cosines, scores) of these photos for a query, scored exactly as search scores them."""
-        language = language if language is not None else self.language
+        language = self._language(language)
         positive, negatives = self._parts(parse_query(query), language)
         likes, unlikes = self._examples(like, unlike)
         negatives = negatives + unlikes
@@ -276,7 +269,7 @@ class Searcher:
         (the hybrid search's meaning pass) gives it, so it is not widened twice."""
         start = time.perf_counter()
         parsed = parse_query(query)
-        language = language if language is not None else self.language
+        language = self._language(language)
         positive, negatives = self._parts(parsed, language)
         likes, unlikes = self._examples(like, unlike)
         result = self._run(positive, negatives + unlikes, filters, top, min_score, show_all, (), start, likes,

@@ -43,8 +43,8 @@ def nllb_like(tmp_path: Path) -> Path:
     return path
 
 
-def _first(tok: TemplateTokenizer, text: str) -> int:
-    return tok.ids(text)[0]
+def _first(tok: TemplateTokenizer, text: str, language: str | None = None) -> int:
+    return tok.ids(text, language)[0]
 
 
 def test_the_query_starts_with_its_language_token(nllb_like: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,11 +58,10 @@ def test_the_query_starts_with_its_language_token(nllb_like: Path, monkeypatch: 
     assert _first(tok, "собака") == vocab.token_to_id("rus_Cyrl")
     monkeypatch.setenv(LANGUAGE_ENV, "deu_Latn")  # the user's setting wins over the default
     assert _first(tok, "Hund am Strand") == vocab.token_to_id("deu_Latn")
-    tok.language = "ell_Grek"  # photoclip embed --language
-    assert _first(tok, "Hund") == vocab.token_to_id("ell_Grek")
-    tok.language = "xxx_Nope"
+    # photoclip embed --language
+    assert _first(tok, "Hund", "ell_Grek") == vocab.token_to_id("ell_Grek")
     with pytest.raises(QueryError, match="xxx_Nope"):
-        tok.ids("dog")
+        tok.ids("dog", "xxx_Nope")
 
 
 def test_models_without_a_language_token_get_none(nllb_like: Path) -> None:
